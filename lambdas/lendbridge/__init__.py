@@ -1,0 +1,1 @@
+"""Lendbridge Lambda code: handlers (HTTP) -> domain (rules) -> data (DynamoDB, Cognito, KMS)."""

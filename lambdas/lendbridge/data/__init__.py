@@ -1,0 +1,1 @@
+"""Data access: DynamoDB, Cognito and KMS adapters. Knows nothing of HTTP."""

@@ -1,0 +1,62 @@
+"""Audit entries, written as one more action inside the transaction that makes the change."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from lendbridge.data.dynamo import to_item
+from lendbridge.data.keys import audit_pk
+from lendbridge.ports import Actor
+
+Action = Literal["CREATE", "UPDATE", "DELETE"]
+
+# Never copied into an audit entry, whatever a caller passes in before/after.
+_NEVER_AUDITED = frozenset({"routing_number", "account_number", "routing_ciphertext", "account_ciphertext"})
+
+
+def audit_put(
+    *,
+    table: str,
+    audit_id: str,
+    timestamp: str,
+    entity: str,
+    entity_id: str,
+    action: Action,
+    actor: Actor,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    scope_pk: str | None = None,
+) -> dict[str, Any]:
+    """A TransactWriteItems ``Put`` of one audit entry.
+
+    ``scope_pk`` files the entry under another entity's partition (a participant's changes
+    under its loan), so one query reads a loan's whole audit log.
+    """
+    entry = {
+        "PK": scope_pk or audit_pk(entity, entity_id),
+        "SK": f"{timestamp}#{audit_id}",
+        "audit_id": audit_id,
+        "timestamp": timestamp,
+        "entity": entity,
+        "entity_id": entity_id,
+        "action": action,
+        "user_id": actor.user_id,
+        "changes": {"before": _scrub(before), "after": _scrub(after)},
+        "ip_address": actor.ip_address,
+        "user_agent": actor.user_agent,
+        "request_id": actor.request_id,
+    }
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": to_item(entry),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+    }
+
+
+def _scrub(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    return {k: v for k, v in values.items() if k not in _NEVER_AUDITED}

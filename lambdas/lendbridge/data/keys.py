@@ -1,0 +1,75 @@
+"""Key layout of the main table (single-table design; see docs/data-model.md).
+
+Emails never appear in a key or index: they are keyed by a SHA-256 of the normalised address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+PK, SK = "PK", "SK"
+# Index names and their key attributes, as the data stack declares them.
+BORROWER_COLLECTION = "borrower-collection"  # GSI1: a borrower's loans with their participants
+LENDER_INVITATIONS = "lender-invitations"  # GSI2: a lender's (or an invitee's) participations
+BORROWER_LOANS = "borrower-loans"  # GSI3: a borrower's loans only, keys only
+PARTICIPANT_BY_ID = "participant-by-id"  # GSI4: participant id -> its loan, keys only
+
+PROFILE = "PROFILE"
+LOAN = "LOAN"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def email_digest(email: str) -> str:
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
+
+
+def user_pk(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def email_pk(email: str) -> str:
+    return f"EMAIL#{email_digest(email)}"
+
+
+def loan_pk(loan_id: str) -> str:
+    return f"LOAN#{loan_id}"
+
+
+def participant_sk(participant_id: str) -> str:
+    return f"PART#{participant_id}"
+
+
+def invitee_sk(email: str) -> str:
+    """One live invitation per email per loan: the guard item's key."""
+    return f"INVITEE#{email_digest(email)}"
+
+
+def bank_sk(participant_id: str) -> str:
+    return f"BANK#{participant_id}"
+
+
+def version_sk(version: int) -> str:
+    return f"VERSION#{version:010d}"
+
+
+def funding_sk(timestamp: str, version: int) -> str:
+    return f"FUNDING#{timestamp}#{version:010d}"
+
+
+def borrower_key(borrower_id: str) -> str:
+    return f"BORROWER#{borrower_id}"
+
+
+def lender_key(lender_id: str) -> str:
+    return f"LENDER#{lender_id}"
+
+
+def invitee_key(email: str) -> str:
+    return f"INVITEE#{email_digest(email)}"
+
+
+def audit_pk(entity: str, entity_id: str) -> str:
+    return f"{entity.upper()}#{entity_id}"

@@ -1,0 +1,1 @@
+"""Lambda entry points, one module per function. Thin: parse, call the domain, map the result."""

@@ -1,0 +1,91 @@
+"""GET /health/live and GET /health/ready (no authentication)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from lendbridge.aws import client
+from lendbridge.data.identity import CognitoIdentity
+from lendbridge.data.dynamo import translated_errors
+from lendbridge.http import current, envelope
+from lendbridge.http.app import build_app, serve
+from lendbridge.lazy import Lazy
+from lendbridge.schemas.common import errors
+from lendbridge.settings import Settings
+
+app = build_app()
+logger = Logger()
+tracer = Tracer()
+
+READY_RETRY_AFTER = 10
+
+
+class LiveOut(BaseModel):
+    status: str = "alive"
+
+
+class ReadyOut(BaseModel):
+    status: str = "ready"
+    checks: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Probes:
+    checks: dict[str, Callable[[], None]]
+
+
+def _build() -> Probes:
+    settings = Settings.from_env()
+    dynamodb = client("dynamodb")
+    identity = CognitoIdentity(client("cognito-idp"), settings.user_pool_id, settings.user_pool_client_id)
+
+    def table_readable() -> None:
+        with translated_errors():
+            dynamodb.get_item(TableName=settings.main_table, Key={"PK": {"S": "HEALTH"}, "SK": {"S": "PROBE"}})
+
+    return Probes(checks={"dynamodb": table_readable, "user_pool": identity.ping})
+
+
+probes: Lazy[Probes] = Lazy(_build)
+
+
+@app.get("/health/live")
+def live() -> Response[LiveOut]:
+    return Response(200, content_types.APPLICATION_JSON, {"status": "alive"})
+
+
+@app.get("/health/ready", responses=errors())
+def ready() -> Response[ReadyOut]:
+    results: dict[str, str] = {}
+    for name, check in probes.get().checks.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception as error:  # noqa: BLE001 - any failure makes the check fail, by design
+            logger.warning("readiness check failed", extra={"check": name, "error_type": type(error).__name__})
+            results[name] = "failing"
+    failing = sorted(name for name, state in results.items() if state != "ok")
+    if failing:
+        return envelope.error(
+            503,
+            "SERVICE_UNAVAILABLE",
+            f"Not ready: {', '.join(failing)}",
+            current.request_id(app),
+            details={"status": "not_ready", "checks": results},
+            retry_after=READY_RETRY_AFTER,
+        )
+    return Response(200, content_types.APPLICATION_JSON, {"status": "ready", "checks": results})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return serve(app, event, context)

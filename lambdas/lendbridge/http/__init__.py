@@ -1,0 +1,1 @@
+"""The HTTP edge: request/response envelope, error mapping, caller identity."""

@@ -1,0 +1,82 @@
+"""Resolver factory and the front door every API Lambda handler goes through."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from time import perf_counter
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lendbridge import observability
+from lendbridge.http import envelope
+from lendbridge.http.errors import ERROR_TYPE_OF, register_error_handlers
+from lendbridge.http.request_context import header, request_id_of
+from lendbridge.json_codec import dumps
+from lendbridge.routes import endpoint_of
+
+MAX_BODY_BYTES = 1024 * 1024
+logger = Logger(child=True)
+
+
+def build_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True, serializer=dumps)
+    register_error_handlers(app)
+    return app
+
+
+def serve(app: APIGatewayRestResolver, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Run one API Gateway proxy event through ``app`` with the contract's edge rules."""
+    started = perf_counter()
+    request_id = request_id_of(event)
+    logger.append_keys(request_id=request_id)
+    response = _refuse_unreadable_body(event, request_id)
+    if response is None:
+        app.append_context(request_id=request_id)
+        response = app.resolve(event, context)
+    response.setdefault("multiValueHeaders", {})["X-Request-Id"] = [request_id]
+    status = int(response["statusCode"])
+    observability.record_request(
+        endpoint_of(str(event.get("httpMethod")), str(event.get("resource"))),
+        status,
+        _error_type(response) if status >= 400 else None,
+        (perf_counter() - started) * 1000,
+    )
+    return response
+
+
+def _refuse_unreadable_body(event: Mapping[str, Any], request_id: str) -> dict[str, Any] | None:
+    """Bodies the resolver would choke on: too large, or not JSON (a multipart body without
+    a boundary raises inside Powertools' validation and would surface as a 500)."""
+    body = event.get("body")
+    if not body:
+        return None
+    if len(body) > MAX_BODY_BYTES * (4 / 3 if event.get("isBase64Encoded") else 1):
+        return _plain_error(400, "The request body exceeds 1 MB", {"body": ["Must be at most 1 MB"]}, request_id)
+    content_type = (header(event, "Content-Type") or "application/json").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        return _plain_error(
+            400, "Content-Type must be application/json", {"body": ["Unsupported content type"]}, request_id
+        )
+    return None
+
+
+def _plain_error(status: int, message: str, fields: dict[str, list[str]], request_id: str) -> dict[str, Any]:
+    body = envelope.error_body("VALIDATION_ERROR", message, request_id, field_errors=fields)
+    return {
+        "statusCode": status,
+        "multiValueHeaders": {"Content-Type": ["application/json"]},
+        "body": dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def _error_type(response: Mapping[str, Any]) -> str:
+    try:
+        code = json.loads(response.get("body") or "{}").get("error", "INTERNAL_ERROR")
+    except (ValueError, AttributeError):
+        code = "INTERNAL_ERROR"
+    return ERROR_TYPE_OF.get(code, "UnexpectedError")

@@ -1,0 +1,154 @@
+"""The one place where exceptions become HTTP responses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from lendbridge import errors
+from lendbridge.http import envelope
+
+logger = Logger(child=True)
+
+STATUS_OF: Mapping[type[errors.LendbridgeError], int] = {
+    errors.ValidationFailed: HTTPStatus.BAD_REQUEST,
+    errors.Unauthorized: HTTPStatus.UNAUTHORIZED,
+    errors.Forbidden: HTTPStatus.FORBIDDEN,
+    errors.NotFound: HTTPStatus.NOT_FOUND,
+    errors.Conflict: HTTPStatus.CONFLICT,
+    errors.IdempotencyInProgress: HTTPStatus.CONFLICT,
+    errors.IdempotencyKeyReused: HTTPStatus.UNPROCESSABLE_ENTITY,
+    errors.Throttled: HTTPStatus.TOO_MANY_REQUESTS,
+    errors.DependencyUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+# The client's metric dimension ErrorType, one value per failure family.
+ERROR_TYPE_OF: Mapping[str, str] = {
+    "VALIDATION_ERROR": "ValidationError",
+    "UNAUTHORIZED": "Unauthorized",
+    "FORBIDDEN": "Forbidden",
+    "NOT_FOUND": "NotFound",
+    "CONFLICT": "Conflict",
+    "IDEMPOTENCY_IN_PROGRESS": "IdempotencyInProgress",
+    "IDEMPOTENCY_KEY_REUSED": "IdempotencyKeyReused",
+    "TOO_MANY_REQUESTS": "DatabaseThrottled",
+    "SERVICE_UNAVAILABLE": "DatabaseUnavailable",
+    "METHOD_NOT_ALLOWED": "MethodNotAllowed",
+    "INTERNAL_ERROR": "UnexpectedError",
+}
+
+_GATEWAY_CODES: Mapping[int, str] = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "VALIDATION_ERROR",
+    429: "TOO_MANY_REQUESTS",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+def status_of(error: errors.LendbridgeError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_OF:
+            return int(STATUS_OF[cls])
+    return int(HTTPStatus.INTERNAL_SERVER_ERROR)
+
+
+def field_errors_of(validation_errors: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Reshape pydantic/Powertools error items into the contract's ``field_errors``."""
+    fields: dict[str, list[str]] = {}
+    for item in validation_errors:
+        kind = item.get("type", "")
+        location = [part for part in item.get("loc", ()) if part not in ("body", "query", "path", "header")]
+        name = "body" if kind == "json_invalid" else (_dotted(location) or "body")
+        if kind == "json_invalid":
+            message = "Malformed JSON"
+        elif kind == "missing":
+            message = "Field required"
+        else:
+            message = str(item.get("msg") or "Invalid value")
+            message = message.removeprefix("Value error, ")
+        fields.setdefault(name, []).append(message)
+    return fields
+
+
+def _dotted(location: list[Any]) -> str:
+    name = ""
+    for part in location:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name
+
+
+def register_error_handlers(app: APIGatewayRestResolver) -> None:
+    def request_id() -> str:
+        return str(app.context.get("request_id", "unknown"))
+
+    @app.exception_handler(RequestValidationError)
+    def on_invalid_request(exc: RequestValidationError) -> Response:
+        fields = field_errors_of(exc.errors())
+        return envelope.error(400, "VALIDATION_ERROR", "The request is invalid", request_id(), field_errors=fields)
+
+    @app.exception_handler(errors.LendbridgeError)
+    def on_domain_error(exc: errors.LendbridgeError) -> Response:
+        status = status_of(exc)
+        if status >= 500 and not isinstance(exc, errors.RetryableError):
+            logger.exception("unexpected domain failure")
+            return _internal(request_id())
+        retry_after = exc.retry_after if isinstance(exc, errors.RetryableError) else None
+        field_errors = exc.field_errors if isinstance(exc, errors.ValidationFailed) else None
+        return envelope.error(
+            status,
+            exc.code,
+            exc.message,
+            request_id(),
+            field_errors=field_errors,
+            details=exc.details,
+            retry_after=retry_after,
+        )
+
+    @app.not_found
+    def on_not_found(_: NotFoundError) -> Response:
+        event = app.current_event
+        allowed = allowed_methods(app, event.path)
+        if allowed:
+            return envelope.error(
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"{event.http_method} is not allowed here",
+                request_id(),
+                headers={"Allow": ", ".join(sorted(allowed))},
+            )
+        return envelope.error(404, "NOT_FOUND", "No such resource", request_id())
+
+    @app.exception_handler(ServiceError)
+    def on_service_error(exc: ServiceError) -> Response:
+        code = _GATEWAY_CODES.get(exc.status_code, "INTERNAL_ERROR")
+        if code == "INTERNAL_ERROR":
+            return _internal(request_id())
+        return envelope.error(exc.status_code, code, str(exc.msg), request_id())
+
+    @app.exception_handler(Exception)
+    def on_unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled exception")
+        return _internal(request_id())
+
+
+def _internal(request_id: str) -> Response:
+    return envelope.error(500, "INTERNAL_ERROR", "An unexpected error occurred", request_id)
+
+
+def allowed_methods(app: APIGatewayRestResolver, path: str) -> set[str]:
+    routes = app._static_routes + app._dynamic_routes  # noqa: SLF001 - Powertools keeps routes private
+    return {route.method for route in routes if route.rule.match(path)}

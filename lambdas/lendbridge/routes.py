@@ -1,0 +1,36 @@
+"""Every HTTP route of the API: which function serves it, its metric name, whether it needs a caller.
+
+Pure data, shared by the CDK app (which builds API Gateway resources from it) and the Lambda
+code (which names metrics from it). A test checks each function's resolver against this list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str
+    endpoint: str
+    authenticated: bool = True
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/health/live", "health", "HealthLive", authenticated=False),
+    Route("GET", "/health/ready", "health", "HealthReady", authenticated=False),
+    Route("POST", "/v1/auth/register", "accounts", "Register", authenticated=False),
+    Route("POST", "/v1/auth/login", "accounts", "Login", authenticated=False),
+    Route("GET", "/v1/users/me", "accounts", "GetMe"),
+)
+
+FUNCTIONS: tuple[str, ...] = tuple(dict.fromkeys(route.function for route in ROUTES))
+
+
+def endpoint_of(method: str, resource: str) -> str:
+    for route in ROUTES:
+        if route.method == method and route.path == resource:
+            return route.endpoint
+    return "Unknown"
