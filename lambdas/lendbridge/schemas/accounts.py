@@ -16,6 +16,7 @@ def _password_policy(value: str) -> str:
             ("a lowercase letter", any(c.islower() for c in value)),
             ("an uppercase letter", any(c.isupper() for c in value)),
             ("a digit", any(c.isdigit() for c in value)),
+            ("a symbol", any(not c.isalnum() and not c.isspace() for c in value)),
         )
         if not ok
     ]

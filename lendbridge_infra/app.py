@@ -1,0 +1,52 @@
+"""Builds the whole Lendbridge app for one stage; used by app.py, the infra tests and the
+local stack (which provisions itself from the synthesized dev template)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from lendbridge_infra.config import StageConfig
+from lendbridge_infra.nag import acknowledge_findings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT / "lambdas"))
+
+from stacks.api_stack import ApiStack  # noqa: E402 - needs lambdas/ on the path for lendbridge.routes
+from stacks.data_stack import DataStack  # noqa: E402
+from stacks.identity_stack import IdentityStack  # noqa: E402
+from stacks.monitoring_stack import MonitoringStack  # noqa: E402
+
+
+class LendbridgeStacks:
+    def __init__(self, app: cdk.App, stage: str | None = None) -> None:
+        config = StageConfig.from_context(app, stage)
+        prefix = f"Lendbridge-{config.name}"
+        env = cdk.Environment(account=app.node.try_get_context("account"), region=app.node.try_get_context("region"))
+        self.config = config
+        self.data = DataStack(app, f"{prefix}-Data", config=config, env=env)
+        self.identity = IdentityStack(app, f"{prefix}-Identity", config=config, env=env)
+        self.api = ApiStack(app, f"{prefix}-Api", config=config, data=self.data, identity=self.identity, env=env)
+        self.monitoring = MonitoringStack(app, f"{prefix}-Monitoring", config=config, env=env)
+        for stack in (self.data, self.identity, self.api, self.monitoring):
+            cdk.Tags.of(stack).add("project", "lendbridge")
+            cdk.Tags.of(stack).add("stage", config.name)
+        acknowledge_findings(self)
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """cdk.json's context, so `python app.py` without the CLI synthesizes the same app.
+    Values the CLI passes (``--context``) still take precedence."""
+    return dict(json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"])
+
+
+def build_app(stage: str | None = None, outdir: str | None = None) -> tuple[cdk.App, LendbridgeStacks]:
+    app = cdk.App(context=cdk_json_context(), outdir=outdir)
+    stacks = LendbridgeStacks(app, stage)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(verbose=True))
+    return app, stacks

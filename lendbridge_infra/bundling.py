@@ -1,0 +1,66 @@
+"""Per-function Lambda assets without Docker: each function ships the modules its handler
+imports (followed statically through ``lendbridge``), and nothing else."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import tempfile
+from pathlib import Path
+
+LAMBDAS_ROOT = Path(__file__).resolve().parent.parent / "lambdas"
+PACKAGE = "lendbridge"
+
+
+def module_closure(module: str, root: Path = LAMBDAS_ROOT) -> set[Path]:
+    """Files (relative to ``root``) of ``module`` and every ``lendbridge`` module it imports."""
+    seen: set[str] = set()
+    files: set[Path] = set()
+    pending = [module]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = _source_of(name, root)
+        if path is None:
+            continue
+        files.add(path.relative_to(root))
+        parts = name.split(".")
+        for index in range(1, len(parts)):  # parent packages' __init__.py
+            pending.append(".".join(parts[:index]))
+        pending.extend(_imports_of(path))
+    return files
+
+
+def _source_of(name: str, root: Path) -> Path | None:
+    base = root.joinpath(*name.split("."))
+    if base.with_suffix(".py").is_file():
+        return base.with_suffix(".py")
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    return None
+
+
+def _imports_of(path: Path) -> list[str]:
+    """Absolute imports only: ruff's TID252 keeps relative imports out of the code base."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.append(node.module)
+            # "from pkg import name" may name a submodule; non-modules are skipped by _source_of.
+            found.extend(f"{node.module}.{alias.name}" for alias in node.names)
+    return [item for item in found if item == PACKAGE or item.startswith(PACKAGE + ".")]
+
+
+def stage_function_code(module: str, root: Path = LAMBDAS_ROOT) -> Path:
+    """Copy the closure of ``module`` into a fresh directory for ``Code.from_asset``."""
+    target = Path(tempfile.mkdtemp(prefix="lendbridge-asset-"))
+    for relative in sorted(module_closure(module, root)):
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / relative, destination)
+    return target

@@ -1,0 +1,240 @@
+"""The REST API: one Lambda per concern, routes from ``lendbridge.routes``, Cognito authorizer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from lendbridge.routes import ROUTES
+from lendbridge_infra.config import StageConfig
+from lendbridge_infra.function import LendbridgeFunction, retention_of
+from lendbridge_infra.grants import grant_table
+from stacks.data_stack import DataStack
+from stacks.identity_stack import SIGNIN_SCOPE, IdentityStack
+
+MIN_COMPRESSION_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    module: str
+    description: str
+
+
+FUNCTIONS: dict[str, FunctionSpec] = {
+    "health": FunctionSpec("lendbridge.handlers.health", "Liveness and readiness probes"),
+    "accounts": FunctionSpec("lendbridge.handlers.accounts", "Registration, login and the caller's profile"),
+}
+
+# Errors API Gateway answers itself, in the contract's envelope. Gateway responses cannot
+# format dates, so their timestamp is API Gateway's own request time.
+GATEWAY_ERRORS: dict[str, tuple[apigw.ResponseType, str, str, str]] = {
+    "Unauthorized": (apigw.ResponseType.UNAUTHORIZED, "401", "UNAUTHORIZED", "Missing or invalid credentials"),
+    "ExpiredToken": (apigw.ResponseType.EXPIRED_TOKEN, "401", "UNAUTHORIZED", "The token has expired"),
+    "AccessDenied": (apigw.ResponseType.ACCESS_DENIED, "403", "FORBIDDEN", "Not allowed"),
+    "NoSuchRoute": (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "NOT_FOUND", "No such resource"),
+    "Throttled": (apigw.ResponseType.THROTTLED, "429", "TOO_MANY_REQUESTS", "Too many requests"),
+    "WafBlocked": (apigw.ResponseType.WAF_FILTERED, "403", "FORBIDDEN", "Request blocked"),
+    "TooLarge": (apigw.ResponseType.REQUEST_TOO_LARGE, "400", "VALIDATION_ERROR", "The request body is too large"),
+    "BadBody": (apigw.ResponseType.BAD_REQUEST_BODY, "400", "VALIDATION_ERROR", "The request is invalid"),
+    "Default4xx": (apigw.ResponseType.DEFAULT_4_XX, "400", "VALIDATION_ERROR", "The request is invalid"),
+    "Default5xx": (apigw.ResponseType.DEFAULT_5_XX, "503", "SERVICE_UNAVAILABLE", "Service unavailable"),
+}
+
+
+class ApiStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        data: DataStack,
+        identity: IdentityStack,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.config = config
+        environment = {
+            "MAIN_TABLE": data.main_table.table_name,
+            "AUDIT_TABLE": data.audit_table.table_name,
+            "IDEMPOTENCY_TABLE": data.idempotency_table.table_name,
+            "RATE_LIMIT_TABLE": data.rate_limit_table.table_name,
+            "USER_POOL_ID": identity.user_pool.user_pool_id,
+            "USER_POOL_CLIENT_ID": identity.client.user_pool_client_id,
+            "AUTO_CONFIRM_EMAIL": "true" if config.auto_confirm_email else "false",
+            "BANK_DATA_KEY_ID": data.bank_data_key.key_arn,
+            "PAGINATION_SECRET_ID": data.pagination_secret.secret_arn,
+        }
+        self.functions: dict[str, lambda_.Function] = {
+            name: LendbridgeFunction(
+                self,
+                f"{name.title()}Fn",
+                config=config,
+                module=spec.module,
+                description=spec.description,
+                environment=environment,
+            ).function
+            for name, spec in FUNCTIONS.items()
+        }
+        self._grant(data, identity)
+        self.api = self._rest_api(identity)
+        if config.waf_enabled:
+            self._web_acl()
+
+    def _grant(self, data: DataStack, identity: IdentityStack) -> None:
+        health, accounts = self.functions["health"], self.functions["accounts"]
+        grant_table(health, data.main_table, ["dynamodb:GetItem"])
+        data.data_key.grant(health, "kms:Decrypt")
+        identity.user_pool.grant(health, "cognito-idp:DescribeUserPool")
+
+        grant_table(accounts, data.main_table, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"])
+        grant_table(accounts, data.audit_table, ["dynamodb:PutItem"])
+        data.data_key.grant(accounts, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+        admin_actions = ["cognito-idp:AdminDeleteUser"]
+        if self.config.auto_confirm_email:
+            admin_actions += ["cognito-idp:AdminConfirmSignUp", "cognito-idp:AdminUpdateUserAttributes"]
+        identity.user_pool.grant(accounts, *admin_actions)
+
+    def _rest_api(self, identity: IdentityStack) -> apigw.RestApi:
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=retention_of(self.config.log_retention_days),
+            removal_policy=self.config.removal_policy,
+        )
+        api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name=self.config.resource_name("api"),
+            description="Lendbridge HTTP API v1",
+            min_compression_size=cdk.Size.bytes(MIN_COMPRESSION_BYTES),
+            cloud_watch_role=False,
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=self.config.cors_origins,
+                allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Idempotency-Key",
+                               "If-Match", "X-Request-Id"],
+                expose_headers=["X-Request-Id", "Retry-After", "Idempotent-Replayed", "X-RateLimit-Limit",
+                                "X-RateLimit-Remaining", "X-RateLimit-Reset"],
+                max_age=cdk.Duration.hours(1),
+            ),
+            deploy_options=apigw.StageOptions(
+                stage_name=self.config.name,
+                throttling_burst_limit=self.config.api_throttle_burst,
+                throttling_rate_limit=self.config.api_throttle_rate,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
+            ),
+        )
+        api.add_request_validator(
+            "RequestValidator", validate_request_parameters=True, validate_request_body=True
+        )
+        for gateway_id, (response_type, status, code, message) in GATEWAY_ERRORS.items():
+            api.add_gateway_response(
+                gateway_id,
+                type=response_type,
+                status_code=status,
+                response_headers={"X-Request-Id": "context.requestId", "Content-Type": "'application/json'"},
+                templates={"application/json": json.dumps(_gateway_error_body(code, message))},
+            )
+
+        authorizer = apigw.CognitoUserPoolsAuthorizer(
+            self, "Authorizer", cognito_user_pools=[identity.user_pool], results_cache_ttl=cdk.Duration.minutes(5)
+        )
+        integrations = {name: apigw.LambdaIntegration(fn, proxy=True) for name, fn in self.functions.items()}
+        self.public_methods: list[apigw.Method] = []
+        for route in ROUTES:
+            resource = api.root.resource_for_path(route.path)
+            options: dict[str, object] = {}
+            if route.authenticated:
+                options = {
+                    "authorizer": authorizer,
+                    "authorization_type": apigw.AuthorizationType.COGNITO,
+                    "authorization_scopes": [SIGNIN_SCOPE],
+                }
+            method = resource.add_method(
+                route.method, integrations[route.function], operation_name=route.endpoint, **options  # type: ignore[arg-type]
+            )
+            if not route.authenticated:
+                self.public_methods.append(method)
+        cdk.CfnOutput(self, "ApiUrl", value=api.url)
+        return api
+
+    def _web_acl(self) -> None:
+        def managed(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
+            return wafv2.CfnWebACL.RuleProperty(
+                name=name,
+                priority=priority,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS", name=name
+                    )
+                ),
+                visibility_config=_visibility(name),
+            )
+
+        rate_rule = wafv2.CfnWebACL.RuleProperty(
+            name="RatePerIp",
+            priority=10,
+            action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(limit=2000, aggregate_key_type="IP")
+            ),
+            visibility_config=_visibility("RatePerIp"),
+        )
+        acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=_visibility("LendbridgeApi"),
+            rules=[managed("AWSManagedRulesCommonRuleSet", 1), managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                   rate_rule],
+        )
+        wafv2.CfnWebACLAssociation(
+            self, "WebAclAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn
+        )
+
+
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "ip": "$context.identity.sourceIp",
+    "caller": "$context.authorizer.claims.sub",
+    "method": "$context.httpMethod",
+    "resource": "$context.resourcePath",
+    "status": "$context.status",
+    "latencyMs": "$context.responseLatency",
+    "integrationLatencyMs": "$context.integrationLatency",
+    "responseLength": "$context.responseLength",
+    "userAgent": "$context.identity.userAgent",
+    "requestTime": "$context.requestTime",
+}
+
+
+def _gateway_error_body(code: str, message: str) -> dict[str, object]:
+    return {
+        "success": False,
+        "error": code,
+        "message": message,
+        "request_id": "$context.requestId",
+        "timestamp": "$context.requestTime",
+    }
+
+
+def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    return wafv2.CfnWebACL.VisibilityConfigProperty(
+        cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+    )
