@@ -1,0 +1,72 @@
+# Lendbridge: `make run` serves the API locally, `make test` runs every check. Both are idempotent.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install run test lint typecheck unit integration infra e2e synth synth-check cfn-lint openapi bench integrity-check clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(VENV)/.installed node_modules/.installed ## Create .venv and node_modules (only when their inputs changed)
+
+run: install ## Serve the whole API on http://127.0.0.1:3000 (PORT overrides) on local AWS emulators
+	$(PY) -m local.run
+
+test: install lint typecheck synth-check cfn-lint ## Every check: lint, types, synth + cdk-nag, cfn-lint, all tests
+	$(PY) -m pytest -p no:cacheprovider tests
+
+lint: install ## ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install ## mypy on the Lambda code, the CDK app and the local stack
+	$(VENV)/bin/mypy lambdas/lendbridge lendbridge_infra stacks local app.py
+
+unit: install ## Unit tests only (no network)
+	$(PY) -m pytest -p no:cacheprovider tests/unit
+
+integration: install ## Data-layer tests on DynamoDB Local
+	$(PY) -m pytest -p no:cacheprovider tests/integration
+
+infra: install ## CDK assertions on both stages
+	$(PY) -m pytest -p no:cacheprovider tests/infra
+
+e2e: install ## The local stack driven over HTTP
+	$(PY) -m pytest -p no:cacheprovider tests/e2e
+
+synth: install ## Synthesize both stages into cdk.out.dev/ and cdk.out.prod/ (no AWS account needed)
+	npx --no-install cdk synth --context stage=dev --output cdk.out.dev --quiet
+	npx --no-install cdk synth --context stage=prod --output cdk.out.prod --quiet
+
+synth-check: install ## Synthesize both stages; any unacknowledged cdk-nag finding fails
+	$(PY) -m tools.synth_check cdk.out.dev cdk.out.prod
+
+cfn-lint: synth-check ## cfn-lint on both stages' templates: errors fail, warnings are reported
+	$(PY) -m tools.cfn_lint cdk.out.dev cdk.out.prod
+
+openapi: install ## Regenerate docs/openapi.json from the handlers
+	$(PY) -m tools.openapi --write
+
+bench: install ## DynamoDB round trips and consumed capacity per request, on DynamoDB Local
+	$(PY) -m benchmarks.run
+
+integrity-check: install ## Run the referential-integrity job against the local stack
+	$(PY) -m local.integrity_check
+
+clean: ## Remove build output (keeps .venv and node_modules)
+	rm -rf cdk.out cdk.out.dev cdk.out.prod .local .pytest_cache .mypy_cache .ruff_cache
