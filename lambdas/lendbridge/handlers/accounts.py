@@ -19,7 +19,7 @@ from lendbridge.http.app import build_app, serve
 from lendbridge.lazy import Lazy
 from lendbridge.ports import iso, new_id, utc_now
 from lendbridge.schemas.accounts import LoginRequest, ProfileOut, RegisterRequest, TokensOut, UserOut
-from lendbridge.schemas.common import Success, errors
+from lendbridge.schemas.common import Success, responses
 from lendbridge.settings import Settings
 
 app = build_app()
@@ -40,14 +40,14 @@ def _build() -> Accounts:
 accounts: Lazy[Accounts] = Lazy(_build)
 
 
-@app.post("/v1/auth/register", responses=errors(409))
+@app.post("/v1/auth/register", responses=responses(201, Success[UserOut], 409))
 def register(body: Annotated[RegisterRequest, Body()]) -> Response[Success[UserOut]]:
     profile = accounts.get().register(body.email, body.password, body.full_name, current.request_id(app))
     logger.info("user_registered", extra={"user_id": profile.user_id})
     return envelope.created(UserOut(user_id=profile.user_id, email=profile.email, full_name=profile.full_name).model_dump())
 
 
-@app.post("/v1/auth/login", responses=errors(403))
+@app.post("/v1/auth/login", responses=responses(200, Success[TokensOut], 401, 403))
 def login(body: Annotated[LoginRequest, Body()]) -> Response[Success[TokensOut]]:
     tokens = accounts.get().login(body.email, body.password)
     return envelope.success(
@@ -60,7 +60,7 @@ def login(body: Annotated[LoginRequest, Body()]) -> Response[Success[TokensOut]]
     )
 
 
-@app.get("/v1/users/me", responses=errors(404))
+@app.get("/v1/users/me", responses=responses(200, Success[ProfileOut], 401, 404))
 def me() -> Response[Success[ProfileOut]]:
     profile = accounts.get().profile(current.caller(app).user_id)
     return envelope.success(

@@ -18,7 +18,7 @@ from lendbridge.data.dynamo import translated_errors
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
 from lendbridge.lazy import Lazy
-from lendbridge.schemas.common import errors
+from lendbridge.schemas.common import responses
 from lendbridge.settings import Settings
 
 app = build_app()
@@ -57,12 +57,12 @@ def _build() -> Probes:
 probes: Lazy[Probes] = Lazy(_build)
 
 
-@app.get("/health/live")
+@app.get("/health/live", responses=responses(200, LiveOut))
 def live() -> Response[LiveOut]:
     return Response(200, content_types.APPLICATION_JSON, {"status": "alive"})
 
 
-@app.get("/health/ready", responses=errors())
+@app.get("/health/ready", responses=responses(200, ReadyOut, 503))
 def ready() -> Response[ReadyOut]:
     results: dict[str, str] = {}
     for name, check in probes.get().checks.items():

@@ -53,27 +53,30 @@ class ErrorEnvelope(BaseModel):
     retry_after: int | None = None
 
 
-ERROR_RESPONSES = {
-    400: {"description": "Validation error", "content": {"application/json": {"model": ErrorEnvelope}}},
-    401: {"description": "Missing or invalid credentials", "content": {"application/json": {"model": ErrorEnvelope}}},
-    429: {"description": "Rate limited", "content": {"application/json": {"model": ErrorEnvelope}}},
-    500: {"description": "Unexpected error", "content": {"application/json": {"model": ErrorEnvelope}}},
-    503: {"description": "Dependency unavailable", "content": {"application/json": {"model": ErrorEnvelope}}},
+_ERROR_DESCRIPTIONS = {
+    400: "Validation error",
+    401: "Missing, expired or forged token",
+    403: "Not yours to do",
+    404: "No such resource",
+    409: "Conflicts with the resource's state",
+    422: "Idempotency key reused with another body",
+    429: "Rate limited or the database throttled; see Retry-After",
+    500: "Unexpected error",
+    503: "A dependency is unavailable; see Retry-After",
 }
+_ALWAYS = (400, 429, 500, 503)
 
 
-def errors(*statuses: int) -> dict[int, dict[str, object]]:
-    """The error responses a route documents besides the common ones."""
-    extra = {
-        403: "Not yours to do",
-        404: "No such resource",
-        409: "Conflicts with the resource's state",
-        422: "Idempotency key reused with another body",
-    }
-    documented: dict[int, dict[str, object]] = dict(ERROR_RESPONSES)
-    for status in statuses:
-        documented[status] = {
-            "description": extra.get(status, "Error"),
+def responses(status: int, model: type[BaseModel] | None, *error_statuses: int) -> dict[int, dict[str, object]]:
+    """OpenAPI responses of a route: its success body and every error envelope it can return."""
+    documented: dict[int, dict[str, object]] = {}
+    if model is None:
+        documented[status] = {"description": "No content"}
+    else:
+        documented[status] = {"description": "Success", "content": {"application/json": {"model": model}}}
+    for error_status in sorted({*_ALWAYS, *error_statuses}):
+        documented[error_status] = {
+            "description": _ERROR_DESCRIPTIONS[error_status],
             "content": {"application/json": {"model": ErrorEnvelope}},
         }
     return documented

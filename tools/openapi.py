@@ -1,0 +1,99 @@
+"""The API's OpenAPI document, generated from the handlers' own resolvers.
+
+    python -m tools.openapi --write   # regenerate docs/openapi.json
+    python -m tools.openapi --check   # exit 1 if docs/openapi.json differs from the code
+
+Each Lambda has its own resolver; the document is their union, with the bearer scheme on
+every route that ``lendbridge.routes`` marks as authenticated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DOCUMENT = PROJECT_ROOT / "docs" / "openapi.json"
+TITLE = "Lendbridge API"
+VERSION = "1.0.0"
+DESCRIPTION = (
+    "Private lending marketplace and commercial loan bookings. Every response carries X-Request-Id; "
+    "errors use one envelope (success=false, error, message, request_id, timestamp)."
+)
+
+
+def build() -> dict[str, Any]:
+    sys.path.insert(0, str(PROJECT_ROOT / "lambdas"))
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    from lendbridge.routes import FUNCTIONS, ROUTES
+
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": TITLE, "version": VERSION, "description": DESCRIPTION},
+        "paths": {},
+        "components": {
+            "schemas": {},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }
+    for function in FUNCTIONS:
+        module = importlib.import_module(f"lendbridge.handlers.{function}")
+        partial = json.loads(module.app.get_openapi_json_schema(title=TITLE, version=VERSION))
+        for path, operations in partial.get("paths", {}).items():
+            document["paths"].setdefault(path, {}).update(operations)
+        document["components"]["schemas"].update(partial.get("components", {}).get("schemas", {}))
+    _drop_powertools_422(document)
+    for route in ROUTES:
+        operation = document["paths"][route.path][route.method.lower()]
+        operation["operationId"] = route.endpoint
+        if route.authenticated:
+            operation["security"] = [{"bearer": []}]
+    document["paths"] = dict(sorted(document["paths"].items()))
+    document["components"]["schemas"] = dict(sorted(document["components"]["schemas"].items()))
+    return document
+
+
+def _drop_powertools_422(document: dict[str, Any]) -> None:
+    """Powertools documents a 422 HTTPValidationError on every route, but the API answers
+    invalid input with 400 VALIDATION_ERROR (its handler reshapes the error), so drop it."""
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            response = operation.get("responses", {}).get("422", {})
+            if "HTTPValidationError" in json.dumps(response):
+                del operation["responses"]["422"]
+    text = json.dumps(document["paths"])
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        if f"#/components/schemas/{unused}" not in text:
+            document["components"]["schemas"].pop(unused, None)
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true")
+    mode.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    text = render(build())
+    if args.write:
+        DOCUMENT.write_text(text)
+        print(f"wrote {DOCUMENT.relative_to(PROJECT_ROOT)}")
+        return 0
+    if not DOCUMENT.exists() or DOCUMENT.read_text() != text:
+        print("docs/openapi.json is out of date: run `make openapi`", file=sys.stderr)
+        return 1
+    print("docs/openapi.json matches the handlers")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
