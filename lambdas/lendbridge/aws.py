@@ -13,7 +13,7 @@ import boto3
 from botocore.config import Config
 
 BOTO_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 3},
     max_pool_connections=50,
     connect_timeout=2,
     read_timeout=5,
