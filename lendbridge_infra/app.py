@@ -30,7 +30,7 @@ class LendbridgeStacks:
         env = cdk.Environment(account=app.node.try_get_context("account"), region=app.node.try_get_context("region"))
         self.config = config
         self.data = DataStack(app, f"{prefix}-Data", config=config, env=env)
-        self.identity = IdentityStack(app, f"{prefix}-Identity", config=config, env=env)
+        self.identity = IdentityStack(app, f"{prefix}-Identity", config=config, data=self.data, env=env)
         self.api = ApiStack(app, f"{prefix}-Api", config=config, data=self.data, identity=self.identity, env=env)
         self.monitoring = MonitoringStack(app, f"{prefix}-Monitoring", config=config, env=env)
         for stack in (self.data, self.identity, self.api, self.monitoring):

@@ -16,3 +16,12 @@ def grant_table(
 ) -> None:
     resources = [table.table_arn, *(f"{table.table_arn}/index/{name}" for name in indexes)]
     grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(actions=list(actions), resources=resources))
+
+
+def grant_secret_read(grantee: iam.IGrantable, secret_arn: str) -> None:
+    """Read one secret through the grantee's own policy. (``Secret.grant_read`` would also edit
+    the KMS key policy in the data stack, which makes the stacks depend on each other.)"""
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                            resources=[secret_arn])
+    )

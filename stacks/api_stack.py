@@ -15,7 +15,7 @@ from constructs import Construct
 from lendbridge.routes import ROUTES
 from lendbridge_infra.config import StageConfig
 from lendbridge_infra.function import LendbridgeFunction, retention_of
-from lendbridge_infra.grants import grant_table
+from lendbridge_infra.grants import grant_secret_read, grant_table
 from stacks.data_stack import DataStack
 from stacks.identity_stack import SIGNIN_SCOPE, IdentityStack
 
@@ -31,7 +31,13 @@ class FunctionSpec:
 FUNCTIONS: dict[str, FunctionSpec] = {
     "health": FunctionSpec("lendbridge.handlers.health", "Liveness and readiness probes"),
     "accounts": FunctionSpec("lendbridge.handlers.accounts", "Registration, login and the caller's profile"),
+    "loans": FunctionSpec("lendbridge.handlers.loans", "Borrowers: create loans, list them, invite lenders"),
+    "lender": FunctionSpec("lendbridge.handlers.lender", "Lenders: pending invitations, accept, decline, portfolio"),
 }
+
+ITEM_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
+ITEM_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
+IDEMPOTENCY = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 
 # Errors API Gateway answers itself, in the contract's envelope. Gateway responses cannot
 # format dates, so their timestamp is API Gateway's own request time.
@@ -95,13 +101,25 @@ class ApiStack(cdk.Stack):
         data.data_key.grant(health, "kms:Decrypt")
         identity.user_pool.grant(health, "cognito-idp:DescribeUserPool")
 
-        grant_table(accounts, data.main_table, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"])
+        grant_table(accounts, data.main_table, [*ITEM_READ, *ITEM_WRITE], indexes=["lender-invitations"])
         grant_table(accounts, data.audit_table, ["dynamodb:PutItem"])
         data.data_key.grant(accounts, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
         admin_actions = ["cognito-idp:AdminDeleteUser"]
         if self.config.auto_confirm_email:
             admin_actions += ["cognito-idp:AdminConfirmSignUp", "cognito-idp:AdminUpdateUserAttributes"]
         identity.user_pool.grant(accounts, *admin_actions)
+
+        loans, lender = self.functions["loans"], self.functions["lender"]
+        grant_table(loans, data.main_table, [*ITEM_READ, *ITEM_WRITE], indexes=["borrower-loans", "borrower-collection"])
+        grant_table(lender, data.main_table, [*ITEM_READ, *ITEM_WRITE],
+                    indexes=["lender-invitations", "participant-by-id"])
+        for function in (loans, lender):
+            grant_table(function, data.audit_table, ["dynamodb:PutItem"])
+            grant_table(function, data.idempotency_table, IDEMPOTENCY)
+            data.data_key.grant(function, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+            grant_secret_read(function, data.pagination_secret.secret_arn)
+        # Lenders' bank numbers are sealed here; no function in the request path can unseal them.
+        data.bank_data_key.grant(lender, "kms:Encrypt")
 
     def _rest_api(self, identity: IdentityStack) -> apigw.RestApi:
         access_logs = logs.LogGroup(

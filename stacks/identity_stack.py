@@ -7,6 +7,9 @@ from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
 from lendbridge_infra.config import StageConfig
+from lendbridge_infra.function import LendbridgeFunction
+from lendbridge_infra.grants import grant_table
+from stacks.data_stack import DataStack
 
 # The scope Cognito puts in every access token from USER_PASSWORD_AUTH; API methods require it,
 # which makes the authorizer accept access tokens (it accepts only ID tokens without a scope).
@@ -15,8 +18,23 @@ PASSWORD_MIN_LENGTH = 12
 
 
 class IdentityStack(cdk.Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: object) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, data: DataStack, **kwargs: object
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        # Claims invitations once an email is verified (prod); dev claims at registration too.
+        self.post_confirmation = LendbridgeFunction(
+            self,
+            "PostConfirmationFn",
+            config=config,
+            module="lendbridge.handlers.cognito_triggers",
+            description="Gives a newly verified user the invitations sent to their email",
+            environment={"MAIN_TABLE": data.main_table.table_name, "AUDIT_TABLE": data.audit_table.table_name},
+        ).function
+        grant_table(self.post_confirmation, data.main_table, ["dynamodb:Query", "dynamodb:PutItem"],
+                    indexes=["lender-invitations"])
+        grant_table(self.post_confirmation, data.audit_table, ["dynamodb:PutItem"])
+        data.data_key.grant(self.post_confirmation, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
         self.user_pool = cognito.UserPool(
             self,
             "UserPool",
@@ -43,6 +61,7 @@ class IdentityStack(cdk.Stack):
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
             deletion_protection=config.deletion_protection,
             removal_policy=config.removal_policy,
+            lambda_triggers=cognito.UserPoolTriggers(post_confirmation=self.post_confirmation),
         )
         self.client = self.user_pool.add_client(
             "ApiClient",

@@ -24,6 +24,14 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/auth/register", "accounts", "Register", authenticated=False),
     Route("POST", "/v1/auth/login", "accounts", "Login", authenticated=False),
     Route("GET", "/v1/users/me", "accounts", "GetMe"),
+    Route("POST", "/v1/loans", "loans", "CreateLoan"),
+    Route("GET", "/v1/loans/my-loans", "loans", "GetMyLoans"),
+    Route("GET", "/v1/loans/{loan_id}", "loans", "GetLoan"),
+    Route("POST", "/v1/loans/{loan_id}/lenders", "loans", "AddLenders"),
+    Route("GET", "/v1/lender/pending", "lender", "GetPendingInvitations"),
+    Route("POST", "/v1/lender/invitations/{participant_id}/accept", "lender", "AcceptInvitation"),
+    Route("POST", "/v1/lender/invitations/{participant_id}/decline", "lender", "DeclineInvitation"),
+    Route("GET", "/v1/lender/portfolio", "lender", "GetPortfolio"),
 )
 
 FUNCTIONS: tuple[str, ...] = tuple(dict.fromkeys(route.function for route in ROUTES))

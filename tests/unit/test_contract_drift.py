@@ -14,7 +14,10 @@ from tools import openapi
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_each_resolver_serves_exactly_its_routes(function: str) -> None:
     app = importlib.import_module(f"lendbridge.handlers.{function}").app
-    served = {(route.method, route.path) for route in app._static_routes + app._dynamic_routes}
+    served = {
+        (route.method, route.path.replace("<", "{").replace(">", "}"))
+        for route in app._static_routes + app._dynamic_routes
+    }
     declared = {(route.method, route.path) for route in ROUTES if route.function == function}
     assert served == declared
 

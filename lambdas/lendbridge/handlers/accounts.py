@@ -12,8 +12,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendbridge.aws import client
 from lendbridge.data.identity import CognitoIdentity
+from lendbridge.data.loans import DynamoLoanStore
 from lendbridge.data.users import DynamoUserStore
 from lendbridge.domain.accounts import Accounts
+from lendbridge.domain.lending import InvitationClaims
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
 from lendbridge.lazy import Lazy
@@ -29,11 +31,15 @@ tracer = Tracer()
 
 def _build() -> Accounts:
     settings = Settings.from_env()
+    dynamodb = client("dynamodb")
     return Accounts(
         identity=CognitoIdentity(client("cognito-idp"), settings.user_pool_id, settings.user_pool_client_id),
-        users=DynamoUserStore(client("dynamodb"), settings.main_table, settings.audit_table, new_id),
+        users=DynamoUserStore(dynamodb, settings.main_table, settings.audit_table, new_id),
         clock=utc_now,
         auto_confirm_email=settings.auto_confirm_email,
+        invitations=InvitationClaims(
+            DynamoLoanStore(dynamodb, settings.main_table, settings.audit_table, new_id), utc_now
+        ),
     )
 
 

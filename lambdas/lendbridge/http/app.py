@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from decimal import Decimal
+from functools import partial
 from time import perf_counter
 from typing import Any
 
@@ -23,7 +25,10 @@ logger = Logger(child=True)
 
 
 def build_app() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True, serializer=dumps)
+    # Numbers in bodies parse as Decimal, so money never passes through a binary float.
+    app = APIGatewayRestResolver(
+        enable_validation=True, serializer=dumps, json_body_deserializer=partial(json.loads, parse_float=Decimal)
+    )
     register_error_handlers(app)
     return app
 

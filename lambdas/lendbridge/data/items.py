@@ -1,0 +1,183 @@
+"""Loan and participant items <-> domain entities. Money is stored as DynamoDB numbers
+(exact decimals), timestamps as fixed-width ISO strings so they sort."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from lendbridge.data import keys
+from lendbridge.domain.loans import BankSummary, Loan, LoanStatus, Participant, ParticipantStatus
+from lendbridge.ports import iso
+
+
+def parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _time(value: str) -> datetime:
+    parsed = parse_time(value)
+    assert parsed is not None  # noqa: S101 - required attribute
+    return parsed
+
+
+def loan_sort_key(loan: Loan) -> str:
+    return f"{iso(loan.created_at)}#{loan.loan_id}"
+
+
+def loan_item(loan: Loan) -> dict[str, Any]:
+    return {
+        "PK": keys.loan_pk(loan.loan_id),
+        "SK": keys.LOAN,
+        "entity": "loan",
+        "GSI1PK": keys.borrower_key(loan.borrower_id),
+        "GSI1SK": loan_sort_key(loan),
+        "GSI3PK": keys.borrower_key(loan.borrower_id),
+        "GSI3SK": loan_sort_key(loan),
+        **loan_state(loan),
+        "loan_id": loan.loan_id,
+        "borrower_id": loan.borrower_id,
+        "created_at": iso(loan.created_at),
+        "created_by": loan.created_by,
+    }
+
+
+def loan_state(loan: Loan) -> dict[str, Any]:
+    """Attributes a change may rewrite, computed fields included (kept exact in the same write)."""
+    return {
+        "borrower_name": loan.borrower_name,
+        "amount": loan.amount,
+        "interest_rate": loan.interest_rate,
+        "term_months": loan.term_months,
+        "purpose": loan.purpose,
+        "status": loan.status.value,
+        "total_invited": loan.total_invited,
+        "total_funded": loan.total_funded,
+        "remaining": loan.remaining,
+        "funding_percentage": loan.funding_percentage,
+        "is_fully_funded": loan.is_fully_funded,
+        "participant_count": loan.participant_count,
+        "pending_count": loan.pending_count,
+        "accepted_count": loan.accepted_count,
+        "declined_count": loan.declined_count,
+        "average_contribution": loan.average_contribution,
+        "largest_contribution": loan.largest_contribution,
+        "smallest_contribution": loan.smallest_contribution,
+        "version": loan.version,
+        "updated_at": iso(loan.updated_at),
+        "updated_by": loan.updated_by,
+        "change_reason": loan.change_reason,
+    }
+
+
+def loan_of(item: dict[str, Any], participants: tuple[Participant, ...] = ()) -> Loan:
+    return Loan(
+        loan_id=item["loan_id"],
+        borrower_id=item["borrower_id"],
+        borrower_name=item["borrower_name"],
+        amount=Decimal(item["amount"]),
+        interest_rate=Decimal(item["interest_rate"]),
+        term_months=int(item["term_months"]),
+        purpose=item.get("purpose"),
+        status=LoanStatus(item["status"]),
+        created_at=_time(item["created_at"]),
+        created_by=item["created_by"],
+        updated_at=_time(item["updated_at"]),
+        updated_by=item["updated_by"],
+        version=int(item["version"]),
+        total_invited=Decimal(item["total_invited"]),
+        total_funded=Decimal(item["total_funded"]),
+        pending_count=int(item["pending_count"]),
+        accepted_count=int(item["accepted_count"]),
+        declined_count=int(item["declined_count"]),
+        largest_contribution=_decimal(item.get("largest_contribution")),
+        smallest_contribution=_decimal(item.get("smallest_contribution")),
+        change_reason=item.get("change_reason"),
+        participants=participants,
+    )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def lender_partition(participant: Participant) -> str:
+    if participant.lender_id:
+        return keys.lender_key(participant.lender_id)
+    return keys.invitee_key(participant.lender_email)
+
+
+def lender_sort_key(participant: Participant) -> str:
+    return f"{participant.status.value}#{iso(participant.invited_at)}#{participant.participant_id}"
+
+
+def participant_item(participant: Participant) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "PK": keys.loan_pk(participant.loan_id),
+        "SK": keys.participant_sk(participant.participant_id),
+        "entity": "participant",
+        "GSI1PK": keys.borrower_key(participant.borrower_id),
+        "GSI1SK": f"{iso(participant.loan_created_at)}#{participant.loan_id}#P#{participant.participant_id}",
+        "GSI4PK": f"PARTICIPANT#{participant.participant_id}",
+        "participant_id": participant.participant_id,
+        "loan_id": participant.loan_id,
+        "borrower_id": participant.borrower_id,
+        "loan_created_at": iso(participant.loan_created_at),
+        "lender_id": participant.lender_id,
+        "lender_email": participant.lender_email,
+        "lender_name": participant.lender_name,
+        "contribution_amount": participant.contribution_amount,
+        "status": participant.status.value,
+        "invited_at": iso(participant.invited_at),
+        "responded_at": iso(participant.responded_at) if participant.responded_at else None,
+        "version": participant.version,
+        "created_at": iso(participant.invited_at),
+        "created_by": participant.created_by,
+        "updated_at": iso(participant.updated_at or participant.invited_at),
+        "updated_by": participant.updated_by or participant.created_by,
+    }
+    if participant.status != ParticipantStatus.REMOVED:
+        # Removed participants leave the lender's lists: no lender-index keys.
+        item["GSI2PK"] = lender_partition(participant)
+        item["GSI2SK"] = lender_sort_key(participant)
+    if participant.bank is not None:
+        item["bank"] = {
+            "account_holder_name": participant.bank.account_holder_name,
+            "account_type": participant.bank.account_type,
+            "routing_number_last4": participant.bank.routing_number_last4,
+            "account_number_last4": participant.bank.account_number_last4,
+        }
+    return item
+
+
+def participant_of(item: dict[str, Any]) -> Participant:
+    bank = item.get("bank")
+    return Participant(
+        participant_id=item["participant_id"],
+        loan_id=item["loan_id"],
+        borrower_id=item["borrower_id"],
+        loan_created_at=_time(item["loan_created_at"]),
+        lender_email=item["lender_email"],
+        contribution_amount=Decimal(item["contribution_amount"]),
+        status=ParticipantStatus(item["status"]),
+        invited_at=_time(item["invited_at"]),
+        lender_id=item.get("lender_id"),
+        lender_name=item.get("lender_name"),
+        responded_at=parse_time(item.get("responded_at")),
+        bank=BankSummary(**bank) if bank else None,
+        version=int(item["version"]),
+        created_by=item.get("created_by", ""),
+        updated_at=parse_time(item.get("updated_at")),
+        updated_by=item.get("updated_by", ""),
+    )
+
+
+AUDITED_PARTICIPANT_FIELDS = ("lender_id", "lender_email", "contribution_amount", "status", "responded_at")
+
+
+def audited_participant(participant: Participant | None) -> dict[str, Any] | None:
+    if participant is None:
+        return None
+    item = participant_item(participant)
+    return {name: item.get(name) for name in AUDITED_PARTICIPANT_FIELDS}

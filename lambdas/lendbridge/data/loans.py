@@ -1,0 +1,447 @@
+"""Loans, participants, their history and funding points in the main table.
+
+Every change is one TransactWriteItems: the loan (conditional on the version that was read,
+and on ``remaining`` for new money), the participants, the invitee guards that keep an email
+on a loan once, the version snapshot, the funding point and the audit entries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lendbridge.data import keys
+from lendbridge.data.audit import audit_put
+from lendbridge.data.dynamo import cancellation_codes, error_code, from_item, to_item, to_values, translated_errors
+from lendbridge.data.items import (
+    audited_participant,
+    loan_item,
+    loan_of,
+    loan_state,
+    participant_item,
+    participant_of,
+)
+from lendbridge.domain.loans import (
+    Change,
+    InviteeAlreadyOnLoan,
+    Lender,
+    Loan,
+    Participant,
+    ParticipantStatus,
+    SealedBankAccount,
+    VersionConflict,
+    changed_fields,
+)
+from lendbridge.domain.pages import Page, Position
+from lendbridge.ports import Actor, IdGenerator, iso
+
+MAX_BATCH_GET_KEYS = 100
+_HIGH = "\uffff"
+# Written with arithmetic in the update expression, so the database, not Python, moves money.
+_RUNNING_TOTALS = ("total_invited", "remaining", "total_funded")
+_FUNDING_FIELDS = ("total_funded", "pending_count", "accepted_count", "declined_count")
+
+
+@dataclass(frozen=True)
+class InvitationContext:
+    loan: Loan | None
+    emails_on_loan: frozenset[str]
+    users_by_email: dict[str, Lender]
+    profile: dict[str, Any] | None
+
+
+class DynamoLoanStore:
+    def __init__(self, client: Any, table: str, audit_table: str, new_id: IdGenerator) -> None:
+        self._client = client
+        self._table = table
+        self._audit_table = audit_table
+        self._new_id = new_id
+
+    # ---- reads -------------------------------------------------------------------------
+
+    def get(self, loan_id: str) -> Loan | None:
+        """The loan with its participants, strongly consistent, in one query."""
+        items = self._query_all(
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :loan AND :parts",
+            ExpressionAttributeValues=to_values(
+                {":pk": keys.loan_pk(loan_id), ":loan": keys.LOAN, ":parts": f"PART#{_HIGH}"}
+            ),
+            ConsistentRead=True,
+        )
+        loan_items = [item for item in items if item["SK"] == keys.LOAN]
+        if not loan_items:
+            return None
+        participants = tuple(participant_of(item) for item in items if item["SK"].startswith("PART#"))
+        return loan_of(loan_items[0], _newest_first(participants))
+
+    def invitation_context(
+        self, emails: Sequence[str], *, loan_id: str | None = None, profile_of: str | None = None
+    ) -> InvitationContext:
+        """Everything adding lenders needs, in one BatchGetItem: the loan, which of the emails
+        are already on it, which belong to registered users, and the caller's profile."""
+        wanted: list[dict[str, str]] = []
+        if loan_id:
+            wanted.append({"PK": keys.loan_pk(loan_id), "SK": keys.LOAN})
+            wanted += [{"PK": keys.loan_pk(loan_id), "SK": keys.invitee_sk(email)} for email in emails]
+        if profile_of:
+            wanted.append({"PK": keys.user_pk(profile_of), "SK": keys.PROFILE})
+        wanted += [{"PK": keys.email_pk(email), "SK": keys.PROFILE} for email in emails]
+        found = {(item["PK"], item["SK"]): item for item in self._batch_get(wanted)}
+        loan = found.get((keys.loan_pk(loan_id), keys.LOAN)) if loan_id else None
+        on_loan = frozenset(
+            email
+            for email in emails
+            if loan_id and found.get((keys.loan_pk(loan_id), keys.invitee_sk(email)), {}).get("active")
+        )
+        users = {
+            email: Lender(user_id=item["user_id"], full_name=item["full_name"])
+            for email in emails
+            if (item := found.get((keys.email_pk(email), keys.PROFILE)))
+        }
+        profile = found.get((keys.user_pk(profile_of), keys.PROFILE)) if profile_of else None
+        return InvitationContext(loan_of(loan) if loan else None, on_loan, users, profile)
+
+    def borrower_page(self, borrower_id: str, limit: int, position: Position | None) -> Page[Loan]:
+        """A page of the borrower's loans with participants, newest first, in two queries:
+        the loans' keys from a keys-only index, then exactly their item collection."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": keys.BORROWER_LOANS,
+            "KeyConditionExpression": "GSI3PK = :b",
+            "ExpressionAttributeValues": to_values({":b": keys.borrower_key(borrower_id)}),
+            "ScanIndexForward": False,
+            "Limit": limit + 1,
+        }
+        if position:
+            request["ExclusiveStartKey"] = to_item(
+                {"PK": position["pk"], "SK": keys.LOAN, "GSI3PK": keys.borrower_key(borrower_id), "GSI3SK": position["ik"]}
+            )
+        with translated_errors():
+            found = [from_item(item) for item in self._client.query(**request)["Items"]]
+        page, more = found[:limit], len(found) > limit
+        if not page:
+            return Page([], None)
+        items = self._query_all(
+            TableName=self._table,
+            IndexName=keys.BORROWER_COLLECTION,
+            KeyConditionExpression="GSI1PK = :b AND GSI1SK BETWEEN :low AND :high",
+            ExpressionAttributeValues=to_values(
+                {":b": keys.borrower_key(borrower_id), ":low": page[-1]["GSI3SK"], ":high": f"{page[0]['GSI3SK']}#~"}
+            ),
+            ScanIndexForward=False,
+        )
+        loans = _assemble(items)
+        ordered = [loans[item["PK"]] for item in page if item["PK"] in loans]
+        last = page[-1]
+        return Page(ordered, {"pk": last["PK"], "ik": last["GSI3SK"]} if more else None)
+
+    def lender_page(
+        self, lender_id: str, status: ParticipantStatus, limit: int, position: Position | None
+    ) -> Page[tuple[Participant, Loan]]:
+        """A lender's participations in one status, newest first, with their loans (two calls)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": keys.LENDER_INVITATIONS,
+            "KeyConditionExpression": "GSI2PK = :l AND begins_with(GSI2SK, :status)",
+            "ExpressionAttributeValues": to_values({":l": keys.lender_key(lender_id), ":status": f"{status.value}#"}),
+            "ScanIndexForward": False,
+            "Limit": limit + 1,
+        }
+        if position:
+            request["ExclusiveStartKey"] = to_item(
+                {"PK": position["pk"], "SK": position["sk"], "GSI2PK": keys.lender_key(lender_id), "GSI2SK": position["ik"]}
+            )
+        with translated_errors():
+            found = [from_item(item) for item in self._client.query(**request)["Items"]]
+        page, more = found[:limit], len(found) > limit
+        participants = [participant_of(item) for item in page]
+        loan_items = self._batch_get(
+            [{"PK": keys.loan_pk(loan_id), "SK": keys.LOAN} for loan_id in dict.fromkeys(p.loan_id for p in participants)]
+        )
+        loans = {item["loan_id"]: loan_of(item) for item in loan_items}
+        rows = [(p, loans[p.loan_id]) for p in participants if p.loan_id in loans]
+        last = page[-1] if page else None
+        next_position = {"pk": last["PK"], "sk": last["SK"], "ik": last["GSI2SK"]} if more and last else None
+        return Page(rows, next_position)
+
+    def find_participant(self, participant_id: str) -> tuple[Loan, Participant] | None:
+        with translated_errors():
+            keys_found = self._client.query(
+                TableName=self._table,
+                IndexName=keys.PARTICIPANT_BY_ID,
+                KeyConditionExpression="GSI4PK = :p",
+                ExpressionAttributeValues=to_values({":p": f"PARTICIPANT#{participant_id}"}),
+            )["Items"]
+        if not keys_found:
+            return None
+        located = from_item(keys_found[0])
+        items = {item["SK"]: item for item in self._batch_get([{"PK": located["PK"], "SK": keys.LOAN},
+                                                                 {"PK": located["PK"], "SK": located["SK"]}])}
+        if keys.LOAN not in items or located["SK"] not in items:
+            return None
+        return loan_of(items[keys.LOAN]), participant_of(items[located["SK"]])
+
+    def invitations_for(self, email: str) -> list[Participant]:
+        """Invitations sent to an email that has no account yet (claimed on registration)."""
+        items = self._query_all(
+            TableName=self._table,
+            IndexName=keys.LENDER_INVITATIONS,
+            KeyConditionExpression="GSI2PK = :i",
+            ExpressionAttributeValues=to_values({":i": keys.invitee_key(email)}),
+        )
+        return [participant_of(item) for item in items]
+
+    # ---- writes ------------------------------------------------------------------------
+
+    def apply(self, change: Change, actor: Actor, *, bank: SealedBankAccount | None = None) -> None:
+        """Write one change atomically, or raise VersionConflict / InviteeAlreadyOnLoan."""
+        timestamp = iso(change.after.updated_at)
+        actions: list[dict[str, Any]] = [self._loan_action(change)]
+        guards: dict[int, str] = {}
+        for participant in change.created:
+            actions.append(self._put(participant_item(participant), "attribute_not_exists(PK)"))
+            guards[len(actions)] = participant.lender_email
+            actions.append(self._guard_put(participant))
+            actions.append(self._audit(actor, timestamp, "participant", participant.participant_id, "CREATE",
+                                       None, audited_participant(participant), change.after.loan_id))
+        for before, after in change.updated:
+            actions.append(self._put(
+                participant_item(after),
+                "#version = :pv AND #status = :ps",
+                names={"#version": "version", "#status": "status"},
+                values={":pv": before.version, ":ps": before.status.value},
+            ))
+            if after.status in (ParticipantStatus.DECLINED, ParticipantStatus.REMOVED):
+                actions.append(self._guard_release(after))
+            action = "DELETE" if after.status == ParticipantStatus.REMOVED else "UPDATE"
+            actions.append(self._audit(actor, timestamp, "participant", after.participant_id, action,
+                                       audited_participant(before), audited_participant(after), after.loan_id))
+        if bank is not None:
+            actions.append(self._put(self._bank_item(change.after, bank, actor), "attribute_not_exists(PK)"))
+        actions.append(self._put(self._version_item(change, actor), "attribute_not_exists(PK)"))
+        if change.before is None or any(getattr(change.before, f) != getattr(change.after, f) for f in _FUNDING_FIELDS):
+            actions.append(self._put(self._funding_item(change.after), "attribute_not_exists(PK)"))
+        loan_action = "CREATE" if change.before is None else (
+            "DELETE" if change.after.status.value == "CANCELLED" else "UPDATE")
+        fields = change.changed_fields or changed_fields(change.before, change.after)
+        actions.append(self._audit(
+            actor, timestamp, "loan", change.after.loan_id, loan_action,
+            _pick(loan_state(change.before), fields) if change.before else None,
+            _pick(loan_state(change.after), fields), change.after.loan_id,
+        ))
+        self._transact(actions, guards)
+
+    def claim(self, participant: Participant, lender: Lender, actor: Actor, now_iso: str) -> bool:
+        """Make an email's invitation the new user's: same participant id, lender filled in place."""
+        claimed = participant_of({**participant_item(participant), "lender_id": lender.user_id,
+                                  "lender_name": lender.full_name, "version": participant.version + 1,
+                                  "updated_at": now_iso, "updated_by": actor.user_id})
+        actions = [
+            self._put(participant_item(claimed), "#version = :pv AND attribute_not_exists(lender_id)",
+                      names={"#version": "version"}, values={":pv": participant.version}),
+            self._audit(actor, now_iso, "participant", participant.participant_id, "UPDATE",
+                        {"lender_id": None}, {"lender_id": lender.user_id}, participant.loan_id),
+        ]
+        try:
+            self._transact(actions, {})
+        except VersionConflict:
+            return False
+        return True
+
+    # ---- helpers -----------------------------------------------------------------------
+
+    def _loan_action(self, change: Change) -> dict[str, Any]:
+        after = change.after
+        if change.before is None:
+            return self._put(loan_item(after), "attribute_not_exists(PK)")
+        before = change.before
+        invited = after.total_invited - before.total_invited
+        funded = after.total_funded - before.total_funded
+        state = {k: v for k, v in loan_state(after).items() if k not in _RUNNING_TOTALS}
+        names = {f"#{k}": k for k in state}
+        values: dict[str, Any] = {f":{k}": v for k, v in state.items() if v is not None}
+        assignments = [f"#{k} = :{k}" for k, v in state.items() if v is not None]
+        removals = [f"#{k}" for k, v in state.items() if v is None]
+        names.update({"#ti": "total_invited", "#rem": "remaining", "#tf": "total_funded"})
+        values.update({":invited": invited, ":funded": funded, ":expected": before.version})
+        assignments += ["#ti = #ti + :invited", "#rem = #rem - :invited", "#tf = #tf + :funded"]
+        condition = "#version = :expected"
+        if invited > 0:
+            condition += " AND #rem >= :invited"  # the money rule, enforced by DynamoDB
+        expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"PK": keys.loan_pk(after.loan_id), "SK": keys.LOAN}),
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_values(values),
+            }
+        }
+
+    def _put(
+        self, item: dict[str, Any], condition: str, names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self._table, "Item": to_item(item), "ConditionExpression": condition}
+        if names:
+            put["ExpressionAttributeNames"] = names
+        if values:
+            put["ExpressionAttributeValues"] = to_values(values)
+        return {"Put": put}
+
+    def _guard_put(self, participant: Participant) -> dict[str, Any]:
+        item = {"PK": keys.loan_pk(participant.loan_id), "SK": keys.invitee_sk(participant.lender_email),
+                "entity": "invitee_guard", "participant_id": participant.participant_id, "active": True,
+                "created_at": iso(participant.invited_at), "created_by": participant.created_by,
+                "updated_at": iso(participant.invited_at), "updated_by": participant.created_by, "version": 1}
+        return self._put(item, "attribute_not_exists(PK) OR active = :inactive", values={":inactive": False})
+
+    def _guard_release(self, participant: Participant) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"PK": keys.loan_pk(participant.loan_id), "SK": keys.invitee_sk(participant.lender_email)}),
+                "UpdateExpression": "SET active = :inactive, updated_at = :now, updated_by = :by ADD version :one",
+                "ConditionExpression": "participant_id = :pid",
+                "ExpressionAttributeValues": to_values({
+                    ":inactive": False, ":pid": participant.participant_id, ":one": 1,
+                    ":now": iso(participant.updated_at or participant.invited_at), ":by": participant.updated_by,
+                }),
+            }
+        }
+
+    def _version_item(self, change: Change, actor: Actor) -> dict[str, Any]:
+        after = change.after
+        return {
+            "PK": keys.loan_pk(after.loan_id),
+            "SK": keys.version_sk(after.version),
+            "entity": "loan_version",
+            "loan_id": after.loan_id,
+            "version": after.version,
+            "snapshot": {**loan_state(after), "loan_id": after.loan_id, "borrower_id": after.borrower_id,
+                         "created_at": iso(after.created_at)},
+            "changed_fields": list(change.changed_fields or changed_fields(change.before, after)),
+            "changed_by": actor.user_id,
+            "changed_at": iso(after.updated_at),
+            "change_reason": after.change_reason,
+            "created_at": iso(after.updated_at),
+            "created_by": actor.user_id,
+        }
+
+    def _funding_item(self, loan: Loan) -> dict[str, Any]:
+        timestamp = iso(loan.updated_at)
+        return {
+            "PK": keys.loan_pk(loan.loan_id),
+            "SK": keys.funding_sk(timestamp, loan.version),
+            "entity": "funding_point",
+            "loan_id": loan.loan_id,
+            "timestamp": timestamp,
+            "version": loan.version,
+            "total_funded": loan.total_funded,
+            "funding_percentage": loan.funding_percentage,
+            "participant_count": loan.participant_count,
+            "accepted_count": loan.accepted_count,
+            "pending_count": loan.pending_count,
+            "created_at": timestamp,
+            "created_by": loan.updated_by,
+        }
+
+    def _bank_item(self, loan: Loan, bank: SealedBankAccount, actor: Actor) -> dict[str, Any]:
+        return {
+            "PK": keys.loan_pk(loan.loan_id),
+            "SK": keys.bank_sk(bank.participant_id),
+            "entity": "bank_account",
+            "participant_id": bank.participant_id,
+            "ciphertext": bank.ciphertext,
+            "key_id": bank.key_id,
+            "created_at": iso(loan.updated_at),
+            "created_by": actor.user_id,
+            "updated_at": iso(loan.updated_at),
+            "updated_by": actor.user_id,
+            "version": 1,
+        }
+
+    def _audit(
+        self, actor: Actor, timestamp: str, entity: str, entity_id: str, action: Any,
+        before: dict[str, Any] | None, after: dict[str, Any] | None, loan_id: str,
+    ) -> dict[str, Any]:
+        return audit_put(table=self._audit_table, audit_id=self._new_id(), timestamp=timestamp, entity=entity,
+                         entity_id=entity_id, action=action, actor=actor, before=before, after=after,
+                         scope_pk=keys.loan_pk(loan_id))
+
+    def _transact(self, actions: list[dict[str, Any]], guards: dict[int, str]) -> None:
+        try:
+            with translated_errors():
+                self._client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            codes = cancellation_codes(error)
+            for index, code in enumerate(codes):
+                if code == "ConditionalCheckFailed" and index in guards:
+                    email = guards[index]
+                    raise InviteeAlreadyOnLoan(
+                        f"Lender {email} is already invited to this loan",
+                        field_errors={"lenders": [f"{email} is already invited to this loan"]},
+                        details={"email": email},
+                    ) from error
+            if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in codes):
+                raise VersionConflict("The loan changed while this request ran") from error
+            raise
+
+    def _batch_get(self, wanted: Iterable[dict[str, str]]) -> list[dict[str, Any]]:
+        """BatchGetItem, strongly consistent, retrying only the keys DynamoDB left unprocessed."""
+        pending = [to_item(key) for key in {(k["PK"], k["SK"]): k for k in wanted}.values()]
+        found: list[dict[str, Any]] = []
+        delay = 0.02
+        while pending:
+            chunk, pending = pending[:MAX_BATCH_GET_KEYS], pending[MAX_BATCH_GET_KEYS:]
+            with translated_errors():
+                response = self._client.batch_get_item(
+                    RequestItems={self._table: {"Keys": chunk, "ConsistentRead": True}}
+                )
+            found += [from_item(item) for item in response["Responses"].get(self._table, [])]
+            leftover = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+            if leftover:
+                time.sleep(delay)  # UnprocessedKeys are not retried by botocore itself
+                delay = min(delay * 2, 1.0)
+                pending = leftover + pending
+        return found
+
+    def _query_all(self, **request: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            with translated_errors():
+                response = self._client.query(**request)
+            items += [from_item(item) for item in response["Items"]]
+            if "LastEvaluatedKey" not in response:
+                return items
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _pick(values: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    return {name: values.get(name) for name in fields}
+
+
+def _newest_first(participants: tuple[Participant, ...]) -> tuple[Participant, ...]:
+    return tuple(sorted(participants, key=lambda p: (p.invited_at, p.participant_id), reverse=True))
+
+
+def _assemble(items: list[dict[str, Any]]) -> dict[str, Loan]:
+    loans: dict[str, dict[str, Any]] = {}
+    participants: dict[str, list[Participant]] = {}
+    for item in items:
+        if item["SK"] == keys.LOAN:
+            loans[item["PK"]] = item
+        elif item["SK"].startswith("PART#"):
+            participants.setdefault(item["PK"], []).append(participant_of(item))
+    return {pk: loan_of(item, _newest_first(tuple(participants.get(pk, [])))) for pk, item in loans.items()}
+
+

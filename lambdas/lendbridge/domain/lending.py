@@ -1,0 +1,218 @@
+"""The lending use cases: create loans, invite lenders, respond to invitations, list them."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Protocol, TypeVar
+
+from lendbridge.domain.loans import (
+    AchDetails,
+    Change,
+    Invitee,
+    Lender,
+    Loan,
+    LoanStatus,
+    Participant,
+    ParticipantStatus,
+    SealedBankAccount,
+    VersionConflict,
+    borrower_view,
+    check_invitees,
+    invite,
+    require_open,
+    respond,
+    stamp,
+)
+from lendbridge.domain.money import ZERO, cents
+from lendbridge.domain.pages import Page, Position
+from lendbridge.errors import Conflict, NotFound
+from lendbridge.ports import Actor, Clock, IdGenerator, iso
+
+T = TypeVar("T")
+
+
+class InvitationContextLike(Protocol):
+    loan: Loan | None
+    emails_on_loan: frozenset[str]
+    users_by_email: dict[str, Lender]
+    profile: dict[str, object] | None
+
+
+class LoanStore(Protocol):
+    def get(self, loan_id: str) -> Loan | None: ...
+
+    def invitation_context(
+        self, emails: Sequence[str], *, loan_id: str | None = None, profile_of: str | None = None
+    ) -> InvitationContextLike: ...
+
+    def borrower_page(self, borrower_id: str, limit: int, position: Position | None) -> Page[Loan]: ...
+
+    def lender_page(
+        self, lender_id: str, status: ParticipantStatus, limit: int, position: Position | None
+    ) -> Page[tuple[Participant, Loan]]: ...
+
+    def find_participant(self, participant_id: str) -> tuple[Loan, Participant] | None: ...
+
+    def invitations_for(self, email: str) -> list[Participant]: ...
+
+    def apply(self, change: Change, actor: Actor, *, bank: SealedBankAccount | None = None) -> None: ...
+
+    def claim(self, participant: Participant, lender: Lender, actor: Actor, now_iso: str) -> bool: ...
+
+
+class BankVault(Protocol):
+    def seal(self, loan_id: str, participant_id: str, ach: AchDetails) -> SealedBankAccount: ...
+
+
+@dataclass(frozen=True)
+class LoanTerms:
+    amount: Decimal
+    interest_rate: Decimal
+    term_months: int
+    purpose: str | None
+
+
+@dataclass
+class Lending:
+    store: LoanStore
+    vault: BankVault
+    clock: Clock
+    new_id: IdGenerator
+    # Optimistic concurrency: a write that lost a race re-reads and tries again, within a budget
+    # that keeps the request well inside the function timeout.
+    retry_budget_s: float = 6.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def create_loan(self, actor: Actor, terms: LoanTerms, invitees: Sequence[Invitee]) -> Loan:
+        emails = [invitee.email.lower() for invitee in invitees]
+        context = self.store.invitation_context(emails, profile_of=actor.user_id)
+        if context.profile is None:
+            raise NotFound("Register before creating loans")
+        now = self.clock()
+        amount = cents(terms.amount)
+        check_invitees(invitees, borrower_id=actor.user_id, users_by_email=context.users_by_email, room=amount)
+        loan = Loan(
+            loan_id=self.new_id(),
+            borrower_id=actor.user_id,
+            borrower_name=str(context.profile["full_name"]),
+            amount=amount,
+            interest_rate=terms.interest_rate,
+            term_months=terms.term_months,
+            purpose=terms.purpose,
+            status=LoanStatus.FUNDING,
+            created_at=now,
+            created_by=actor.user_id,
+            updated_at=now,
+            updated_by=actor.user_id,
+        )
+        after, created = invite(loan, invitees, context.users_by_email, new_ids=[self.new_id() for _ in invitees],
+                                now=now, actor_id=actor.user_id)
+        self.store.apply(Change(before=None, after=after, created=created), actor)
+        return after
+
+    def add_lenders(self, actor: Actor, loan_id: str, invitees: Sequence[Invitee]) -> tuple[Loan, tuple[Participant, ...]]:
+        emails = [invitee.email.lower() for invitee in invitees]
+
+        def attempt() -> tuple[Loan, tuple[Participant, ...]]:
+            context = self.store.invitation_context(emails, loan_id=loan_id)
+            loan = borrower_view(context.loan, actor.user_id)
+            require_open(loan)
+            check_invitees(invitees, borrower_id=actor.user_id, users_by_email=context.users_by_email,
+                           emails_on_loan=context.emails_on_loan, room=loan.remaining)
+            now = self.clock()
+            after, created = invite(loan, invitees, context.users_by_email,
+                                    new_ids=[self.new_id() for _ in invitees], now=now, actor_id=actor.user_id)
+            after = stamp(after, now=now, actor_id=actor.user_id)
+            self.store.apply(Change(before=loan, after=after, created=created), actor)
+            return after, created
+
+        return self._retrying(attempt)
+
+    def get_loan(self, caller_id: str, loan_id: str) -> Loan:
+        loan = self.store.get(loan_id)
+        if loan is None or not loan.visible_to(caller_id):
+            raise NotFound("Loan not found")
+        return _without_removed(loan)
+
+    def my_loans(self, caller_id: str, limit: int, position: Position | None) -> Page[Loan]:
+        page = self.store.borrower_page(caller_id, limit, position)
+        return Page([_without_removed(loan) for loan in page.items], page.next_position)
+
+    def lender_participations(
+        self, caller_id: str, status: ParticipantStatus, limit: int, position: Position | None
+    ) -> Page[tuple[Participant, Loan]]:
+        return self.store.lender_page(caller_id, status, limit, position)
+
+    def accept(self, actor: Actor, participant_id: str, ach: AchDetails) -> tuple[Participant, Loan]:
+        sealed: list[SealedBankAccount] = []
+
+        def attempt() -> tuple[Participant, Loan]:
+            loan, participant = self._invitation(participant_id)
+            now = self.clock()
+            after_loan, after_participant = respond(loan, participant, accept=True, caller_id=actor.user_id,
+                                                    now=now, bank=ach.summary())
+            if not sealed:  # encrypt once, even if the write has to be retried
+                sealed.append(self.vault.seal(loan.loan_id, participant_id, ach))
+            after_loan = stamp(after_loan, now=now, actor_id=actor.user_id)
+            self.store.apply(Change(before=loan, after=after_loan, updated=((participant, after_participant),)),
+                             actor, bank=sealed[0])
+            return after_participant, after_loan
+
+        return self._retrying(attempt)
+
+    def decline(self, actor: Actor, participant_id: str, reason: str | None) -> tuple[Participant, Loan]:
+        def attempt() -> tuple[Participant, Loan]:
+            loan, participant = self._invitation(participant_id)
+            now = self.clock()
+            after_loan, after_participant = respond(loan, participant, accept=False, caller_id=actor.user_id, now=now)
+            after_loan = stamp(after_loan, now=now, actor_id=actor.user_id, reason=reason)
+            self.store.apply(Change(before=loan, after=after_loan, updated=((participant, after_participant),)), actor)
+            return after_participant, after_loan
+
+        return self._retrying(attempt)
+
+    def _invitation(self, participant_id: str) -> tuple[Loan, Participant]:
+        found = self.store.find_participant(participant_id)
+        if found is None:
+            raise NotFound("Invitation not found")
+        return found
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        deadline = time.monotonic() + self.retry_budget_s
+        delay = 0.01
+        while True:
+            try:
+                return attempt()
+            except VersionConflict:
+                if time.monotonic() + delay > deadline:
+                    raise Conflict("The loan is being changed by other requests; please retry") from None
+                self.sleep(random.uniform(0, delay))  # noqa: S311 - jitter, not security
+                delay = min(delay * 2, 0.25)
+
+
+@dataclass
+class InvitationClaims:
+    """Invitations sent to an email before its account existed become the new user's:
+    the participant keeps its id; its lender is filled in place."""
+
+    store: LoanStore
+    clock: Clock
+
+    def claim(self, user_id: str, email: str, full_name: str, actor: Actor) -> int:
+        lender = Lender(user_id=user_id, full_name=full_name)
+        now = iso(self.clock())
+        return sum(
+            1
+            for participant in self.store.invitations_for(email)
+            if participant.lender_id is None and self.store.claim(participant, lender, actor, now)
+        )
+
+
+def _without_removed(loan: Loan) -> Loan:
+    return replace(loan, participants=tuple(p for p in loan.participants if p.status != ParticipantStatus.REMOVED))
+
+

@@ -1,0 +1,326 @@
+"""Loans and their participants: entities and the rules that change them (pure functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from lendbridge.domain.money import ZERO, cents, percentage
+from lendbridge.errors import Conflict, NotFound, ValidationFailed
+
+MAX_LENDERS_PER_REQUEST = 20
+
+
+class LoanStatus(StrEnum):
+    FUNDING = "FUNDING"
+    FUNDED = "FUNDED"
+    CANCELLED = "CANCELLED"
+
+
+class ParticipantStatus(StrEnum):
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    REMOVED = "REMOVED"
+
+
+@dataclass(frozen=True)
+class Invitee:
+    email: str
+    contribution: Decimal
+
+
+@dataclass(frozen=True)
+class Lender:
+    """A registered user an invitation can name at once."""
+
+    user_id: str
+    full_name: str
+
+
+@dataclass(frozen=True)
+class BankSummary:
+    """What may leave the API about a lender's bank account: never the numbers themselves."""
+
+    account_holder_name: str
+    account_type: str
+    routing_number_last4: str
+    account_number_last4: str
+
+
+@dataclass(frozen=True)
+class AchDetails:
+    """Bank details as the lender submits them; only the vault ever sees the full numbers."""
+
+    account_holder_name: str
+    routing_number: str
+    account_number: str
+    account_type: str
+
+    def summary(self) -> BankSummary:
+        return BankSummary(
+            account_holder_name=self.account_holder_name,
+            account_type=self.account_type,
+            routing_number_last4=self.routing_number[-4:],
+            account_number_last4=self.account_number[-4:],
+        )
+
+    def __repr__(self) -> str:  # never print the numbers, even in a traceback
+        return f"AchDetails(account_type={self.account_type!r}, routing=***{self.routing_number[-4:]})"
+
+
+@dataclass(frozen=True)
+class SealedBankAccount:
+    participant_id: str
+    ciphertext: bytes
+    key_id: str
+
+
+@dataclass(frozen=True)
+class Participant:
+    participant_id: str
+    loan_id: str
+    borrower_id: str
+    loan_created_at: datetime
+    lender_email: str
+    contribution_amount: Decimal
+    status: ParticipantStatus
+    invited_at: datetime
+    lender_id: str | None = None
+    lender_name: str | None = None
+    responded_at: datetime | None = None
+    bank: BankSummary | None = None
+    version: int = 1
+    created_by: str = ""
+    updated_at: datetime | None = None
+    updated_by: str = ""
+
+    @property
+    def is_live(self) -> bool:
+        """Counts toward the loan's invited total."""
+        return self.status in (ParticipantStatus.PENDING, ParticipantStatus.ACCEPTED)
+
+
+@dataclass(frozen=True)
+class Loan:
+    loan_id: str
+    borrower_id: str
+    borrower_name: str
+    amount: Decimal
+    interest_rate: Decimal
+    term_months: int
+    purpose: str | None
+    status: LoanStatus
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+    version: int = 1
+    total_invited: Decimal = ZERO
+    total_funded: Decimal = ZERO
+    pending_count: int = 0
+    accepted_count: int = 0
+    declined_count: int = 0
+    largest_contribution: Decimal | None = None
+    smallest_contribution: Decimal | None = None
+    change_reason: str | None = None
+    participants: tuple[Participant, ...] = field(default=(), compare=False)
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.amount - self.total_invited
+
+    @property
+    def participant_count(self) -> int:
+        return self.pending_count + self.accepted_count + self.declined_count
+
+    @property
+    def funding_percentage(self) -> Decimal:
+        return percentage(self.total_funded, self.amount)
+
+    @property
+    def is_fully_funded(self) -> bool:
+        return self.total_funded >= self.amount
+
+    @property
+    def average_contribution(self) -> Decimal | None:
+        return cents(self.total_funded / self.accepted_count) if self.accepted_count else None
+
+    def visible_to(self, user_id: str) -> bool:
+        return user_id == self.borrower_id or any(p.lender_id == user_id for p in self.participants if p.status != ParticipantStatus.REMOVED)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A loan write as the store must make it: the state read, the state to write, and the
+    participants it creates or changes. The store applies it only if the loan is unchanged."""
+
+    before: Loan | None
+    after: Loan
+    created: tuple[Participant, ...] = ()
+    updated: tuple[tuple[Participant, Participant], ...] = ()
+    changed_fields: tuple[str, ...] = ()
+
+
+def check_invitees(
+    invitees: Sequence[Invitee],
+    *,
+    borrower_id: str,
+    users_by_email: dict[str, Lender],
+    emails_on_loan: Iterable[str] = (),
+    room: Decimal,
+) -> None:
+    """The contract's lender rules; every failure names the offending email."""
+    if len(invitees) > MAX_LENDERS_PER_REQUEST:
+        raise ValidationFailed(
+            f"At most {MAX_LENDERS_PER_REQUEST} lenders per request; got {len(invitees)}",
+            field_errors={"lenders": [f"At most {MAX_LENDERS_PER_REQUEST} lenders; got {len(invitees)}"]},
+        )
+    seen: set[str] = set()
+    already = {email.lower() for email in emails_on_loan}
+    for index, invitee in enumerate(invitees):
+        email = invitee.email.lower()
+        where = f"lenders[{index}].email"
+        if email in seen:
+            raise _lender_error(where, f"Duplicate lender email in the request: {email}", email)
+        seen.add(email)
+        if email in already:
+            raise _lender_error(where, f"Lender {email} is already invited to this loan", email)
+        lender = users_by_email.get(email)
+        if lender is not None and lender.user_id == borrower_id:
+            raise _lender_error(where, f"You cannot invite yourself ({email})", email)
+    total = sum((invitee.contribution for invitee in invitees), ZERO)
+    if total > room:
+        raise ValidationFailed(
+            f"Contributions total {total:.2f}, above the {room:.2f} still open on this loan",
+            field_errors={"lenders": [f"Total contributions exceed the remaining amount {room:.2f}"]},
+            details={"requested": f"{total:.2f}", "remaining": f"{room:.2f}"},
+        )
+
+
+def _lender_error(field_name: str, message: str, email: str) -> ValidationFailed:
+    return ValidationFailed(message, field_errors={field_name: [message]}, details={"email": email})
+
+
+def invite(
+    loan: Loan,
+    invitees: Sequence[Invitee],
+    users_by_email: dict[str, Lender],
+    *,
+    new_ids: Sequence[str],
+    now: datetime,
+    actor_id: str,
+) -> tuple[Loan, tuple[Participant, ...]]:
+    participants = tuple(
+        Participant(
+            participant_id=participant_id,
+            loan_id=loan.loan_id,
+            borrower_id=loan.borrower_id,
+            loan_created_at=loan.created_at,
+            lender_email=invitee.email.lower(),
+            contribution_amount=cents(invitee.contribution),
+            status=ParticipantStatus.PENDING,
+            invited_at=now,
+            lender_id=(lender := users_by_email.get(invitee.email.lower())) and lender.user_id,
+            lender_name=lender.full_name if lender else None,
+            created_by=actor_id,
+            updated_at=now,
+            updated_by=actor_id,
+        )
+        for participant_id, invitee in zip(new_ids, invitees, strict=True)
+    )
+    added = sum((p.contribution_amount for p in participants), ZERO)
+    after = replace(
+        loan,
+        total_invited=loan.total_invited + added,
+        pending_count=loan.pending_count + len(participants),
+        participants=loan.participants + participants,
+    )
+    return after, participants
+
+
+def require_open(loan: Loan) -> None:
+    if loan.status != LoanStatus.FUNDING:
+        raise Conflict(f"The loan is {loan.status.value}; it no longer takes changes")
+
+
+def borrower_view(loan: Loan | None, caller_id: str) -> Loan:
+    """The loan if the caller is its borrower; otherwise it does not exist for them."""
+    if loan is None or loan.borrower_id != caller_id:
+        raise NotFound("Loan not found")
+    return loan
+
+
+def respond(
+    loan: Loan,
+    participant: Participant,
+    *,
+    accept: bool,
+    caller_id: str,
+    now: datetime,
+    bank: BankSummary | None = None,
+) -> tuple[Loan, Participant]:
+    """Accept or decline an invitation. The loan becomes FUNDED in this very change when the
+    accepted contributions reach its amount."""
+    if participant.lender_id != caller_id or participant.status == ParticipantStatus.REMOVED:
+        raise NotFound("Invitation not found")
+    if participant.status != ParticipantStatus.PENDING:
+        raise Conflict(f"The invitation is {participant.status.value}, not PENDING")
+    require_open(loan)
+    amount = participant.contribution_amount
+    updated = replace(
+        participant,
+        status=ParticipantStatus.ACCEPTED if accept else ParticipantStatus.DECLINED,
+        responded_at=now,
+        bank=bank if accept else None,
+        version=participant.version + 1,
+        updated_at=now,
+        updated_by=caller_id,
+    )
+    if accept:
+        funded = loan.total_funded + amount
+        after = replace(
+            loan,
+            total_funded=funded,
+            pending_count=loan.pending_count - 1,
+            accepted_count=loan.accepted_count + 1,
+            largest_contribution=max(loan.largest_contribution or amount, amount),
+            smallest_contribution=min(loan.smallest_contribution or amount, amount),
+            status=LoanStatus.FUNDED if funded >= loan.amount else loan.status,
+        )
+    else:
+        after = replace(
+            loan,
+            total_invited=loan.total_invited - amount,
+            pending_count=loan.pending_count - 1,
+            declined_count=loan.declined_count + 1,
+        )
+    return after, updated
+
+
+def stamp(loan: Loan, *, now: datetime, actor_id: str, reason: str | None = None) -> Loan:
+    """The audit fields of a new loan version."""
+    return replace(loan, version=loan.version + 1, updated_at=now, updated_by=actor_id, change_reason=reason)
+
+
+COMPARED_FIELDS = (
+    "amount", "interest_rate", "term_months", "purpose", "status", "total_invited", "total_funded",
+    "pending_count", "accepted_count", "declined_count", "largest_contribution", "smallest_contribution",
+)
+
+
+def changed_fields(before: Loan | None, after: Loan) -> tuple[str, ...]:
+    if before is None:
+        return COMPARED_FIELDS
+    return tuple(name for name in COMPARED_FIELDS if getattr(before, name) != getattr(after, name))
+
+
+class VersionConflict(Conflict):
+    """The loan (or a participant) changed between read and write; the caller may re-read."""
+
+
+class InviteeAlreadyOnLoan(ValidationFailed):
+    """A concurrent request invited the same email first."""

@@ -1,0 +1,129 @@
+"""``Idempotency-Key`` on state-changing POSTs, with Powertools Idempotency on DynamoDB.
+
+The key is the caller, the route and the header value (not the whole body); the body is only
+compared, so the same key with another body is refused (422). A replay returns the stored
+status and body with ``Idempotent-Replayed: true``. Deterministic refusals (4xx) are stored
+like successes; throttling, outages and crashes are not, so the client can retry them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+from lendbridge import errors
+from lendbridge.http import envelope
+from lendbridge.http.errors import status_of
+from lendbridge.json_codec import dumps
+from lendbridge.lazy import Lazy
+
+HEADERS = ("Idempotency-Key", "X-Idempotency-Key")
+EXPIRY_SECONDS = 24 * 60 * 60
+_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_REPLAYED = "__replayed__"
+
+
+def _mark_replayed(response: dict[str, Any], _: DataRecord) -> dict[str, Any]:
+    return {**response, _REPLAYED: True}
+
+
+CONFIG = IdempotencyConfig(
+    event_key_jmespath="[caller, route, key]",
+    payload_validation_jmespath="body",
+    expires_after_seconds=EXPIRY_SECONDS,
+    raise_on_no_idempotency_key=True,
+    response_hook=_mark_replayed,
+)
+
+
+class Idempotency:
+    def __init__(self, persistence: Lazy[DynamoDBPersistenceLayer]) -> None:
+        self._persistence = persistence
+
+    def run(self, app: APIGatewayRestResolver, route: str, caller_id: str, execute: Callable[[], Response]) -> Response:
+        key = next((value for name in HEADERS if (value := app.current_event.headers.get(name)) is not None), None)
+        if key is None:
+            return execute()
+        if not _VALID_KEY.match(key):
+            raise errors.ValidationFailed(
+                "Invalid Idempotency-Key", field_errors={"Idempotency-Key": ["1 to 255 printable ASCII characters"]}
+            )
+        request_id = str(app.context.get("request_id", ""))
+        request = {"caller": caller_id, "route": route, "key": key, "body": _canonical(app.current_event.body)}
+
+        @idempotent_function(
+            data_keyword_argument="request",
+            persistence_store=self._persistence.get(),
+            config=CONFIG,
+            key_prefix="lendbridge",
+        )
+        def once(request: dict[str, Any]) -> dict[str, Any]:
+            try:
+                return _freeze(execute())
+            except errors.LendbridgeError as refusal:
+                if isinstance(refusal, errors.RetryableError) or status_of(refusal) >= 500:
+                    raise
+                return _freeze(_refusal(refusal, request_id))
+
+        CONFIG.register_lambda_context(app.lambda_context)
+        try:
+            stored = once(request=request)
+        except IdempotencyAlreadyInProgressError as error:
+            raise errors.IdempotencyInProgress(
+                "A request with this Idempotency-Key is still being processed"
+            ) from error
+        except IdempotencyValidationError as error:
+            raise errors.IdempotencyKeyReused(
+                "This Idempotency-Key was used with a different request body"
+            ) from error
+        except IdempotencyPersistenceLayerError as error:
+            raise errors.DependencyUnavailable("Idempotency store unavailable", retry_after=5) from error
+        return _thaw(stored)
+
+
+def _canonical(body: str | None) -> str:
+    if not body:
+        return ""
+    try:
+        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        return body
+
+
+def _refusal(refusal: errors.LendbridgeError, request_id: str) -> Response:
+    field_errors = refusal.field_errors if isinstance(refusal, errors.ValidationFailed) else None
+    return envelope.error(status_of(refusal), refusal.code, refusal.message, request_id,
+                          field_errors=field_errors, details=refusal.details)
+
+
+def _freeze(response: Response) -> dict[str, Any]:
+    body = response.body if isinstance(response.body, str) else dumps(response.body)
+    headers = {k: v for k, v in (response.headers or {}).items() if isinstance(v, str)}
+    return {"status": response.status_code, "body": body, "headers": headers}
+
+
+def _thaw(stored: dict[str, Any]) -> Response:
+    headers = dict(stored.get("headers") or {})
+    if stored.get(_REPLAYED):
+        headers["Idempotent-Replayed"] = "true"
+    return Response(
+        status_code=int(stored["status"]),
+        content_type="application/json",
+        body=stored["body"],
+        headers=headers,
+    )

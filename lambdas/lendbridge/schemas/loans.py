@@ -1,0 +1,245 @@
+"""Bodies of the loan and lender routes, and how loans and participants are presented."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from lendbridge.domain.loans import Loan, Participant
+from lendbridge.domain.money import as_text
+from lendbridge.ports import iso
+from lendbridge.schemas.common import Email, PlainText, Strict
+
+Money = Annotated[
+    Decimal,
+    Field(gt=0, le=Decimal("10000000"), max_digits=10, decimal_places=2, examples=["5000.00"]),
+]
+Rate = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4, examples=["7.5"])]
+
+
+class LenderIn(Strict):
+    email: Email
+    contribution_amount: Money
+
+
+class CreateLoanRequest(Strict):
+    amount: Money
+    interest_rate: Rate
+    term_months: Annotated[int, Field(ge=1, le=600, strict=True)]
+    purpose: Annotated[PlainText, Field(max_length=500)] | None = None
+    lenders: Annotated[list[LenderIn], Field(max_length=20)] = []
+
+
+class AddLendersRequest(Strict):
+    lenders: Annotated[list[LenderIn], Field(min_length=1, max_length=20)]
+
+
+def _aba_checksum(value: str) -> str:
+    digits = [int(c) for c in value]
+    weighted = 3 * (digits[0] + digits[3] + digits[6]) + 7 * (digits[1] + digits[4] + digits[7])
+    if (weighted + digits[2] + digits[5] + digits[8]) % 10:
+        raise ValueError("Not a valid ABA routing number (checksum)")
+    return value
+
+
+class AchIn(Strict):
+    account_holder_name: Annotated[PlainText, Field(min_length=1, max_length=100)]
+    routing_number: Annotated[str, Field(pattern=r"^\d{9}$"), AfterValidator(_aba_checksum)]
+    account_number: Annotated[str, Field(pattern=r"^\d{4,17}$")]
+    account_type: Literal["checking", "savings"]
+
+    def __repr__(self) -> str:  # pydantic's default repr would print the numbers
+        return f"AchIn(account_type={self.account_type!r})"
+
+    __str__ = __repr__
+
+
+class AcceptRequest(Strict):
+    ach: AchIn
+
+
+class DeclineRequest(Strict):
+    reason: Annotated[PlainText, Field(max_length=500)] | None = None
+
+
+class AchOut(BaseModel):
+    account_holder_name: str
+    account_type: str
+    routing_number_last4: str
+    account_number_last4: str
+
+
+class ParticipantOut(BaseModel):
+    participant_id: str
+    loan_id: str
+    lender_id: str | None
+    lender_email: str
+    lender_name: str | None
+    contribution_amount: str
+    status: str
+    invited_at: str
+    responded_at: str | None
+    ach: AchOut | None = None
+
+
+class LoanOut(BaseModel):
+    loan_id: str
+    borrower_id: str
+    borrower_name: str
+    amount: str
+    interest_rate: str
+    term_months: int
+    purpose: str | None
+    status: str
+    total_invited: str
+    total_funded: str
+    remaining_amount: str
+    funding_percentage: str
+    participant_count: int
+    accepted_participant_count: int
+    pending_participant_count: int
+    declined_participant_count: int
+    is_fully_funded: bool
+    average_contribution: str | None
+    largest_contribution: str | None
+    smallest_contribution: str | None
+    version: int
+    created_at: str
+    created_by: str
+    updated_at: str
+    updated_by: str
+    participants: list[ParticipantOut]
+
+
+class LoanList(BaseModel):
+    loans: list[LoanOut]
+    count: int
+    has_more: bool
+    next_token: str | None
+
+
+class AddLendersOut(BaseModel):
+    loan_id: str
+    lenders_added: list[ParticipantOut]
+    total_invited: str
+    remaining_amount: str
+
+
+class LoanSummary(BaseModel):
+    loan_id: str
+    borrower_name: str
+    amount: str
+    interest_rate: str
+    term_months: int
+    status: str
+    funding_percentage: str
+
+
+class InvitationOut(BaseModel):
+    participant_id: str
+    contribution_amount: str
+    invited_at: str
+    loan: LoanSummary
+
+
+class InvitationList(BaseModel):
+    invitations: list[InvitationOut]
+    count: int
+    has_more: bool
+    next_token: str | None
+
+
+class InvestmentOut(BaseModel):
+    participant_id: str
+    contribution_amount: str
+    invited_at: str
+    responded_at: str | None
+    ach: AchOut | None
+    loan: LoanSummary
+
+
+class InvestmentList(BaseModel):
+    investments: list[InvestmentOut]
+    count: int
+    has_more: bool
+    next_token: str | None
+
+
+class LoanFundingOut(BaseModel):
+    loan_id: str
+    status: str
+    total_funded: str
+    funding_percentage: str
+
+
+class ResponseOut(BaseModel):
+    participant: ParticipantOut
+    loan: LoanFundingOut
+
+
+def _optional(value: Decimal | None) -> str | None:
+    return None if value is None else as_text(value)
+
+
+def present_participant(participant: Participant) -> dict[str, Any]:
+    bank = participant.bank
+    return ParticipantOut(
+        participant_id=participant.participant_id,
+        loan_id=participant.loan_id,
+        lender_id=participant.lender_id,
+        lender_email=participant.lender_email,
+        lender_name=participant.lender_name,
+        contribution_amount=as_text(participant.contribution_amount),
+        status=participant.status.value,
+        invited_at=iso(participant.invited_at),
+        responded_at=iso(participant.responded_at) if participant.responded_at else None,
+        ach=AchOut(**bank.__dict__) if bank else None,
+    ).model_dump()
+
+
+def present_loan(loan: Loan) -> dict[str, Any]:
+    return LoanOut(
+        loan_id=loan.loan_id,
+        borrower_id=loan.borrower_id,
+        borrower_name=loan.borrower_name,
+        amount=as_text(loan.amount),
+        interest_rate=f"{loan.interest_rate.normalize():f}",
+        term_months=loan.term_months,
+        purpose=loan.purpose,
+        status=loan.status.value,
+        total_invited=as_text(loan.total_invited),
+        total_funded=as_text(loan.total_funded),
+        remaining_amount=as_text(loan.remaining),
+        funding_percentage=as_text(loan.funding_percentage),
+        participant_count=loan.participant_count,
+        accepted_participant_count=loan.accepted_count,
+        pending_participant_count=loan.pending_count,
+        declined_participant_count=loan.declined_count,
+        is_fully_funded=loan.is_fully_funded,
+        average_contribution=_optional(loan.average_contribution),
+        largest_contribution=_optional(loan.largest_contribution),
+        smallest_contribution=_optional(loan.smallest_contribution),
+        version=loan.version,
+        created_at=iso(loan.created_at),
+        created_by=loan.created_by,
+        updated_at=iso(loan.updated_at),
+        updated_by=loan.updated_by,
+        participants=[ParticipantOut(**present_participant(p)) for p in loan.participants],
+    ).model_dump()
+
+
+def present_summary(loan: Loan) -> dict[str, Any]:
+    return LoanSummary(
+        loan_id=loan.loan_id,
+        borrower_name=loan.borrower_name,
+        amount=as_text(loan.amount),
+        interest_rate=f"{loan.interest_rate.normalize():f}",
+        term_months=loan.term_months,
+        status=loan.status.value,
+        funding_percentage=as_text(loan.funding_percentage),
+    ).model_dump()
+
+
+LOAN_FIELDS = frozenset(LoanOut.model_fields)
