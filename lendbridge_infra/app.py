@@ -21,6 +21,7 @@ from stacks.api_stack import ApiStack  # noqa: E402 - needs lambdas/ on the path
 from stacks.data_stack import DataStack  # noqa: E402
 from stacks.identity_stack import IdentityStack  # noqa: E402
 from stacks.monitoring_stack import MonitoringStack  # noqa: E402
+from stacks.processing_stack import ProcessingStack  # noqa: E402
 
 
 class LendbridgeStacks:
@@ -32,8 +33,9 @@ class LendbridgeStacks:
         self.data = DataStack(app, f"{prefix}-Data", config=config, env=env)
         self.identity = IdentityStack(app, f"{prefix}-Identity", config=config, data=self.data, env=env)
         self.api = ApiStack(app, f"{prefix}-Api", config=config, data=self.data, identity=self.identity, env=env)
+        self.processing = ProcessingStack(app, f"{prefix}-Processing", config=config, data=self.data, env=env)
         self.monitoring = MonitoringStack(app, f"{prefix}-Monitoring", config=config, env=env)
-        for stack in (self.data, self.identity, self.api, self.monitoring):
+        for stack in (self.data, self.identity, self.api, self.processing, self.monitoring):
             cdk.Tags.of(stack).add("project", "lendbridge")
             cdk.Tags.of(stack).add("stage", config.name)
         acknowledge_findings(self)

@@ -15,6 +15,9 @@ class FakeContext:
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:test"
     aws_request_id: str = "test-invocation"
 
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
 
 def api_event(
     method: str,

@@ -48,3 +48,77 @@ def dynamodb(dynamodb_local: DynamoDBLocal, tables: dict[str, str]) -> Any:
         aws_secret_access_key="local",
         config=BOTO_CONFIG,
     )
+
+
+class FakeVault:
+    """Stands in for KMS (tested on its own with moto): a reversible but non-plaintext seal."""
+
+    def __init__(self) -> None:
+        self.sealed: list[tuple[str, str]] = []
+
+    def seal(self, loan_id: str, participant_id: str, ach: Any) -> Any:
+        from lendbridge.domain.loans import SealedBankAccount
+
+        self.sealed.append((loan_id, participant_id))
+        blob = f"sealed:{loan_id}:{participant_id}:{len(ach.account_number)}".encode()
+        return SealedBankAccount(participant_id=participant_id, ciphertext=blob, key_id="test-key")
+
+
+class World:
+    """Real stores on DynamoDB Local, with helpers to make users."""
+
+    def __init__(self, dynamodb: Any, tables: dict[str, str], stream: Any = None) -> None:
+        from lendbridge.data.loans import DynamoLoanStore
+        from lendbridge.data.users import DynamoUserStore
+        from lendbridge.domain.lending import InvitationClaims, Lending
+        from lendbridge.ports import new_id, utc_now
+
+        self.dynamodb = dynamodb
+        self.tables = tables
+        self.users = DynamoUserStore(dynamodb, tables["MainTable"], tables["AuditTable"], new_id)
+        self.store = DynamoLoanStore(dynamodb, tables["MainTable"], tables["AuditTable"], new_id)
+        self.vault = FakeVault()
+        self.lending = Lending(store=self.store, vault=self.vault, clock=utc_now, new_id=new_id)
+        self.claims = InvitationClaims(self.store, utc_now)
+        self.stream = stream
+
+    def process_stream(self) -> int:
+        """Run the deployed stream handler over everything written so far."""
+        return int(self.stream.drain())
+
+    def user(self, name: str = "user") -> Any:
+        import uuid
+        from datetime import datetime, timezone
+
+        from lendbridge.domain.accounts import UserProfile
+        from lendbridge.ports import Actor
+
+        email = f"{name}-{uuid.uuid4().hex[:10]}@example.com"
+        profile = UserProfile(str(uuid.uuid4()), email, name.title(), datetime.now(timezone.utc))
+        actor = Actor(user_id=profile.user_id, request_id=f"req-{uuid.uuid4().hex[:8]}", ip_address="198.51.100.1")
+        self.users.create(profile, actor)
+        return profile, actor
+
+
+@pytest.fixture(scope="session")
+def main_table_stream(dynamodb_local: DynamoDBLocal, tables: dict[str, str]) -> Any:
+    """The main table's stream feeding the deployed stream handler, with the shared tables."""
+    from local.streams import StreamPump
+
+    os.environ["MAIN_TABLE"] = tables["MainTable"]
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_local.endpoint
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    from lendbridge.handlers import loan_stream
+    from tests.events import FakeContext
+
+    def consume(event: dict[str, Any]) -> None:
+        result = loan_stream.handler(event, FakeContext())
+        assert result == {"batchItemFailures": []}, result
+
+    return StreamPump(dynamodb_local.endpoint, tables["MainTable"], consume)
+
+
+@pytest.fixture
+def world(dynamodb: Any, tables: dict[str, str], main_table_stream: Any) -> World:
+    return World(dynamodb, tables, main_table_stream)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -27,6 +28,7 @@ from lendbridge.data.items import (
 )
 from lendbridge.domain.loans import (
     Change,
+    InsufficientRoom,
     InviteeAlreadyOnLoan,
     Lender,
     Loan,
@@ -37,13 +39,13 @@ from lendbridge.domain.loans import (
     changed_fields,
 )
 from lendbridge.domain.pages import Page, Position
+from lendbridge.errors import Conflict
 from lendbridge.ports import Actor, IdGenerator, iso
 
 MAX_BATCH_GET_KEYS = 100
 _HIGH = "\uffff"
 # Written with arithmetic in the update expression, so the database, not Python, moves money.
 _RUNNING_TOTALS = ("total_invited", "remaining", "total_funded")
-_FUNDING_FIELDS = ("total_funded", "pending_count", "accepted_count", "declined_count")
 
 
 @dataclass(frozen=True)
@@ -223,9 +225,6 @@ class DynamoLoanStore:
                                        audited_participant(before), audited_participant(after), after.loan_id))
         if bank is not None:
             actions.append(self._put(self._bank_item(change.after, bank, actor), "attribute_not_exists(PK)"))
-        actions.append(self._put(self._version_item(change, actor), "attribute_not_exists(PK)"))
-        if change.before is None or any(getattr(change.before, f) != getattr(change.after, f) for f in _FUNDING_FIELDS):
-            actions.append(self._put(self._funding_item(change.after), "attribute_not_exists(PK)"))
         loan_action = "CREATE" if change.before is None else (
             "DELETE" if change.after.status.value == "CANCELLED" else "UPDATE")
         fields = change.changed_fields or changed_fields(change.before, change.after)
@@ -235,6 +234,46 @@ class DynamoLoanStore:
             _pick(loan_state(change.after), fields), change.after.loan_id,
         ))
         self._transact(actions, guards)
+
+    def add_participants(self, loan: Loan, created: Sequence[Participant], actor: Actor, now_iso: str) -> Loan:
+        """Invite lenders without locking the loan: DynamoDB itself moves the running totals
+        and refuses the write unless ``remaining`` still covers the new contributions, so
+        concurrent requests never over-commit and never retry. Returns the loan as stored."""
+        added = sum((p.contribution_amount for p in created), Decimal("0"))
+        increments = {"total_invited": added, "pending_count": len(created), "participant_count": len(created),
+                      "version": 1}
+        actions: list[dict[str, Any]] = [{
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"PK": keys.loan_pk(loan.loan_id), "SK": keys.LOAN}),
+                "UpdateExpression": (
+                    "SET #rem = #rem - :added, updated_at = :now, updated_by = :by REMOVE change_reason "
+                    "ADD total_invited :added, pending_count :n, participant_count :n, #version :one"
+                ),
+                "ConditionExpression": "#status = :open AND borrower_id = :by AND #rem >= :added",
+                "ExpressionAttributeNames": {"#rem": "remaining", "#version": "version", "#status": "status"},
+                "ExpressionAttributeValues": to_values({
+                    ":added": added, ":n": len(created), ":one": 1, ":now": now_iso, ":by": actor.user_id,
+                    ":open": "FUNDING",
+                }),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }]
+        guards: dict[int, str] = {}
+        for participant in created:
+            actions.append(self._put(participant_item(participant), "attribute_not_exists(PK)"))
+            guards[len(actions)] = participant.lender_email
+            actions.append(self._guard_put(participant))
+            actions.append(self._audit(actor, now_iso, "participant", participant.participant_id, "CREATE",
+                                       None, audited_participant(participant), loan.loan_id))
+        # The loan's entry records the increments DynamoDB applied; the exact resulting figures
+        # are in the version history, which the table's stream writes from the new image.
+        actions.append(self._audit(actor, now_iso, "loan", loan.loan_id, "UPDATE", None,
+                                   {"increments": increments}, loan.loan_id))
+        self._transact(actions, guards)
+        stored = self.get(loan.loan_id)
+        assert stored is not None  # noqa: S101 - the write above just succeeded
+        return stored
 
     def claim(self, participant: Participant, lender: Lender, actor: Actor, now_iso: str) -> bool:
         """Make an email's invitation the new user's: same participant id, lender filled in place."""
@@ -317,42 +356,6 @@ class DynamoLoanStore:
             }
         }
 
-    def _version_item(self, change: Change, actor: Actor) -> dict[str, Any]:
-        after = change.after
-        return {
-            "PK": keys.loan_pk(after.loan_id),
-            "SK": keys.version_sk(after.version),
-            "entity": "loan_version",
-            "loan_id": after.loan_id,
-            "version": after.version,
-            "snapshot": {**loan_state(after), "loan_id": after.loan_id, "borrower_id": after.borrower_id,
-                         "created_at": iso(after.created_at)},
-            "changed_fields": list(change.changed_fields or changed_fields(change.before, after)),
-            "changed_by": actor.user_id,
-            "changed_at": iso(after.updated_at),
-            "change_reason": after.change_reason,
-            "created_at": iso(after.updated_at),
-            "created_by": actor.user_id,
-        }
-
-    def _funding_item(self, loan: Loan) -> dict[str, Any]:
-        timestamp = iso(loan.updated_at)
-        return {
-            "PK": keys.loan_pk(loan.loan_id),
-            "SK": keys.funding_sk(timestamp, loan.version),
-            "entity": "funding_point",
-            "loan_id": loan.loan_id,
-            "timestamp": timestamp,
-            "version": loan.version,
-            "total_funded": loan.total_funded,
-            "funding_percentage": loan.funding_percentage,
-            "participant_count": loan.participant_count,
-            "accepted_count": loan.accepted_count,
-            "pending_count": loan.pending_count,
-            "created_at": timestamp,
-            "created_by": loan.updated_by,
-        }
-
     def _bank_item(self, loan: Loan, bank: SealedBankAccount, actor: Actor) -> dict[str, Any]:
         return {
             "PK": keys.loan_pk(loan.loan_id),
@@ -384,6 +387,8 @@ class DynamoLoanStore:
             if error_code(error) != "TransactionCanceledException":
                 raise
             codes = cancellation_codes(error)
+            if codes and codes[0] == "ConditionalCheckFailed" and guards:
+                _raise_refusal(error)
             for index, code in enumerate(codes):
                 if code == "ConditionalCheckFailed" and index in guards:
                     email = guards[index]
@@ -424,6 +429,22 @@ class DynamoLoanStore:
             if "LastEvaluatedKey" not in response:
                 return items
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _raise_refusal(error: ClientError) -> None:
+    """Why DynamoDB refused new invitations, from the loan as it was (ALL_OLD)."""
+    reasons = error.response.get("CancellationReasons") or [{}]
+    old = from_item(reasons[0].get("Item") or {})
+    if not old:
+        raise VersionConflict("The loan changed while this request ran") from error
+    if old.get("status") != "FUNDING":
+        raise Conflict(f"The loan is {old.get('status')}; it no longer takes changes") from error
+    remaining = Decimal(old.get("remaining", 0))
+    raise InsufficientRoom(
+        f"Contributions exceed the {remaining:.2f} still open on this loan",
+        field_errors={"lenders": [f"Total contributions exceed the remaining amount {remaining:.2f}"]},
+        details={"remaining": f"{remaining:.2f}"},
+    ) from error
 
 
 def _pick(values: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:

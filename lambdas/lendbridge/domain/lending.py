@@ -61,6 +61,8 @@ class LoanStore(Protocol):
 
     def apply(self, change: Change, actor: Actor, *, bank: SealedBankAccount | None = None) -> None: ...
 
+    def add_participants(self, loan: Loan, created: Sequence[Participant], actor: Actor, now_iso: str) -> Loan: ...
+
     def claim(self, participant: Participant, lender: Lender, actor: Actor, now_iso: str) -> bool: ...
 
 
@@ -115,22 +117,19 @@ class Lending:
         return after
 
     def add_lenders(self, actor: Actor, loan_id: str, invitees: Sequence[Invitee]) -> tuple[Loan, tuple[Participant, ...]]:
+        """All or nothing. The rules are checked on what was read for a clear error; the
+        database re-checks the money rule in the write itself, so a race cannot over-commit."""
         emails = [invitee.email.lower() for invitee in invitees]
-
-        def attempt() -> tuple[Loan, tuple[Participant, ...]]:
-            context = self.store.invitation_context(emails, loan_id=loan_id)
-            loan = borrower_view(context.loan, actor.user_id)
-            require_open(loan)
-            check_invitees(invitees, borrower_id=actor.user_id, users_by_email=context.users_by_email,
-                           emails_on_loan=context.emails_on_loan, room=loan.remaining)
-            now = self.clock()
-            after, created = invite(loan, invitees, context.users_by_email,
-                                    new_ids=[self.new_id() for _ in invitees], now=now, actor_id=actor.user_id)
-            after = stamp(after, now=now, actor_id=actor.user_id)
-            self.store.apply(Change(before=loan, after=after, created=created), actor)
-            return after, created
-
-        return self._retrying(attempt)
+        context = self.store.invitation_context(emails, loan_id=loan_id)
+        loan = borrower_view(context.loan, actor.user_id)
+        require_open(loan)
+        check_invitees(invitees, borrower_id=actor.user_id, users_by_email=context.users_by_email,
+                       emails_on_loan=context.emails_on_loan, room=loan.remaining)
+        now = self.clock()
+        _, created = invite(loan, invitees, context.users_by_email,
+                            new_ids=[self.new_id() for _ in invitees], now=now, actor_id=actor.user_id)
+        stored = self.store.add_participants(loan, created, actor, iso(now))
+        return stored, created
 
     def get_loan(self, caller_id: str, loan_id: str) -> Loan:
         loan = self.store.get(loan_id)

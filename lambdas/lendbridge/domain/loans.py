@@ -322,5 +322,9 @@ class VersionConflict(Conflict):
     """The loan (or a participant) changed between read and write; the caller may re-read."""
 
 
+class InsufficientRoom(ValidationFailed):
+    """The database refused contributions above what is still open on the loan."""
+
+
 class InviteeAlreadyOnLoan(ValidationFailed):
     """A concurrent request invited the same email first."""

@@ -1,0 +1,60 @@
+"""Work that happens after a request: stream consumers and scheduled jobs."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from lendbridge_infra.config import StageConfig
+from lendbridge_infra.function import LendbridgeFunction
+from lendbridge_infra.grants import grant_table
+from stacks.data_stack import DataStack
+
+
+class ProcessingStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, data: DataStack,
+                 **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.dead_letter_queues: list[sqs.Queue] = []
+
+        self.loan_history = LendbridgeFunction(
+            self,
+            "LoanHistoryFn",
+            config=config,
+            module="lendbridge.handlers.loan_stream",
+            description="Writes each loan version's snapshot and the funding time series from the stream",
+            environment={"MAIN_TABLE": data.main_table.table_name},
+            timeout=cdk.Duration.seconds(30),
+        ).function
+        grant_table(self.loan_history, data.main_table, ["dynamodb:PutItem"])
+        data.data_key.grant(self.loan_history, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+        history_dlq = self._dead_letter_queue("LoanHistoryDlq")
+        self.loan_history.add_event_source(
+            sources.DynamoEventSource(
+                data.main_table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=100,
+                bisect_batch_on_error=True,
+                retry_attempts=10,
+                max_record_age=cdk.Duration.hours(24),
+                report_batch_item_failures=True,
+                on_failure=sources.SqsDlq(history_dlq),
+                filters=[lambda_.FilterCriteria.filter({"dynamodb": {"NewImage": {"entity": {"S": ["loan"]}}}})],
+            )
+        )
+
+    def _dead_letter_queue(self, construct_id: str) -> sqs.Queue:
+        # A stream's failure destination receives batch metadata (shard and sequence numbers),
+        # not item images, so SQS-managed encryption is enough and needs no key grants.
+        queue = sqs.Queue(
+            self,
+            construct_id,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        self.dead_letter_queues.append(queue)
+        return queue
