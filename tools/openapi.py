@@ -61,12 +61,19 @@ def build() -> dict[str, Any]:
 
 def _drop_powertools_422(document: dict[str, Any]) -> None:
     """Powertools documents a 422 HTTPValidationError on every route, but the API answers
-    invalid input with 400 VALIDATION_ERROR (its handler reshapes the error), so drop it."""
+    invalid input with 400 VALIDATION_ERROR (its handler reshapes the error), so drop it; and
+    it documents its own 500 body for response validation, which the API answers with the
+    common error envelope."""
     for operations in document["paths"].values():
         for operation in operations.values():
-            response = operation.get("responses", {}).get("422", {})
-            if "HTTPValidationError" in json.dumps(response):
-                del operation["responses"]["422"]
+            responses = operation.get("responses", {})
+            if "HTTPValidationError" in json.dumps(responses.get("422", {})):
+                del responses["422"]
+            if "ResponseValidationError" in json.dumps(responses.get("500", {})):
+                responses["500"] = {
+                    "description": "Unexpected error",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+                }
     text = json.dumps(document["paths"])
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         if f"#/components/schemas/{unused}" not in text:

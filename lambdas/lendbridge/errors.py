@@ -61,8 +61,8 @@ class IdempotencyKeyReused(LendbridgeError):
 class RetryableError(LendbridgeError):
     """A dependency refused for now; the caller may retry after ``retry_after`` seconds."""
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, retry_after: int, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, details=details)
         self.retry_after = retry_after
 
 

@@ -223,3 +223,12 @@ def test_metrics_use_the_client_names_and_dimensions(
     assert (latency["Endpoint"], latency["Status"]) == ("GetMe", "Error")
     assert latency["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] == "Milliseconds"
     assert (failure["Endpoint"], failure["ErrorType"]) == ("GetMe", "DatabaseThrottled")
+
+
+def test_metrics_carry_exactly_the_client_dimensions(
+    fake_accounts: FakeAccounts, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "lendbridge")
+    call(api_event("GET", "/v1/users/me", user_id="user-1"))
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert [blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"] for blob in blobs] == [[["Endpoint", "Status"]]]

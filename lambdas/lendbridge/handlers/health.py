@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from lendbridge.aws import client
 from lendbridge.data.identity import CognitoIdentity
 from lendbridge.data.dynamo import translated_errors
-from lendbridge.http import current, envelope
+from lendbridge.errors import DependencyUnavailable
 from lendbridge.http.app import build_app, serve
 from lendbridge.lazy import Lazy
 from lendbridge.schemas.common import responses
@@ -74,13 +74,10 @@ def ready() -> Response[ReadyOut]:
             results[name] = "failing"
     failing = sorted(name for name, state in results.items() if state != "ok")
     if failing:
-        return envelope.error(
-            503,
-            "SERVICE_UNAVAILABLE",
+        raise DependencyUnavailable(
             f"Not ready: {', '.join(failing)}",
-            current.request_id(app),
-            details={"status": "not_ready", "checks": results},
             retry_after=READY_RETRY_AFTER,
+            details={"status": "not_ready", "checks": results},
         )
     return Response(200, content_types.APPLICATION_JSON, {"status": "ready", "checks": results})
 

@@ -27,7 +27,11 @@ logger = Logger(child=True)
 def build_app() -> APIGatewayRestResolver:
     # Numbers in bodies parse as Decimal, so money never passes through a binary float.
     app = APIGatewayRestResolver(
-        enable_validation=True, serializer=dumps, json_body_deserializer=partial(json.loads, parse_float=Decimal)
+        enable_validation=True,
+        serializer=dumps,
+        json_body_deserializer=partial(json.loads, parse_float=Decimal),
+        # A response that breaks its own documented schema is our bug: a 500, never a 4xx.
+        response_validation_error_http_code=500,
     )
     register_error_handlers(app)
     return app

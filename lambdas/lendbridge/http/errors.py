@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ResponseValidationError
 
 from lendbridge import errors
 from lendbridge.http import envelope
@@ -56,6 +56,15 @@ _GATEWAY_CODES: Mapping[int, str] = {
 }
 
 
+class PreparedResponse(Exception):  # noqa: N818 - a control-flow carrier, not a failure
+    """A response decided outside the route's own return value (a replayed refusal): raised so
+    that it skips validation against the route's success schema."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 def status_of(error: errors.LendbridgeError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_OF:
@@ -99,6 +108,17 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     def on_invalid_request(exc: RequestValidationError) -> Response:
         fields = field_errors_of(exc.errors())
         return envelope.error(400, "VALIDATION_ERROR", "The request is invalid", request_id(), field_errors=fields)
+
+    @app.exception_handler(PreparedResponse)
+    def on_prepared(exc: PreparedResponse) -> Response:
+        return exc.response
+
+    @app.exception_handler(ResponseValidationError)
+    def on_invalid_response(exc: ResponseValidationError) -> Response:
+        # Locations and messages only: the response body may hold personal data.
+        problems = [{"loc": item.get("loc"), "type": item.get("type")} for item in exc.errors()]
+        logger.error("response does not match its schema", extra={"problems": problems})
+        return _internal(request_id())
 
     @app.exception_handler(errors.LendbridgeError)
     def on_domain_error(exc: errors.LendbridgeError) -> Response:

@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 
 from lendbridge import errors
 from lendbridge.http import envelope
-from lendbridge.http.errors import status_of
+from lendbridge.http.errors import PreparedResponse, status_of
 from lendbridge.json_codec import dumps
 from lendbridge.lazy import Lazy
 
@@ -93,7 +93,10 @@ class Idempotency:
             ) from error
         except IdempotencyPersistenceLayerError as error:
             raise errors.DependencyUnavailable("Idempotency store unavailable", retry_after=5) from error
-        return _thaw(stored)
+        response = _thaw(stored)
+        if response.status_code >= 400:
+            raise PreparedResponse(response)
+        return response
 
 
 def _canonical(body: str | None) -> str:
@@ -112,9 +115,10 @@ def _refusal(refusal: errors.LendbridgeError, request_id: str) -> Response:
 
 
 def _freeze(response: Response) -> dict[str, Any]:
-    body = response.body if isinstance(response.body, str) else dumps(response.body)
+    body = json.loads(response.body) if isinstance(response.body, str) and response.body else response.body
     headers = {k: v for k, v in (response.headers or {}).items() if isinstance(v, str)}
-    return {"status": response.status_code, "body": body, "headers": headers}
+    # Stored as JSON-ready values (money is already text), replayed byte for byte the same.
+    return {"status": response.status_code, "body": json.loads(dumps(body)), "headers": headers}
 
 
 def _thaw(stored: dict[str, Any]) -> Response:
