@@ -14,6 +14,8 @@ from lendbridge_infra.config import METRICS_NAMESPACE, SERVICE_NAME, StageConfig
 from lendbridge_infra.powertools import powertools_layer_arn
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
+# Well inside API Gateway's 29 s integration limit.
+DEFAULT_TIMEOUT = cdk.Duration.seconds(10)
 
 
 class LendbridgeFunction(Construct):
@@ -27,7 +29,7 @@ class LendbridgeFunction(Construct):
         environment: Mapping[str, str],
         description: str,
         memory_mb: int = 512,
-        timeout: cdk.Duration = cdk.Duration.seconds(10),
+        timeout: cdk.Duration | None = None,
         reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -48,7 +50,7 @@ class LendbridgeFunction(Construct):
             code=lambda_.Code.from_asset(str(stage_function_code(module))),
             layers=[lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", powertools_layer_arn(stack))],
             memory_size=memory_mb,
-            timeout=timeout,
+            timeout=timeout or DEFAULT_TIMEOUT,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             reserved_concurrent_executions=reserved_concurrency,

@@ -22,6 +22,7 @@ def grant_secret_read(grantee: iam.IGrantable, secret_arn: str) -> None:
     """Read one secret through the grantee's own policy. (``Secret.grant_read`` would also edit
     the KMS key policy in the data stack, which makes the stacks depend on each other.)"""
     grantee.grant_principal.add_to_principal_policy(
-        iam.PolicyStatement(actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                            resources=[secret_arn])
+        iam.PolicyStatement(
+            actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], resources=[secret_arn]
+        )
     )

@@ -20,7 +20,7 @@ class StreamPump:
             "endpoint_url": endpoint,
             "region_name": region,
             "aws_access_key_id": "local",
-            "aws_secret_access_key": "local",  # noqa: S106 - DynamoDB Local ignores credentials
+            "aws_secret_access_key": "local",
             "config": Config(retries={"mode": "standard", "total_max_attempts": 3}),
         }
         self._dynamodb = boto3.client("dynamodb", **settings)

@@ -110,9 +110,12 @@ class ApiStack(cdk.Stack):
         identity.user_pool.grant(accounts, *admin_actions)
 
         loans, lender = self.functions["loans"], self.functions["lender"]
-        grant_table(loans, data.main_table, [*ITEM_READ, *ITEM_WRITE], indexes=["borrower-loans", "borrower-collection"])
-        grant_table(lender, data.main_table, [*ITEM_READ, *ITEM_WRITE],
-                    indexes=["lender-invitations", "participant-by-id"])
+        grant_table(
+            loans, data.main_table, [*ITEM_READ, *ITEM_WRITE], indexes=["borrower-loans", "borrower-collection"]
+        )
+        grant_table(
+            lender, data.main_table, [*ITEM_READ, *ITEM_WRITE], indexes=["lender-invitations", "participant-by-id"]
+        )
         for function in (loans, lender):
             grant_table(function, data.audit_table, ["dynamodb:PutItem"])
             grant_table(function, data.idempotency_table, IDEMPOTENCY)
@@ -139,10 +142,22 @@ class ApiStack(cdk.Stack):
             default_cors_preflight_options=apigw.CorsOptions(
                 allow_origins=self.config.cors_origins,
                 allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Idempotency-Key",
-                               "If-Match", "X-Request-Id"],
-                expose_headers=["X-Request-Id", "Retry-After", "Idempotent-Replayed", "X-RateLimit-Limit",
-                                "X-RateLimit-Remaining", "X-RateLimit-Reset"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Idempotency-Key",
+                    "X-Idempotency-Key",
+                    "If-Match",
+                    "X-Request-Id",
+                ],
+                expose_headers=[
+                    "X-Request-Id",
+                    "Retry-After",
+                    "Idempotent-Replayed",
+                    "X-RateLimit-Limit",
+                    "X-RateLimit-Remaining",
+                    "X-RateLimit-Reset",
+                ],
                 max_age=cdk.Duration.hours(1),
             ),
             deploy_options=apigw.StageOptions(
@@ -155,9 +170,7 @@ class ApiStack(cdk.Stack):
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
             ),
         )
-        api.add_request_validator(
-            "RequestValidator", validate_request_parameters=True, validate_request_body=True
-        )
+        api.add_request_validator("RequestValidator", validate_request_parameters=True, validate_request_body=True)
         for gateway_id, (response_type, status, code, message) in GATEWAY_ERRORS.items():
             api.add_gateway_response(
                 gateway_id,
@@ -182,7 +195,10 @@ class ApiStack(cdk.Stack):
                     "authorization_scopes": [SIGNIN_SCOPE],
                 }
             method = resource.add_method(
-                route.method, integrations[route.function], operation_name=route.endpoint, **options  # type: ignore[arg-type]
+                route.method,
+                integrations[route.function],
+                operation_name=route.endpoint,
+                **options,  # type: ignore[arg-type]
             )
             if not route.authenticated:
                 self.public_methods.append(method)
@@ -218,8 +234,11 @@ class ApiStack(cdk.Stack):
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=_visibility("LendbridgeApi"),
-            rules=[managed("AWSManagedRulesCommonRuleSet", 1), managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
-                   rate_rule],
+            rules=[
+                managed("AWSManagedRulesCommonRuleSet", 1),
+                managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                rate_rule,
+            ],
         )
         wafv2.CfnWebACLAssociation(
             self, "WebAclAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn

@@ -89,9 +89,7 @@ class DataStack(cdk.Stack):
             "PaginationSecret",
             description="HMAC key that signs pagination tokens",
             encryption_key=self.data_key,
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=64, exclude_punctuation=True
-            ),
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
             removal_policy=config.removal_policy,
         )
 

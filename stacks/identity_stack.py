@@ -31,8 +31,12 @@ class IdentityStack(cdk.Stack):
             description="Gives a newly verified user the invitations sent to their email",
             environment={"MAIN_TABLE": data.main_table.table_name, "AUDIT_TABLE": data.audit_table.table_name},
         ).function
-        grant_table(self.post_confirmation, data.main_table, ["dynamodb:Query", "dynamodb:PutItem"],
-                    indexes=["lender-invitations"])
+        grant_table(
+            self.post_confirmation,
+            data.main_table,
+            ["dynamodb:Query", "dynamodb:PutItem"],
+            indexes=["lender-invitations"],
+        )
         grant_table(self.post_confirmation, data.audit_table, ["dynamodb:PutItem"])
         data.data_key.grant(self.post_confirmation, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
         self.user_pool = cognito.UserPool(

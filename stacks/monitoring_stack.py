@@ -17,12 +17,16 @@ class MonitoringStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         topic_key = kms.Key(
-            self, "OnCallTopicKey", enable_key_rotation=True, removal_policy=config.removal_policy,
+            self,
+            "OnCallTopicKey",
+            enable_key_rotation=True,
+            removal_policy=config.removal_policy,
             description="Encrypts the on-call alarm topic",
         )
         topic_key.grant_encrypt_decrypt(cdk.aws_iam.ServicePrincipal("cloudwatch.amazonaws.com"))
-        self.topic = sns.Topic(self, "OnCallTopic", master_key=topic_key, enforce_ssl=True,
-                               display_name="Lendbridge on-call")
+        self.topic = sns.Topic(
+            self, "OnCallTopic", master_key=topic_key, enforce_ssl=True, display_name="Lendbridge on-call"
+        )
         for email in config.alarm_emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
         for url in config.alarm_https_endpoints:
@@ -48,7 +52,7 @@ class MonitoringStack(cdk.Stack):
         self.page("ApiLatency", latency, threshold=1000, description="Average API latency above 1 s over 5 minutes.")
         throttled = cloudwatch.MathExpression(
             expression=(
-                "SUM(SEARCH('{PrivateLending/API,Endpoint,ErrorType} MetricName=\"APIError\" "
+                'SUM(SEARCH(\'{PrivateLending/API,Endpoint,ErrorType} MetricName="APIError" '
                 "ErrorType=\"DatabaseThrottled\"', 'Sum', 60))"
             ),
             period=cdk.Duration.minutes(1),
@@ -57,7 +61,12 @@ class MonitoringStack(cdk.Stack):
         self.page("DatabaseThrottled", throttled, threshold=5, description="More than 5 throttled requests a minute.")
 
     def page(
-        self, construct_id: str, metric: cloudwatch.IMetric, *, threshold: float, description: str,
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        description: str,
         evaluation_periods: int = 1,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(

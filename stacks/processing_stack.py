@@ -15,8 +15,9 @@ from stacks.data_stack import DataStack
 
 
 class ProcessingStack(cdk.Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, data: DataStack,
-                 **kwargs: object) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, data: DataStack, **kwargs: object
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.dead_letter_queues: list[sqs.Queue] = []
 

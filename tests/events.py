@@ -41,8 +41,12 @@ def api_event(
     }
     if user_id is not None:
         request_context["authorizer"] = {
-            "claims": {"sub": user_id, "username": user_id, "token_use": "access",
-                       "scope": "aws.cognito.signin.user.admin"}
+            "claims": {
+                "sub": user_id,
+                "username": user_id,
+                "token_use": "access",
+                "scope": "aws.cognito.signin.user.admin",
+            }
         }
     text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
     return {

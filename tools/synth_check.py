@@ -37,7 +37,7 @@ def main(outdirs: list[str]) -> int:
     status = 0
     for outdir in built:
         failures, acknowledged = _report(outdir)
-        print(f"{outdir.name}: {len(failures)} unacknowledged cdk-nag finding(s), {len(acknowledged)} acknowledged rule(s)")
+        print(f"{outdir.name}: {len(failures)} unacknowledged cdk-nag finding(s), {len(acknowledged)} acknowledged")
         for failure in failures:
             print(f"  FAIL {failure}")
         for rule, reason in sorted(acknowledged.items()):

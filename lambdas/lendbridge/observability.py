@@ -20,7 +20,7 @@ def _emit(name: str, unit: MetricUnit, value: float, dimensions: dict[str, str])
     metric.add_metric(name=name, unit=unit, value=value)
     for dimension, dimension_value in dimensions.items():
         metric.add_dimension(name=dimension, value=dimension_value)
-    print(json.dumps(metric.serialize_metric_set(), separators=(",", ":")))  # noqa: T201 - EMF goes to stdout
+    print(json.dumps(metric.serialize_metric_set(), separators=(",", ":")))
 
 
 def record_request(endpoint: str, status_code: int, error_type: str | None, elapsed_ms: float) -> None:

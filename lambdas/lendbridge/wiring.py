@@ -37,9 +37,7 @@ def build_lending_services() -> LendingServices:
         secret = parameters.get_secret(settings.pagination_secret_id, max_age=SECRET_CACHE_SECONDS)
         return str(secret).encode()
 
-    persistence = Lazy(
-        lambda: DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=BOTO_CONFIG)
-    )
+    persistence = Lazy(lambda: DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=BOTO_CONFIG))
     return LendingServices(
         lending=Lending(
             store=store, vault=KmsBankVault(client("kms"), settings.bank_data_key_id), clock=utc_now, new_id=new_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -88,13 +89,13 @@ class World:
 
     def user(self, name: str = "user") -> Any:
         import uuid
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         from lendbridge.domain.accounts import UserProfile
         from lendbridge.ports import Actor
 
         email = f"{name}-{uuid.uuid4().hex[:10]}@example.com"
-        profile = UserProfile(str(uuid.uuid4()), email, name.title(), datetime.now(timezone.utc))
+        profile = UserProfile(str(uuid.uuid4()), email, name.title(), datetime.now(UTC))
         actor = Actor(user_id=profile.user_id, request_id=f"req-{uuid.uuid4().hex[:8]}", ip_address="198.51.100.1")
         self.users.create(profile, actor)
         return profile, actor

@@ -23,7 +23,7 @@ def failing(client: Any, operation: str, code: str, status: int = 400, times: in
         if len(attempts) >= times:
             return None
         attempts.append(1)
-        body = ('{"__type":"com.amazonaws.dynamodb.v20120810#%s","message":"injected"}' % code).encode()
+        body = f'{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"injected"}}'.encode()
         return AWSResponse(request.url, status, {"x-amzn-RequestId": "injected"}, _RawBody(body))
 
     event = f"before-send.dynamodb.{operation}"

@@ -26,7 +26,9 @@ def test_fifty_concurrent_invitations_fill_exactly_ten_slots_every_time(world: W
         loan = world.lending.create_loan(actor, LoanTerms(contribution * ROOM_FOR, Decimal("5"), 12, None), [])
         start = threading.Barrier(REQUESTS)
 
-        def invite(index: int, loan_id: str = loan.loan_id, run: int = repetition) -> str:
+        def invite(
+            index: int, loan_id: str = loan.loan_id, run: int = repetition, start: threading.Barrier = start
+        ) -> str:
             start.wait()
             try:
                 world.lending.add_lenders(

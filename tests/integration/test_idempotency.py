@@ -8,8 +8,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ from lendbridge.lazy import Lazy
 from lendbridge.wiring import LendingServices
 from tests.events import FakeContext, api_event, body_of, header_of
 
-NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
 BODY = {"amount": "1000.00", "interest_rate": "5", "term_months": 12}
 
 
@@ -43,28 +42,42 @@ class CountingLending:
             raise self.failure
         with self.lock:
             self.created.append(actor.user_id)
-        return Loan(loan_id=str(uuid.uuid4()), borrower_id=actor.user_id, borrower_name="B", amount=terms.amount,
-                    interest_rate=terms.interest_rate, term_months=terms.term_months, purpose=None,
-                    status=LoanStatus.FUNDING, created_at=NOW, created_by=actor.user_id, updated_at=NOW,
-                    updated_by=actor.user_id)
+        return Loan(
+            loan_id=str(uuid.uuid4()),
+            borrower_id=actor.user_id,
+            borrower_name="B",
+            amount=terms.amount,
+            interest_rate=terms.interest_rate,
+            term_months=terms.term_months,
+            purpose=None,
+            status=LoanStatus.FUNDING,
+            created_at=NOW,
+            created_by=actor.user_id,
+            updated_at=NOW,
+            updated_by=actor.user_id,
+        )
 
 
 @pytest.fixture
 def lending(dynamodb: Any, tables: dict[str, str]) -> Iterator[CountingLending]:
     fake = CountingLending()
     persistence = Lazy(lambda: DynamoDBPersistenceLayer(table_name=tables["IdempotencyTable"], boto3_client=dynamodb))
-    loans_handler.services.override(LendingServices(
-        lending=fake,  # type: ignore[arg-type]
-        cursors=SignedCursors(lambda: b"k", lambda: NOW),
-        idempotency=Idempotency(persistence),
-    ))
+    loans_handler.services.override(
+        LendingServices(
+            lending=fake,  # type: ignore[arg-type]
+            cursors=SignedCursors(lambda: b"k", lambda: NOW),
+            idempotency=Idempotency(persistence),
+        )
+    )
     yield fake
     loans_handler.services.reset()
 
 
 def create(user: str, key: str | None, body: dict[str, Any] = BODY, header: str = "Idempotency-Key") -> dict[str, Any]:
     headers = {header: key} if key else {}
-    return loans_handler.handler(api_event("POST", "/v1/loans", body=body, headers=headers, user_id=user), FakeContext())
+    return loans_handler.handler(
+        api_event("POST", "/v1/loans", body=body, headers=headers, user_id=user), FakeContext()
+    )
 
 
 def test_without_a_key_every_request_applies(lending: CountingLending) -> None:

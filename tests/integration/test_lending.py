@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -47,10 +48,14 @@ def audit_log(world: World, loan_id: str) -> list[dict[str, Any]]:
 def test_create_loan_with_a_registered_and_an_unregistered_lender(world: World) -> None:
     (borrower, actor), (lender, _) = world.user("borrower"), world.user("lender")
     outsider = stranger_email()
-    loan = world.lending.create_loan(actor, TERMS, [
-        Invitee(lender.email.upper(), Decimal("2500.00")),
-        Invitee(outsider, Decimal("1000.50")),
-    ])
+    loan = world.lending.create_loan(
+        actor,
+        TERMS,
+        [
+            Invitee(lender.email.upper(), Decimal("2500.00")),
+            Invitee(outsider, Decimal("1000.50")),
+        ],
+    )
     stored = world.lending.get_loan(borrower.user_id, loan.loan_id)
     assert stored.total_invited == Decimal("3500.50")
     assert stored.remaining == Decimal("6499.50")
@@ -99,23 +104,37 @@ def test_only_the_borrower_may_add_lenders(world: World) -> None:
 
 def test_accepting_funds_the_loan_in_the_same_write(world: World) -> None:
     (borrower, actor), (alice, alice_actor), (bob, bob_actor) = world.user("b"), world.user("alice"), world.user("bob")
-    loan = world.lending.create_loan(actor, LoanTerms(Decimal("3000"), Decimal("5"), 12, None), [
-        Invitee(alice.email, Decimal("1000")), Invitee(bob.email, Decimal("2000")),
-    ])
+    loan = world.lending.create_loan(
+        actor,
+        LoanTerms(Decimal("3000"), Decimal("5"), 12, None),
+        [
+            Invitee(alice.email, Decimal("1000")),
+            Invitee(bob.email, Decimal("2000")),
+        ],
+    )
     ids = {p.lender_id: p.participant_id for p in world.lending.get_loan(borrower.user_id, loan.loan_id).participants}
     participant, after = world.lending.accept(alice_actor, ids[alice.user_id], ACH)
-    assert (after.status, after.total_funded, after.funding_percentage) == (LoanStatus.FUNDING, Decimal("1000.00"), Decimal("33.33"))
+    assert (after.status, after.total_funded, after.funding_percentage) == (
+        LoanStatus.FUNDING,
+        Decimal("1000.00"),
+        Decimal("33.33"),
+    )
     assert participant.bank is not None
     assert (participant.bank.routing_number_last4, participant.bank.account_number_last4) == ("0015", "6789")
     _, funded = world.lending.accept(bob_actor, ids[bob.user_id], ACH)
-    assert (funded.status, funded.is_fully_funded, funded.funding_percentage) == (LoanStatus.FUNDED, True, Decimal("100.00"))
+    assert (funded.status, funded.is_fully_funded, funded.funding_percentage) == (
+        LoanStatus.FUNDED,
+        True,
+        Decimal("100.00"),
+    )
     stored = world.lending.get_loan(borrower.user_id, loan.loan_id)
     assert (stored.status, stored.accepted_count, stored.pending_count) == (LoanStatus.FUNDED, 2, 0)
     assert (stored.largest_contribution, stored.smallest_contribution) == (Decimal("2000.00"), Decimal("1000.00"))
     bank_rows = collection(world, loan.loan_id, "BANK#")
     assert len(bank_rows) == 2
     raw = str(bank_rows) + str(collection(world, loan.loan_id, "PART#")) + str(audit_log(world, loan.loan_id))
-    assert "000123456789" not in raw and "011000015" not in raw
+    assert "000123456789" not in raw
+    assert "011000015" not in raw
 
 
 def test_accept_is_for_the_invitations_own_lender_and_only_while_pending(world: World) -> None:
@@ -149,12 +168,12 @@ def test_invitations_to_a_new_email_become_the_new_users_in_place(world: World) 
     email = stranger_email()
     loan = world.lending.create_loan(actor, TERMS, [Invitee(email, Decimal("10"))])
     before = world.lending.get_loan(borrower.user_id, loan.loan_id).participants[0]
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from lendbridge.domain.accounts import UserProfile
     from lendbridge.ports import Actor
 
-    newcomer = UserProfile(str(uuid.uuid4()), email, "Newcomer", datetime.now(timezone.utc))
+    newcomer = UserProfile(str(uuid.uuid4()), email, "Newcomer", datetime.now(UTC))
     world.users.create(newcomer, Actor(user_id=newcomer.user_id, request_id="r"))
     claimed = world.claims.claim(newcomer.user_id, email, "Newcomer", Actor(user_id=newcomer.user_id, request_id="r"))
     assert claimed == 1
@@ -166,7 +185,7 @@ def test_invitations_to_a_new_email_become_the_new_users_in_place(world: World) 
 
 
 def test_pending_lists_each_invitation_once_and_portfolio_the_accepted(world: World) -> None:
-    (borrower, actor), (alice, alice_actor) = world.user("b"), world.user("alice")
+    (_, actor), (alice, alice_actor) = world.user("b"), world.user("alice")
     loans = [world.lending.create_loan(actor, TERMS, [Invitee(alice.email, Decimal("100"))]) for _ in range(5)]
     pending = world.lending.lender_participations(alice.user_id, ParticipantStatus.PENDING, 100, None)
     assert sorted(loan.loan_id for _, loan in pending.items) == sorted(loan.loan_id for loan in loans)
@@ -182,7 +201,10 @@ def test_pending_lists_each_invitation_once_and_portfolio_the_accepted(world: Wo
 def test_a_throttled_write_is_reported_and_nothing_is_half_written(world: World) -> None:
     (borrower, actor) = world.user("b")
     loan = world.lending.create_loan(actor, TERMS, [])
-    with failing(world.dynamodb, "TransactWriteItems", "ProvisionedThroughputExceededException"), pytest.raises(Throttled):
+    with (
+        failing(world.dynamodb, "TransactWriteItems", "ProvisionedThroughputExceededException"),
+        pytest.raises(Throttled),
+    ):
         world.lending.add_lenders(actor, loan.loan_id, [Invitee(stranger_email(), Decimal("10"))])
     after = world.lending.get_loan(borrower.user_id, loan.loan_id)
     assert (after.version, after.total_invited, after.participants) == (1, Decimal("0.00"), ())
@@ -207,5 +229,7 @@ def test_every_version_is_recorded_with_its_changes_and_the_funding_series(world
     assert versions[2]["changed_by"] == alice.user_id
     points = collection(world, loan.loan_id, "FUNDING#")
     assert [(p["total_funded"], p["participant_count"], p["funding_percentage"]) for p in points] == [
-        (Decimal("0"), 0, Decimal("0")), (Decimal("0"), 1, Decimal("0")), (Decimal("400"), 1, Decimal("40")),
+        (Decimal("0"), 0, Decimal("0")),
+        (Decimal("0"), 1, Decimal("0")),
+        (Decimal("400"), 1, Decimal("40")),
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,7 @@ from lendbridge.errors import ValidationFailed
 from tests.integration.conftest import World
 
 LOANS = 1050
-CURSORS = SignedCursors(lambda: b"pagination-test-key", lambda: datetime.now(timezone.utc))
+CURSORS = SignedCursors(lambda: b"pagination-test-key", lambda: datetime.now(UTC))
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +27,14 @@ def borrower_with_many_loans(dynamodb_local: Any, tables: dict[str, str]) -> tup
 
     from lendbridge.aws import BOTO_CONFIG
 
-    client = boto3.client("dynamodb", endpoint_url=dynamodb_local.endpoint, region_name="us-east-1",
-                          aws_access_key_id="local", aws_secret_access_key="local", config=BOTO_CONFIG)
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=dynamodb_local.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=BOTO_CONFIG,
+    )
     world = World(client, tables)
     borrower, actor = world.user("prolific")
     lender, _ = world.user("lender")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from lendbridge.errors import DependencyUnavailable, Throttled
 from lendbridge.ports import Actor, new_id
 from tests.integration.faults import failing
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -48,12 +48,19 @@ def test_create_then_get_round_trips_with_audit_fields(
     user = profile(unique_email())
     store.create(user, Actor(user_id=user.user_id, request_id="req-1", ip_address="203.0.113.7"))
     assert store.get(user.user_id) == user
-    stored = from_item(dynamodb.get_item(TableName=tables["MainTable"],
-                                         Key={"PK": {"S": keys.user_pk(user.user_id)}, "SK": {"S": "PROFILE"}})["Item"])
+    stored = from_item(
+        dynamodb.get_item(
+            TableName=tables["MainTable"], Key={"PK": {"S": keys.user_pk(user.user_id)}, "SK": {"S": "PROFILE"}}
+        )["Item"]
+    )
     assert (stored["version"], stored["created_by"], stored["updated_by"]) == (1, user.user_id, user.user_id)
     [entry] = audit_entries(dynamodb, tables["AuditTable"], user.user_id)
     assert (entry["action"], entry["entity"], entry["request_id"], entry["ip_address"]) == (
-        "CREATE", "user", "req-1", "203.0.113.7")
+        "CREATE",
+        "user",
+        "req-1",
+        "203.0.113.7",
+    )
     assert entry["changes"]["after"]["full_name"] == "Ada"
 
 
@@ -70,12 +77,15 @@ def test_a_taken_email_writes_nothing_at_all(store: DynamoUserStore, dynamodb: A
 def test_emails_are_not_stored_in_keys(store: DynamoUserStore, dynamodb: Any, tables: dict[str, str]) -> None:
     email = unique_email()
     store.create(profile(email), Actor(user_id="u", request_id="r"))
-    lookup = dynamodb.get_item(TableName=tables["MainTable"],
-                               Key={"PK": {"S": keys.email_pk(email)}, "SK": {"S": "PROFILE"}})["Item"]
+    lookup = dynamodb.get_item(
+        TableName=tables["MainTable"], Key={"PK": {"S": keys.email_pk(email)}, "SK": {"S": "PROFILE"}}
+    )["Item"]
     assert email not in lookup["PK"]["S"]
 
 
-@pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"])
+@pytest.mark.parametrize(
+    "code", ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"]
+)
 def test_throttling_after_botocore_retries_is_throttled(store: DynamoUserStore, dynamodb: Any, code: str) -> None:
     user = profile(unique_email())
     with failing(dynamodb, "TransactWriteItems", code) as attempts, pytest.raises(Throttled) as raised:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -23,7 +23,7 @@ from lendbridge.domain.accounts import (
 from lendbridge.errors import NotFound
 from lendbridge.ports import Actor
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PASSWORD = "Correct-Horse-9"
 
 
@@ -68,10 +68,17 @@ class RecordingClaimer:
         return 0
 
 
-def accounts(auto_confirm: bool, users: RecordingUsers | None = None) -> tuple[Accounts, RecordingIdentity, RecordingClaimer]:
+def accounts(
+    auto_confirm: bool, users: RecordingUsers | None = None
+) -> tuple[Accounts, RecordingIdentity, RecordingClaimer]:
     identity, claimer = RecordingIdentity(), RecordingClaimer()
-    service = Accounts(identity=identity, users=users or RecordingUsers(), clock=lambda: NOW,
-                       auto_confirm_email=auto_confirm, invitations=claimer)
+    service = Accounts(
+        identity=identity,
+        users=users or RecordingUsers(),
+        clock=lambda: NOW,
+        auto_confirm_email=auto_confirm,
+        invitations=claimer,
+    )
     return service, identity, claimer
 
 
@@ -111,11 +118,20 @@ def cognito() -> Iterator[CognitoIdentity]:
         pool = client.create_user_pool(
             PoolName="test",
             UsernameAttributes=["email"],
-            Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireUppercase": True, "RequireLowercase": True,
-                                         "RequireNumbers": True, "RequireSymbols": True}},
+            Policies={
+                "PasswordPolicy": {
+                    "MinimumLength": 12,
+                    "RequireUppercase": True,
+                    "RequireLowercase": True,
+                    "RequireNumbers": True,
+                    "RequireSymbols": True,
+                }
+            },
         )["UserPool"]["Id"]
         app_client = client.create_user_pool_client(
-            UserPoolId=pool, ClientName="api", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+            UserPoolId=pool,
+            ClientName="api",
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
         )["UserPoolClient"]["ClientId"]
         yield CognitoIdentity(client, pool, app_client)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from lendbridge.data.cursors import SignedCursors
 from lendbridge.errors import ValidationFailed
 
-NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
 POSITION = {"pk": "LOAN#abc", "ik": "2026-05-01T00:00:00.000000Z#abc"}
 
 
@@ -22,7 +22,8 @@ def cursors(key: bytes = b"k" * 32, now: datetime = NOW) -> SignedCursors:
 def test_round_trip_for_the_same_caller_and_list() -> None:
     token = cursors().encode("my-loans", "alice", POSITION)
     assert token is not None
-    assert "LOAN#abc" not in token and "alice" not in token
+    assert "LOAN#abc" not in token
+    assert "alice" not in token
     assert cursors().decode("my-loans", "alice", token) == POSITION
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -26,7 +26,7 @@ class FakeAccounts:
         if self.failure:
             raise self.failure
         self.registered.append((email, request_id))
-        return UserProfile("user-1", email, full_name, datetime(2026, 1, 2, tzinfo=timezone.utc))
+        return UserProfile("user-1", email, full_name, datetime(2026, 1, 2, tzinfo=UTC))
 
     def login(self, email: str, password: str) -> Tokens:
         if self.failure:
@@ -36,7 +36,7 @@ class FakeAccounts:
     def profile(self, user_id: str) -> UserProfile:
         if self.failure:
             raise self.failure
-        return UserProfile(user_id, "ada@example.com", "Ada", datetime(2026, 1, 2, tzinfo=timezone.utc))
+        return UserProfile(user_id, "ada@example.com", "Ada", datetime(2026, 1, 2, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
 
 from lendbridge.errors import DependencyUnavailable, Throttled
 
-THROTTLING_CODES = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-)
+THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
 UNAVAILABLE_CODES = frozenset({"InternalServerError", "ServiceUnavailable"})
 THROTTLED_RETRY_AFTER = 5
 UNAVAILABLE_RETRY_AFTER = 10

@@ -17,24 +17,38 @@ class DynamoHistoryWriter:
         self._table = table
 
     def record(self, loan_id: str, version: dict[str, Any], point: dict[str, Any] | None) -> None:
-        items = [{
-            "PK": keys.loan_pk(loan_id), "SK": keys.version_sk(version["version"]), "entity": "loan_version",
-            "loan_id": loan_id, **version, "created_at": version["changed_at"], "created_by": version["changed_by"],
-        }]
+        items = [
+            {
+                "PK": keys.loan_pk(loan_id),
+                "SK": keys.version_sk(version["version"]),
+                "entity": "loan_version",
+                "loan_id": loan_id,
+                **version,
+                "created_at": version["changed_at"],
+                "created_by": version["changed_by"],
+            }
+        ]
         if point is not None:
-            items.append({
-                "PK": keys.loan_pk(loan_id), "SK": keys.funding_sk(point["timestamp"], point["version"]),
-                "entity": "funding_point", "loan_id": loan_id, **point,
-                "created_at": point["timestamp"], "created_by": version["changed_by"],
-            })
+            items.append(
+                {
+                    "PK": keys.loan_pk(loan_id),
+                    "SK": keys.funding_sk(point["timestamp"], point["version"]),
+                    "entity": "funding_point",
+                    "loan_id": loan_id,
+                    **point,
+                    "created_at": point["timestamp"],
+                    "created_by": version["changed_by"],
+                }
+            )
         for item in items:
             self._put_once(item)
 
     def _put_once(self, item: dict[str, Any]) -> None:
         try:
             with translated_errors():
-                self._client.put_item(TableName=self._table, Item=to_item(item),
-                                      ConditionExpression="attribute_not_exists(PK)")
+                self._client.put_item(
+                    TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
+                )
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":
                 raise

@@ -121,7 +121,12 @@ class DynamoLoanStore:
         }
         if position:
             request["ExclusiveStartKey"] = to_item(
-                {"PK": position["pk"], "SK": keys.LOAN, "GSI3PK": keys.borrower_key(borrower_id), "GSI3SK": position["ik"]}
+                {
+                    "PK": position["pk"],
+                    "SK": keys.LOAN,
+                    "GSI3PK": keys.borrower_key(borrower_id),
+                    "GSI3SK": position["ik"],
+                }
             )
         with translated_errors():
             found = [from_item(item) for item in self._client.query(**request)["Items"]]
@@ -156,14 +161,22 @@ class DynamoLoanStore:
         }
         if position:
             request["ExclusiveStartKey"] = to_item(
-                {"PK": position["pk"], "SK": position["sk"], "GSI2PK": keys.lender_key(lender_id), "GSI2SK": position["ik"]}
+                {
+                    "PK": position["pk"],
+                    "SK": position["sk"],
+                    "GSI2PK": keys.lender_key(lender_id),
+                    "GSI2SK": position["ik"],
+                }
             )
         with translated_errors():
             found = [from_item(item) for item in self._client.query(**request)["Items"]]
         page, more = found[:limit], len(found) > limit
         participants = [participant_of(item) for item in page]
         loan_items = self._batch_get(
-            [{"PK": keys.loan_pk(loan_id), "SK": keys.LOAN} for loan_id in dict.fromkeys(p.loan_id for p in participants)]
+            [
+                {"PK": keys.loan_pk(loan_id), "SK": keys.LOAN}
+                for loan_id in dict.fromkeys(p.loan_id for p in participants)
+            ]
         )
         loans = {item["loan_id"]: loan_of(item) for item in loan_items}
         rows = [(p, loans[p.loan_id]) for p in participants if p.loan_id in loans]
@@ -182,8 +195,12 @@ class DynamoLoanStore:
         if not keys_found:
             return None
         located = from_item(keys_found[0])
-        items = {item["SK"]: item for item in self._batch_get([{"PK": located["PK"], "SK": keys.LOAN},
-                                                                 {"PK": located["PK"], "SK": located["SK"]}])}
+        items = {
+            item["SK"]: item
+            for item in self._batch_get(
+                [{"PK": located["PK"], "SK": keys.LOAN}, {"PK": located["PK"], "SK": located["SK"]}]
+            )
+        }
         if keys.LOAN not in items or located["SK"] not in items:
             return None
         return loan_of(items[keys.LOAN]), participant_of(items[located["SK"]])
@@ -209,30 +226,60 @@ class DynamoLoanStore:
             actions.append(self._put(participant_item(participant), "attribute_not_exists(PK)"))
             guards[len(actions)] = participant.lender_email
             actions.append(self._guard_put(participant))
-            actions.append(self._audit(actor, timestamp, "participant", participant.participant_id, "CREATE",
-                                       None, audited_participant(participant), change.after.loan_id))
+            actions.append(
+                self._audit(
+                    actor,
+                    timestamp,
+                    "participant",
+                    participant.participant_id,
+                    "CREATE",
+                    None,
+                    audited_participant(participant),
+                    change.after.loan_id,
+                )
+            )
         for before, after in change.updated:
-            actions.append(self._put(
-                participant_item(after),
-                "#version = :pv AND #status = :ps",
-                names={"#version": "version", "#status": "status"},
-                values={":pv": before.version, ":ps": before.status.value},
-            ))
+            actions.append(
+                self._put(
+                    participant_item(after),
+                    "#version = :pv AND #status = :ps",
+                    names={"#version": "version", "#status": "status"},
+                    values={":pv": before.version, ":ps": before.status.value},
+                )
+            )
             if after.status in (ParticipantStatus.DECLINED, ParticipantStatus.REMOVED):
                 actions.append(self._guard_release(after))
             action = "DELETE" if after.status == ParticipantStatus.REMOVED else "UPDATE"
-            actions.append(self._audit(actor, timestamp, "participant", after.participant_id, action,
-                                       audited_participant(before), audited_participant(after), after.loan_id))
+            actions.append(
+                self._audit(
+                    actor,
+                    timestamp,
+                    "participant",
+                    after.participant_id,
+                    action,
+                    audited_participant(before),
+                    audited_participant(after),
+                    after.loan_id,
+                )
+            )
         if bank is not None:
             actions.append(self._put(self._bank_item(change.after, bank, actor), "attribute_not_exists(PK)"))
-        loan_action = "CREATE" if change.before is None else (
-            "DELETE" if change.after.status.value == "CANCELLED" else "UPDATE")
+        loan_action = (
+            "CREATE" if change.before is None else ("DELETE" if change.after.status.value == "CANCELLED" else "UPDATE")
+        )
         fields = change.changed_fields or changed_fields(change.before, change.after)
-        actions.append(self._audit(
-            actor, timestamp, "loan", change.after.loan_id, loan_action,
-            _pick(loan_state(change.before), fields) if change.before else None,
-            _pick(loan_state(change.after), fields), change.after.loan_id,
-        ))
+        actions.append(
+            self._audit(
+                actor,
+                timestamp,
+                "loan",
+                change.after.loan_id,
+                loan_action,
+                _pick(loan_state(change.before), fields) if change.before else None,
+                _pick(loan_state(change.after), fields),
+                change.after.loan_id,
+            )
+        )
         self._transact(actions, guards)
 
     def add_participants(self, loan: Loan, created: Sequence[Participant], actor: Actor, now_iso: str) -> Loan:
@@ -240,36 +287,59 @@ class DynamoLoanStore:
         and refuses the write unless ``remaining`` still covers the new contributions, so
         concurrent requests never over-commit and never retry. Returns the loan as stored."""
         added = sum((p.contribution_amount for p in created), Decimal("0"))
-        increments = {"total_invited": added, "pending_count": len(created), "participant_count": len(created),
-                      "version": 1}
-        actions: list[dict[str, Any]] = [{
-            "Update": {
-                "TableName": self._table,
-                "Key": to_item({"PK": keys.loan_pk(loan.loan_id), "SK": keys.LOAN}),
-                "UpdateExpression": (
-                    "SET #rem = #rem - :added, updated_at = :now, updated_by = :by REMOVE change_reason "
-                    "ADD total_invited :added, pending_count :n, participant_count :n, #version :one"
-                ),
-                "ConditionExpression": "#status = :open AND borrower_id = :by AND #rem >= :added",
-                "ExpressionAttributeNames": {"#rem": "remaining", "#version": "version", "#status": "status"},
-                "ExpressionAttributeValues": to_values({
-                    ":added": added, ":n": len(created), ":one": 1, ":now": now_iso, ":by": actor.user_id,
-                    ":open": "FUNDING",
-                }),
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        increments = {
+            "total_invited": added,
+            "pending_count": len(created),
+            "participant_count": len(created),
+            "version": 1,
+        }
+        actions: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": to_item({"PK": keys.loan_pk(loan.loan_id), "SK": keys.LOAN}),
+                    "UpdateExpression": (
+                        "SET #rem = #rem - :added, updated_at = :now, updated_by = :by REMOVE change_reason "
+                        "ADD total_invited :added, pending_count :n, participant_count :n, #version :one"
+                    ),
+                    "ConditionExpression": "#status = :open AND borrower_id = :by AND #rem >= :added",
+                    "ExpressionAttributeNames": {"#rem": "remaining", "#version": "version", "#status": "status"},
+                    "ExpressionAttributeValues": to_values(
+                        {
+                            ":added": added,
+                            ":n": len(created),
+                            ":one": 1,
+                            ":now": now_iso,
+                            ":by": actor.user_id,
+                            ":open": "FUNDING",
+                        }
+                    ),
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
             }
-        }]
+        ]
         guards: dict[int, str] = {}
         for participant in created:
             actions.append(self._put(participant_item(participant), "attribute_not_exists(PK)"))
             guards[len(actions)] = participant.lender_email
             actions.append(self._guard_put(participant))
-            actions.append(self._audit(actor, now_iso, "participant", participant.participant_id, "CREATE",
-                                       None, audited_participant(participant), loan.loan_id))
+            actions.append(
+                self._audit(
+                    actor,
+                    now_iso,
+                    "participant",
+                    participant.participant_id,
+                    "CREATE",
+                    None,
+                    audited_participant(participant),
+                    loan.loan_id,
+                )
+            )
         # The loan's entry records the increments DynamoDB applied; the exact resulting figures
         # are in the version history, which the table's stream writes from the new image.
-        actions.append(self._audit(actor, now_iso, "loan", loan.loan_id, "UPDATE", None,
-                                   {"increments": increments}, loan.loan_id))
+        actions.append(
+            self._audit(actor, now_iso, "loan", loan.loan_id, "UPDATE", None, {"increments": increments}, loan.loan_id)
+        )
         self._transact(actions, guards)
         stored = self.get(loan.loan_id)
         assert stored is not None  # noqa: S101 - the write above just succeeded
@@ -277,14 +347,33 @@ class DynamoLoanStore:
 
     def claim(self, participant: Participant, lender: Lender, actor: Actor, now_iso: str) -> bool:
         """Make an email's invitation the new user's: same participant id, lender filled in place."""
-        claimed = participant_of({**participant_item(participant), "lender_id": lender.user_id,
-                                  "lender_name": lender.full_name, "version": participant.version + 1,
-                                  "updated_at": now_iso, "updated_by": actor.user_id})
+        claimed = participant_of(
+            {
+                **participant_item(participant),
+                "lender_id": lender.user_id,
+                "lender_name": lender.full_name,
+                "version": participant.version + 1,
+                "updated_at": now_iso,
+                "updated_by": actor.user_id,
+            }
+        )
         actions = [
-            self._put(participant_item(claimed), "#version = :pv AND attribute_not_exists(lender_id)",
-                      names={"#version": "version"}, values={":pv": participant.version}),
-            self._audit(actor, now_iso, "participant", participant.participant_id, "UPDATE",
-                        {"lender_id": None}, {"lender_id": lender.user_id}, participant.loan_id),
+            self._put(
+                participant_item(claimed),
+                "#version = :pv AND attribute_not_exists(lender_id)",
+                names={"#version": "version"},
+                values={":pv": participant.version},
+            ),
+            self._audit(
+                actor,
+                now_iso,
+                "participant",
+                participant.participant_id,
+                "UPDATE",
+                {"lender_id": None},
+                {"lender_id": lender.user_id},
+                participant.loan_id,
+            ),
         ]
         try:
             self._transact(actions, {})
@@ -325,7 +414,10 @@ class DynamoLoanStore:
         }
 
     def _put(
-        self, item: dict[str, Any], condition: str, names: dict[str, str] | None = None,
+        self,
+        item: dict[str, Any],
+        condition: str,
+        names: dict[str, str] | None = None,
         values: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         put: dict[str, Any] = {"TableName": self._table, "Item": to_item(item), "ConditionExpression": condition}
@@ -336,23 +428,38 @@ class DynamoLoanStore:
         return {"Put": put}
 
     def _guard_put(self, participant: Participant) -> dict[str, Any]:
-        item = {"PK": keys.loan_pk(participant.loan_id), "SK": keys.invitee_sk(participant.lender_email),
-                "entity": "invitee_guard", "participant_id": participant.participant_id, "active": True,
-                "created_at": iso(participant.invited_at), "created_by": participant.created_by,
-                "updated_at": iso(participant.invited_at), "updated_by": participant.created_by, "version": 1}
+        item = {
+            "PK": keys.loan_pk(participant.loan_id),
+            "SK": keys.invitee_sk(participant.lender_email),
+            "entity": "invitee_guard",
+            "participant_id": participant.participant_id,
+            "active": True,
+            "created_at": iso(participant.invited_at),
+            "created_by": participant.created_by,
+            "updated_at": iso(participant.invited_at),
+            "updated_by": participant.created_by,
+            "version": 1,
+        }
         return self._put(item, "attribute_not_exists(PK) OR active = :inactive", values={":inactive": False})
 
     def _guard_release(self, participant: Participant) -> dict[str, Any]:
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": to_item({"PK": keys.loan_pk(participant.loan_id), "SK": keys.invitee_sk(participant.lender_email)}),
+                "Key": to_item(
+                    {"PK": keys.loan_pk(participant.loan_id), "SK": keys.invitee_sk(participant.lender_email)}
+                ),
                 "UpdateExpression": "SET active = :inactive, updated_at = :now, updated_by = :by ADD version :one",
                 "ConditionExpression": "participant_id = :pid",
-                "ExpressionAttributeValues": to_values({
-                    ":inactive": False, ":pid": participant.participant_id, ":one": 1,
-                    ":now": iso(participant.updated_at or participant.invited_at), ":by": participant.updated_by,
-                }),
+                "ExpressionAttributeValues": to_values(
+                    {
+                        ":inactive": False,
+                        ":pid": participant.participant_id,
+                        ":one": 1,
+                        ":now": iso(participant.updated_at or participant.invited_at),
+                        ":by": participant.updated_by,
+                    }
+                ),
             }
         }
 
@@ -372,12 +479,28 @@ class DynamoLoanStore:
         }
 
     def _audit(
-        self, actor: Actor, timestamp: str, entity: str, entity_id: str, action: Any,
-        before: dict[str, Any] | None, after: dict[str, Any] | None, loan_id: str,
+        self,
+        actor: Actor,
+        timestamp: str,
+        entity: str,
+        entity_id: str,
+        action: Any,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        loan_id: str,
     ) -> dict[str, Any]:
-        return audit_put(table=self._audit_table, audit_id=self._new_id(), timestamp=timestamp, entity=entity,
-                         entity_id=entity_id, action=action, actor=actor, before=before, after=after,
-                         scope_pk=keys.loan_pk(loan_id))
+        return audit_put(
+            table=self._audit_table,
+            audit_id=self._new_id(),
+            timestamp=timestamp,
+            entity=entity,
+            entity_id=entity_id,
+            action=action,
+            actor=actor,
+            before=before,
+            after=after,
+            scope_pk=keys.loan_pk(loan_id),
+        )
 
     def _transact(self, actions: list[dict[str, Any]], guards: dict[int, str]) -> None:
         try:
@@ -464,5 +587,3 @@ def _assemble(items: list[dict[str, Any]]) -> dict[str, Loan]:
         elif item["SK"].startswith("PART#"):
             participants.setdefault(item["PK"], []).append(participant_of(item))
     return {pk: loan_of(item, _newest_first(tuple(participants.get(pk, [])))) for pk, item in loans.items()}
-
-

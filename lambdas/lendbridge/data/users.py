@@ -51,18 +51,39 @@ class DynamoUserStore:
         }
         audited = {k: profile_item[k] for k in ("user_id", "full_name", "created_at")}
         actions = [
-            {"Put": {"TableName": self._table, "Item": to_item(profile_item),
-                     "ConditionExpression": "attribute_not_exists(PK)"}},
-            {"Put": {"TableName": self._table, "Item": to_item(lookup_item),
-                     "ConditionExpression": "attribute_not_exists(PK)"}},
-            audit_put(table=self._audit_table, audit_id=self._new_id(), timestamp=created_at, entity="user",
-                      entity_id=profile.user_id, action="CREATE", actor=actor, before=None, after=audited),
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item(profile_item),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item(lookup_item),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            audit_put(
+                table=self._audit_table,
+                audit_id=self._new_id(),
+                timestamp=created_at,
+                entity="user",
+                entity_id=profile.user_id,
+                action="CREATE",
+                actor=actor,
+                before=None,
+                after=audited,
+            ),
         ]
         try:
             with translated_errors():
                 self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
-            if error_code(error) == "TransactionCanceledException" and "ConditionalCheckFailed" in cancellation_codes(error):
+            if error_code(error) == "TransactionCanceledException" and "ConditionalCheckFailed" in cancellation_codes(
+                error
+            ):
                 raise EmailTaken("An account with this email already exists") from error
             raise
 

@@ -39,7 +39,7 @@ class Tokens:
     access_token: str
     expires_in: int
     refresh_token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
 
 
 class IdentityProvider(Protocol):
@@ -77,8 +77,9 @@ class Accounts:
 
     def register(self, email: str, password: str, full_name: str, request_id: str) -> UserProfile:
         user_id = self.identity.sign_up(email, password, full_name)
-        profile = UserProfile(user_id=user_id, email=email.strip().lower(), full_name=full_name,
-                              created_at=self.clock())
+        profile = UserProfile(
+            user_id=user_id, email=email.strip().lower(), full_name=full_name, created_at=self.clock()
+        )
         actor = Actor(user_id=user_id, request_id=request_id)
         try:
             if self.auto_confirm_email:

@@ -10,11 +10,34 @@ from typing import Any
 from lendbridge.domain.money import percentage
 
 SNAPSHOT_FIELDS = (
-    "loan_id", "borrower_id", "borrower_name", "amount", "interest_rate", "term_months", "purpose", "status",
-    "total_invited", "total_funded", "remaining", "funding_percentage", "is_fully_funded", "participant_count",
-    "pending_count", "accepted_count", "declined_count", "average_contribution", "largest_contribution",
-    "smallest_contribution", "version", "created_at", "created_by", "updated_at", "updated_by",
-    "deleted_at", "deleted_by", "deletion_reason",
+    "loan_id",
+    "borrower_id",
+    "borrower_name",
+    "amount",
+    "interest_rate",
+    "term_months",
+    "purpose",
+    "status",
+    "total_invited",
+    "total_funded",
+    "remaining",
+    "funding_percentage",
+    "is_fully_funded",
+    "participant_count",
+    "pending_count",
+    "accepted_count",
+    "declined_count",
+    "average_contribution",
+    "largest_contribution",
+    "smallest_contribution",
+    "version",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "deleted_at",
+    "deleted_by",
+    "deletion_reason",
 )
 _NOT_CHANGES = frozenset({"version", "updated_at", "updated_by"})
 FUNDING_FIELDS = ("total_funded", "participant_count", "pending_count", "accepted_count", "declined_count")
@@ -27,8 +50,11 @@ def snapshot(image: Mapping[str, Any]) -> dict[str, Any]:
 def version_entry(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
     after = snapshot(new)
     before = snapshot(old) if old else {}
-    changed = sorted(name for name in after.keys() | before.keys()
-                     if name not in _NOT_CHANGES and before.get(name) != after.get(name))
+    changed = sorted(
+        name
+        for name in after.keys() | before.keys()
+        if name not in _NOT_CHANGES and before.get(name) != after.get(name)
+    )
     return {
         "version": int(new["version"]),
         "snapshot": after,

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from lendbridge.domain.loans import (
     AchDetails,
@@ -27,7 +27,7 @@ from lendbridge.domain.loans import (
     respond,
     stamp,
 )
-from lendbridge.domain.money import ZERO, cents
+from lendbridge.domain.money import cents
 from lendbridge.domain.pages import Page, Position
 from lendbridge.errors import Conflict, NotFound
 from lendbridge.ports import Actor, Clock, IdGenerator, iso
@@ -36,10 +36,17 @@ T = TypeVar("T")
 
 
 class InvitationContextLike(Protocol):
-    loan: Loan | None
-    emails_on_loan: frozenset[str]
-    users_by_email: dict[str, Lender]
-    profile: dict[str, object] | None
+    @property
+    def loan(self) -> Loan | None: ...
+
+    @property
+    def emails_on_loan(self) -> frozenset[str]: ...
+
+    @property
+    def users_by_email(self) -> dict[str, Lender]: ...
+
+    @property
+    def profile(self) -> dict[str, Any] | None: ...
 
 
 class LoanStore(Protocol):
@@ -111,23 +118,42 @@ class Lending:
             updated_at=now,
             updated_by=actor.user_id,
         )
-        after, created = invite(loan, invitees, context.users_by_email, new_ids=[self.new_id() for _ in invitees],
-                                now=now, actor_id=actor.user_id)
+        after, created = invite(
+            loan,
+            invitees,
+            context.users_by_email,
+            new_ids=[self.new_id() for _ in invitees],
+            now=now,
+            actor_id=actor.user_id,
+        )
         self.store.apply(Change(before=None, after=after, created=created), actor)
         return after
 
-    def add_lenders(self, actor: Actor, loan_id: str, invitees: Sequence[Invitee]) -> tuple[Loan, tuple[Participant, ...]]:
+    def add_lenders(
+        self, actor: Actor, loan_id: str, invitees: Sequence[Invitee]
+    ) -> tuple[Loan, tuple[Participant, ...]]:
         """All or nothing. The rules are checked on what was read for a clear error; the
         database re-checks the money rule in the write itself, so a race cannot over-commit."""
         emails = [invitee.email.lower() for invitee in invitees]
         context = self.store.invitation_context(emails, loan_id=loan_id)
         loan = borrower_view(context.loan, actor.user_id)
         require_open(loan)
-        check_invitees(invitees, borrower_id=actor.user_id, users_by_email=context.users_by_email,
-                       emails_on_loan=context.emails_on_loan, room=loan.remaining)
+        check_invitees(
+            invitees,
+            borrower_id=actor.user_id,
+            users_by_email=context.users_by_email,
+            emails_on_loan=context.emails_on_loan,
+            room=loan.remaining,
+        )
         now = self.clock()
-        _, created = invite(loan, invitees, context.users_by_email,
-                            new_ids=[self.new_id() for _ in invitees], now=now, actor_id=actor.user_id)
+        _, created = invite(
+            loan,
+            invitees,
+            context.users_by_email,
+            new_ids=[self.new_id() for _ in invitees],
+            now=now,
+            actor_id=actor.user_id,
+        )
         stored = self.store.add_participants(loan, created, actor, iso(now))
         return stored, created
 
@@ -152,13 +178,17 @@ class Lending:
         def attempt() -> tuple[Participant, Loan]:
             loan, participant = self._invitation(participant_id)
             now = self.clock()
-            after_loan, after_participant = respond(loan, participant, accept=True, caller_id=actor.user_id,
-                                                    now=now, bank=ach.summary())
+            after_loan, after_participant = respond(
+                loan, participant, accept=True, caller_id=actor.user_id, now=now, bank=ach.summary()
+            )
             if not sealed:  # encrypt once, even if the write has to be retried
                 sealed.append(self.vault.seal(loan.loan_id, participant_id, ach))
             after_loan = stamp(after_loan, now=now, actor_id=actor.user_id)
-            self.store.apply(Change(before=loan, after=after_loan, updated=((participant, after_participant),)),
-                             actor, bank=sealed[0])
+            self.store.apply(
+                Change(before=loan, after=after_loan, updated=((participant, after_participant),)),
+                actor,
+                bank=sealed[0],
+            )
             return after_participant, after_loan
 
         return self._retrying(attempt)
@@ -213,5 +243,3 @@ class InvitationClaims:
 
 def _without_removed(loan: Loan) -> Loan:
     return replace(loan, participants=tuple(p for p in loan.participants if p.status != ParticipantStatus.REMOVED))
-
-

@@ -150,7 +150,9 @@ class Loan:
         return cents(self.total_funded / self.accepted_count) if self.accepted_count else None
 
     def visible_to(self, user_id: str) -> bool:
-        return user_id == self.borrower_id or any(p.lender_id == user_id for p in self.participants if p.status != ParticipantStatus.REMOVED)
+        return user_id == self.borrower_id or any(
+            p.lender_id == user_id for p in self.participants if p.status != ParticipantStatus.REMOVED
+        )
 
 
 @dataclass(frozen=True)
@@ -214,8 +216,9 @@ def invite(
     now: datetime,
     actor_id: str,
 ) -> tuple[Loan, tuple[Participant, ...]]:
-    participants = tuple(
-        Participant(
+    def participant(participant_id: str, invitee: Invitee) -> Participant:
+        lender = users_by_email.get(invitee.email.lower())
+        return Participant(
             participant_id=participant_id,
             loan_id=loan.loan_id,
             borrower_id=loan.borrower_id,
@@ -224,13 +227,15 @@ def invite(
             contribution_amount=cents(invitee.contribution),
             status=ParticipantStatus.PENDING,
             invited_at=now,
-            lender_id=(lender := users_by_email.get(invitee.email.lower())) and lender.user_id,
+            lender_id=lender.user_id if lender else None,
             lender_name=lender.full_name if lender else None,
             created_by=actor_id,
             updated_at=now,
             updated_by=actor_id,
         )
-        for participant_id, invitee in zip(new_ids, invitees, strict=True)
+
+    participants = tuple(
+        participant(participant_id, invitee) for participant_id, invitee in zip(new_ids, invitees, strict=True)
     )
     added = sum((p.contribution_amount for p in participants), ZERO)
     after = replace(
@@ -307,8 +312,18 @@ def stamp(loan: Loan, *, now: datetime, actor_id: str, reason: str | None = None
 
 
 COMPARED_FIELDS = (
-    "amount", "interest_rate", "term_months", "purpose", "status", "total_invited", "total_funded",
-    "pending_count", "accepted_count", "declined_count", "largest_contribution", "smallest_contribution",
+    "amount",
+    "interest_rate",
+    "term_months",
+    "purpose",
+    "status",
+    "total_invited",
+    "total_funded",
+    "pending_count",
+    "accepted_count",
+    "declined_count",
+    "largest_contribution",
+    "smallest_contribution",
 )
 
 

@@ -50,7 +50,9 @@ accounts: Lazy[Accounts] = Lazy(_build)
 def register(body: Annotated[RegisterRequest, Body()]) -> Response[Success[UserOut]]:
     profile = accounts.get().register(body.email, body.password, body.full_name, current.request_id(app))
     logger.info("user_registered", extra={"user_id": profile.user_id})
-    return envelope.created(UserOut(user_id=profile.user_id, email=profile.email, full_name=profile.full_name).model_dump())
+    return envelope.created(
+        UserOut(user_id=profile.user_id, email=profile.email, full_name=profile.full_name).model_dump()
+    )
 
 
 @app.post("/v1/auth/login", responses=responses(200, Success[TokensOut], 401, 403))
@@ -71,7 +73,10 @@ def me() -> Response[Success[ProfileOut]]:
     profile = accounts.get().profile(current.caller(app).user_id)
     return envelope.success(
         ProfileOut(
-            user_id=profile.user_id, email=profile.email, full_name=profile.full_name, created_at=iso(profile.created_at)
+            user_id=profile.user_id,
+            email=profile.email,
+            full_name=profile.full_name,
+            created_at=iso(profile.created_at),
         ).model_dump()
     )
 

@@ -13,8 +13,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from lendbridge.aws import client
-from lendbridge.data.identity import CognitoIdentity
 from lendbridge.data.dynamo import translated_errors
+from lendbridge.data.identity import CognitoIdentity
 from lendbridge.errors import DependencyUnavailable
 from lendbridge.http.app import build_app, serve
 from lendbridge.lazy import Lazy
@@ -59,7 +59,7 @@ probes: Lazy[Probes] = Lazy(_build)
 
 @app.get("/health/live", responses=responses(200, LiveOut))
 def live() -> Response[LiveOut]:
-    return Response(200, content_types.APPLICATION_JSON, {"status": "alive"})
+    return Response(200, content_types.APPLICATION_JSON, LiveOut())
 
 
 @app.get("/health/ready", responses=responses(200, ReadyOut, 503))
@@ -79,7 +79,7 @@ def ready() -> Response[ReadyOut]:
             retry_after=READY_RETRY_AFTER,
             details={"status": "not_ready", "checks": results},
         )
-    return Response(200, content_types.APPLICATION_JSON, {"status": "ready", "checks": results})
+    return Response(200, content_types.APPLICATION_JSON, ReadyOut(checks=results))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -37,10 +37,14 @@ services: Lazy[LendingServices] = Lazy(build_lending_services)
 ParticipantId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-def _page(status: ParticipantStatus, list_name: str, limit: int, next_token: str | None) -> tuple[list[tuple[Participant, Loan]], bool, str | None]:
+def _page(
+    status: ParticipantStatus, list_name: str, limit: int, next_token: str | None
+) -> tuple[list[tuple[Participant, Loan]], bool, str | None]:
     caller = current.caller(app).user_id
     cursors = services.get().cursors
-    page = services.get().lending.lender_participations(caller, status, limit, cursors.decode(list_name, caller, next_token))
+    page = services.get().lending.lender_participations(
+        caller, status, limit, cursors.decode(list_name, caller, next_token)
+    )
     return list(page.items), page.has_more, cursors.encode(list_name, caller, page.next_position)
 
 
@@ -48,11 +52,17 @@ def _page(status: ParticipantStatus, list_name: str, limit: int, next_token: str
 def pending(limit: Limit = 20, next_token: NextToken = None) -> Response[Success[InvitationList]]:
     rows, more, token = _page(ParticipantStatus.PENDING, "pending", limit, next_token)
     invitations = [
-        {"participant_id": p.participant_id, "contribution_amount": as_text(p.contribution_amount),
-         "invited_at": iso(p.invited_at), "loan": present_summary(loan)}
+        {
+            "participant_id": p.participant_id,
+            "contribution_amount": as_text(p.contribution_amount),
+            "invited_at": iso(p.invited_at),
+            "loan": present_summary(loan),
+        }
         for p, loan in rows
     ]
-    return envelope.success({"invitations": invitations, "count": len(invitations), "has_more": more, "next_token": token})
+    return envelope.success(
+        {"invitations": invitations, "count": len(invitations), "has_more": more, "next_token": token}
+    )
 
 
 @app.get("/v1/lender/portfolio", responses=responses(200, Success[InvestmentList], 401))
@@ -61,27 +71,43 @@ def portfolio(limit: Limit = 20, next_token: NextToken = None) -> Response[Succe
     investments = []
     for p, loan in rows:
         shown = present_participant(p)
-        investments.append({"participant_id": p.participant_id, "contribution_amount": shown["contribution_amount"],
-                            "invited_at": shown["invited_at"], "responded_at": shown["responded_at"],
-                            "ach": shown["ach"], "loan": present_summary(loan)})
-    return envelope.success({"investments": investments, "count": len(investments), "has_more": more, "next_token": token})
+        investments.append(
+            {
+                "participant_id": p.participant_id,
+                "contribution_amount": shown["contribution_amount"],
+                "invited_at": shown["invited_at"],
+                "responded_at": shown["responded_at"],
+                "ach": shown["ach"],
+                "loan": present_summary(loan),
+            }
+        )
+    return envelope.success(
+        {"investments": investments, "count": len(investments), "has_more": more, "next_token": token}
+    )
 
 
 def _responded(participant: Participant, loan: Loan) -> dict[str, Any]:
     return {
         "participant": present_participant(participant),
-        "loan": {"loan_id": loan.loan_id, "status": loan.status.value, "total_funded": as_text(loan.total_funded),
-                 "funding_percentage": as_text(loan.funding_percentage)},
+        "loan": {
+            "loan_id": loan.loan_id,
+            "status": loan.status.value,
+            "total_funded": as_text(loan.total_funded),
+            "funding_percentage": as_text(loan.funding_percentage),
+        },
     }
 
 
-@app.post("/v1/lender/invitations/<participant_id>/accept", responses=responses(200, Success[ResponseOut], 401, 404, 409, 422))
+@app.post(
+    "/v1/lender/invitations/<participant_id>/accept", responses=responses(200, Success[ResponseOut], 401, 404, 409, 422)
+)
 def accept(participant_id: ParticipantId, body: Annotated[AcceptRequest, Body()]) -> Response[Success[ResponseOut]]:
     actor = current.actor(app)
 
     def execute() -> Response:
-        ach = AchDetails(body.ach.account_holder_name, body.ach.routing_number, body.ach.account_number,
-                         body.ach.account_type)
+        ach = AchDetails(
+            body.ach.account_holder_name, body.ach.routing_number, body.ach.account_number, body.ach.account_type
+        )
         participant, loan = services.get().lending.accept(actor, participant_id, ach)
         logger.info("invitation_accepted", extra={"loan_id": loan.loan_id, "participant_id": participant_id})
         if loan.status == LoanStatus.FUNDED:
@@ -91,7 +117,10 @@ def accept(participant_id: ParticipantId, body: Annotated[AcceptRequest, Body()]
     return services.get().idempotency.run(app, "AcceptInvitation", actor.user_id, execute)
 
 
-@app.post("/v1/lender/invitations/<participant_id>/decline", responses=responses(200, Success[ResponseOut], 401, 404, 409, 422))
+@app.post(
+    "/v1/lender/invitations/<participant_id>/decline",
+    responses=responses(200, Success[ResponseOut], 401, 404, 409, 422),
+)
 def decline(
     participant_id: ParticipantId, body: Annotated[DeclineRequest | None, Body()] = None
 ) -> Response[Success[ResponseOut]]:

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lendbridge import observability
 from lendbridge.domain.lending import LoanTerms
 from lendbridge.domain.loans import Invitee
+from lendbridge.domain.money import as_text
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
 from lendbridge.http.params import Fields, Limit, NextToken, select_fields
@@ -29,7 +30,6 @@ from lendbridge.schemas.loans import (
     present_loan,
     present_participant,
 )
-from lendbridge.domain.money import as_text
 from lendbridge.wiring import LendingServices, build_lending_services
 
 app = build_app()
@@ -64,12 +64,14 @@ def my_loans(limit: Limit = 20, next_token: NextToken = None) -> Response[Succes
     cursors = services.get().cursors
     page = services.get().lending.my_loans(caller, limit, cursors.decode(MY_LOANS, caller, next_token))
     observability.record_count("LoansReturned", "GetMyLoans", len(page.items))
-    return envelope.success({
-        "loans": [present_loan(loan) for loan in page.items],
-        "count": len(page.items),
-        "has_more": page.has_more,
-        "next_token": cursors.encode(MY_LOANS, caller, page.next_position),
-    })
+    return envelope.success(
+        {
+            "loans": [present_loan(loan) for loan in page.items],
+            "count": len(page.items),
+            "has_more": page.has_more,
+            "next_token": cursors.encode(MY_LOANS, caller, page.next_position),
+        }
+    )
 
 
 @app.get("/v1/loans/<loan_id>", responses=responses(200, Success[LoanOut], 401, 404))
@@ -86,12 +88,14 @@ def add_lenders(loan_id: LoanId, body: Annotated[AddLendersRequest, Body()]) -> 
         loan, added = services.get().lending.add_lenders(actor, loan_id, _invitees(body.lenders))
         logger.info("lenders_added", extra={"loan_id": loan_id, "lender_count": len(added)})
         observability.record_count("LendersAdded", "AddLenders", len(added))
-        return envelope.success({
-            "loan_id": loan.loan_id,
-            "lenders_added": [present_participant(p) for p in added],
-            "total_invited": as_text(loan.total_invited),
-            "remaining_amount": as_text(loan.remaining),
-        })
+        return envelope.success(
+            {
+                "loan_id": loan.loan_id,
+                "lenders_added": [present_participant(p) for p in added],
+                "total_invited": as_text(loan.total_invited),
+                "remaining_amount": as_text(loan.remaining),
+            }
+        )
 
     return services.get().idempotency.run(app, "AddLenders", actor.user_id, execute)
 
@@ -100,5 +104,3 @@ def add_lenders(loan_id: LoanId, body: Annotated[AddLendersRequest, Body()]) -> 
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
-
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -43,7 +43,7 @@ def error_body(
         "error": code,
         "message": message,
         "request_id": request_id,
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
     if field_errors:
         body["field_errors"] = {k: list(v) for k, v in field_errors.items()}
@@ -71,8 +71,6 @@ def error(
     return Response(
         status_code=int(status),
         content_type=JSON,
-        body=error_body(
-            code, message, request_id, field_errors=field_errors, details=details, retry_after=retry_after
-        ),
+        body=error_body(code, message, request_id, field_errors=field_errors, details=details, retry_after=retry_after),
         headers=all_headers,
     )

@@ -56,7 +56,7 @@ _GATEWAY_CODES: Mapping[int, str] = {
 }
 
 
-class PreparedResponse(Exception):  # noqa: N818 - a control-flow carrier, not a failure
+class PreparedResponse(Exception):
     """A response decided outside the route's own return value (a replayed refusal): raised so
     that it skips validation against the route's success schema."""
 
@@ -170,5 +170,5 @@ def _internal(request_id: str) -> Response:
 
 
 def allowed_methods(app: APIGatewayRestResolver, path: str) -> set[str]:
-    routes = app._static_routes + app._dynamic_routes  # noqa: SLF001 - Powertools keeps routes private
+    routes = app._static_routes + app._dynamic_routes
     return {route.method for route in routes if route.rule.match(path)}

@@ -38,7 +38,8 @@ _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _REPLAYED = "__replayed__"
 
 
-def _mark_replayed(response: dict[str, Any], _: DataRecord) -> dict[str, Any]:
+def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
+    """Powertools calls this only when it returns a stored response instead of running."""
     return {**response, _REPLAYED: True}
 
 
@@ -88,9 +89,7 @@ class Idempotency:
                 "A request with this Idempotency-Key is still being processed"
             ) from error
         except IdempotencyValidationError as error:
-            raise errors.IdempotencyKeyReused(
-                "This Idempotency-Key was used with a different request body"
-            ) from error
+            raise errors.IdempotencyKeyReused("This Idempotency-Key was used with a different request body") from error
         except IdempotencyPersistenceLayerError as error:
             raise errors.DependencyUnavailable("Idempotency store unavailable", retry_after=5) from error
         response = _thaw(stored)
@@ -110,8 +109,14 @@ def _canonical(body: str | None) -> str:
 
 def _refusal(refusal: errors.LendbridgeError, request_id: str) -> Response:
     field_errors = refusal.field_errors if isinstance(refusal, errors.ValidationFailed) else None
-    return envelope.error(status_of(refusal), refusal.code, refusal.message, request_id,
-                          field_errors=field_errors, details=refusal.details)
+    return envelope.error(
+        status_of(refusal),
+        refusal.code,
+        refusal.message,
+        request_id,
+        field_errors=field_errors,
+        details=refusal.details,
+    )
 
 
 def _freeze(response: Response) -> dict[str, Any]:

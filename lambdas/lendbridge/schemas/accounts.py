@@ -51,6 +51,6 @@ class ProfileOut(UserOut):
 
 class TokensOut(BaseModel):
     access_token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
     refresh_token: str

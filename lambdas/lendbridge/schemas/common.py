@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Generic, TypeVar
 
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -67,9 +70,9 @@ _ERROR_DESCRIPTIONS = {
 _ALWAYS = (400, 429, 500, 503)
 
 
-def responses(status: int, model: type[BaseModel] | None, *error_statuses: int) -> dict[int, dict[str, object]]:
+def responses(status: int, model: type[BaseModel] | None, *error_statuses: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI responses of a route: its success body and every error envelope it can return."""
-    documented: dict[int, dict[str, object]] = {}
+    documented: dict[int, OpenAPIResponse] = {}
     if model is None:
         documented[status] = {"description": "No content"}
     else:
