@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-from lendbridge.aws import BOTO_CONFIG, client
+from lendbridge.aws import client
 from lendbridge.data.bank_vault import KmsBankVault
 from lendbridge.data.cursors import SignedCursors
 from lendbridge.data.loans import DynamoLoanStore
@@ -27,9 +29,10 @@ class LendingServices:
     idempotency: Idempotency
 
 
-def build_lending_services() -> LendingServices:
+def build_lending_services(make_client: Callable[[str], Any] = client) -> LendingServices:
+    """``make_client`` lets a benchmark or test hand in instrumented clients."""
     settings = Settings.from_env()
-    dynamodb = client("dynamodb")
+    dynamodb = make_client("dynamodb")
     store = DynamoLoanStore(dynamodb, settings.main_table, settings.audit_table, new_id)
 
     def signing_key() -> bytes:
@@ -37,10 +40,10 @@ def build_lending_services() -> LendingServices:
         secret = parameters.get_secret(settings.pagination_secret_id, max_age=SECRET_CACHE_SECONDS)
         return str(secret).encode()
 
-    persistence = Lazy(lambda: DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=BOTO_CONFIG))
+    persistence = Lazy(lambda: DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=dynamodb))
     return LendingServices(
         lending=Lending(
-            store=store, vault=KmsBankVault(client("kms"), settings.bank_data_key_id), clock=utc_now, new_id=new_id
+            store=store, vault=KmsBankVault(make_client("kms"), settings.bank_data_key_id), clock=utc_now, new_id=new_id
         ),
         cursors=SignedCursors(signing_key, utc_now),
         idempotency=Idempotency(persistence),
