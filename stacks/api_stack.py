@@ -116,8 +116,10 @@ class ApiStack(cdk.Stack):
         grant_table(
             lender, data.main_table, [*ITEM_READ, *ITEM_WRITE], indexes=["lender-invitations", "participant-by-id"]
         )
+        # The audit log is append-only: PutItem to write, Query (borrower's audit-log route) to read.
+        grant_table(loans, data.audit_table, ["dynamodb:PutItem", "dynamodb:Query"])
+        grant_table(lender, data.audit_table, ["dynamodb:PutItem"])
         for function in (loans, lender):
-            grant_table(function, data.audit_table, ["dynamodb:PutItem"])
             grant_table(function, data.idempotency_table, IDEMPOTENCY)
             data.data_key.grant(function, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
             grant_secret_read(function, data.pagination_secret.secret_arn)

@@ -68,6 +68,9 @@ def loan_state(loan: Loan) -> dict[str, Any]:
         "updated_at": iso(loan.updated_at),
         "updated_by": loan.updated_by,
         "change_reason": loan.change_reason,
+        "deleted_at": iso(loan.deleted_at) if loan.deleted_at else None,
+        "deleted_by": loan.deleted_by,
+        "deletion_reason": loan.deletion_reason,
     }
 
 
@@ -94,6 +97,9 @@ def loan_of(item: dict[str, Any], participants: tuple[Participant, ...] = ()) ->
         largest_contribution=_decimal(item.get("largest_contribution")),
         smallest_contribution=_decimal(item.get("smallest_contribution")),
         change_reason=item.get("change_reason"),
+        deleted_at=parse_time(item.get("deleted_at")),
+        deleted_by=item.get("deleted_by"),
+        deletion_reason=item.get("deletion_reason"),
         participants=participants,
     )
 

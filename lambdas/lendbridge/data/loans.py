@@ -205,6 +205,64 @@ class DynamoLoanStore:
             return None
         return loan_of(items[keys.LOAN]), participant_of(items[located["SK"]])
 
+    def header(self, loan_id: str) -> Loan | None:
+        """The loan item alone (no participants), strongly consistent."""
+        with translated_errors():
+            item = self._client.get_item(
+                TableName=self._table, Key=to_item({"PK": keys.loan_pk(loan_id), "SK": keys.LOAN}), ConsistentRead=True
+            ).get("Item")
+        return loan_of(from_item(item)) if item else None
+
+    def loan_records(
+        self, loan_id: str, kind: str, limit: int, position: Position | None, *, newest_first: bool
+    ) -> Page[dict[str, Any]]:
+        """A page of a loan's ``VERSION`` or ``FUNDING`` records."""
+        return self._page(
+            table=self._table,
+            key_condition="PK = :pk AND begins_with(SK, :kind)",
+            values={":pk": keys.loan_pk(loan_id), ":kind": f"{kind}#"},
+            limit=limit,
+            position=position,
+            newest_first=newest_first,
+        )
+
+    def audit_page(self, loan_id: str, limit: int, position: Position | None) -> Page[dict[str, Any]]:
+        """A loan's audit entries (its own and its participants'), newest first."""
+        return self._page(
+            table=self._audit_table,
+            key_condition="PK = :pk",
+            values={":pk": keys.loan_pk(loan_id)},
+            limit=limit,
+            position=position,
+            newest_first=True,
+        )
+
+    def _page(
+        self,
+        *,
+        table: str,
+        key_condition: str,
+        values: dict[str, Any],
+        limit: int,
+        position: Position | None,
+        newest_first: bool,
+    ) -> Page[dict[str, Any]]:
+        request: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": to_values(values),
+            "ScanIndexForward": not newest_first,
+            "Limit": limit + 1,
+            "ConsistentRead": True,
+        }
+        if position:
+            request["ExclusiveStartKey"] = to_item({"PK": position["pk"], "SK": position["sk"]})
+        with translated_errors():
+            found = [from_item(item) for item in self._client.query(**request)["Items"]]
+        page = found[:limit]
+        more = len(found) > limit
+        return Page(page, {"pk": page[-1]["PK"], "sk": page[-1]["SK"]} if more else None)
+
     def invitations_for(self, email: str) -> list[Participant]:
         """Invitations sent to an email that has no account yet (claimed on registration)."""
         items = self._query_all(
@@ -282,10 +340,10 @@ class DynamoLoanStore:
         )
         self._transact(actions, guards)
 
-    def add_participants(self, loan: Loan, created: Sequence[Participant], actor: Actor, now_iso: str) -> Loan:
+    def add_participants(self, loan: Loan, created: Sequence[Participant], actor: Actor, now_iso: str) -> None:
         """Invite lenders without locking the loan: DynamoDB itself moves the running totals
         and refuses the write unless ``remaining`` still covers the new contributions, so
-        concurrent requests never over-commit and never retry. Returns the loan as stored."""
+        concurrent requests never over-commit and never retry."""
         added = sum((p.contribution_amount for p in created), Decimal("0"))
         increments = {
             "total_invited": added,
@@ -341,9 +399,6 @@ class DynamoLoanStore:
             self._audit(actor, now_iso, "loan", loan.loan_id, "UPDATE", None, {"increments": increments}, loan.loan_id)
         )
         self._transact(actions, guards)
-        stored = self.get(loan.loan_id)
-        assert stored is not None  # noqa: S101 - the write above just succeeded
-        return stored
 
     def claim(self, participant: Participant, lender: Lender, actor: Actor, now_iso: str) -> bool:
         """Make an email's invitation the new user's: same participant id, lender filled in place."""
@@ -401,6 +456,9 @@ class DynamoLoanStore:
         condition = "#version = :expected"
         if invited > 0:
             condition += " AND #rem >= :invited"  # the money rule, enforced by DynamoDB
+        if after.status.value == "CANCELLED":
+            # A cancelled loan leaves the borrower's lists: drop its index keys (sparse indexes).
+            removals += ["GSI1PK", "GSI1SK", "GSI3PK", "GSI3SK"]
         expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
         return {
             "Update": {

@@ -21,18 +21,32 @@ from lendbridge.domain.loans import (
     SealedBankAccount,
     VersionConflict,
     borrower_view,
+    cancel,
     check_invitees,
     invite,
+    remove_participant,
     require_open,
     respond,
+    revise,
     stamp,
 )
 from lendbridge.domain.money import cents
 from lendbridge.domain.pages import Page, Position
-from lendbridge.errors import Conflict, NotFound
+from lendbridge.errors import Conflict, LendbridgeError, NotFound, RetryableError
 from lendbridge.ports import Actor, Clock, IdGenerator, iso
 
 T = TypeVar("T")
+
+# Each withdrawn invitation takes three transaction actions (participant, guard, audit); with
+# the loan and its audit entry, 30 keeps a write well under DynamoDB's 100 actions.
+MAX_WITHDRAWALS_PER_WRITE = 30
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    email: str
+    participant_id: str | None = None
+    error: str | None = None
 
 
 class InvitationContextLike(Protocol):
@@ -68,7 +82,15 @@ class LoanStore(Protocol):
 
     def apply(self, change: Change, actor: Actor, *, bank: SealedBankAccount | None = None) -> None: ...
 
-    def add_participants(self, loan: Loan, created: Sequence[Participant], actor: Actor, now_iso: str) -> Loan: ...
+    def add_participants(self, loan: Loan, created: Sequence[Participant], actor: Actor, now_iso: str) -> None: ...
+
+    def header(self, loan_id: str) -> Loan | None: ...
+
+    def loan_records(
+        self, loan_id: str, kind: str, limit: int, position: Position | None, *, newest_first: bool
+    ) -> Page[dict[str, Any]]: ...
+
+    def audit_page(self, loan_id: str, limit: int, position: Position | None) -> Page[dict[str, Any]]: ...
 
     def claim(self, participant: Participant, lender: Lender, actor: Actor, now_iso: str) -> bool: ...
 
@@ -154,12 +176,109 @@ class Lending:
             now=now,
             actor_id=actor.user_id,
         )
-        stored = self.store.add_participants(loan, created, actor, iso(now))
+        self.store.add_participants(loan, created, actor, iso(now))
+        stored = self.store.get(loan_id)
+        if stored is None:  # pragma: no cover - the write above just succeeded
+            raise NotFound("Loan not found")
         return stored, created
+
+    def add_each(self, actor: Actor, loan_id: str, invitees: Sequence[Invitee]) -> list[ItemOutcome]:
+        """Batch invitations: each stands alone, as its own atomic write under the money rule;
+        a failing item never affects another."""
+        emails = [invitee.email.lower() for invitee in invitees]
+        context = self.store.invitation_context(emails, loan_id=loan_id)
+        loan = borrower_view(context.loan, actor.user_id)
+        require_open(loan)
+        on_loan = set(context.emails_on_loan)
+        room = loan.remaining
+        outcomes: list[ItemOutcome] = []
+        for invitee in invitees:
+            email = invitee.email.lower()
+            try:
+                check_invitees(
+                    [invitee],
+                    borrower_id=actor.user_id,
+                    users_by_email=context.users_by_email,
+                    emails_on_loan=on_loan,
+                    room=room,
+                )
+                now = self.clock()
+                _, created = invite(
+                    loan, [invitee], context.users_by_email, new_ids=[self.new_id()], now=now, actor_id=actor.user_id
+                )
+                self.store.add_participants(loan, created, actor, iso(now))
+            except LendbridgeError as refusal:
+                if isinstance(refusal, RetryableError):
+                    raise
+                outcomes.append(ItemOutcome(email=email, error=refusal.message))
+                continue
+            on_loan.add(email)
+            room -= created[0].contribution_amount
+            outcomes.append(ItemOutcome(email=email, participant_id=created[0].participant_id))
+        return outcomes
+
+    def revise(
+        self, actor: Actor, loan_id: str, expected_version: int | None, terms: dict[str, Any], reason: str
+    ) -> Loan:
+        loan = self._existing(loan_id)
+        now = self.clock()
+        after = stamp(
+            revise(loan, actor.user_id, expected_version, terms), now=now, actor_id=actor.user_id, reason=reason
+        )
+        try:
+            self.store.apply(Change(before=loan, after=after), actor)
+        except VersionConflict:
+            raise Conflict("The loan changed since you read it; read it again") from None
+        return _without_removed(after)
+
+    def cancel(self, actor: Actor, loan_id: str, reason: str | None) -> None:
+        """Cancels in as many writes as the pending invitations need (each one a transaction)."""
+        while True:
+
+            def attempt() -> bool:
+                loan = self._existing(loan_id)
+                now = self.clock()
+                after, withdrawn = cancel(
+                    loan, actor.user_id, now=now, reason=reason, max_withdrawals=MAX_WITHDRAWALS_PER_WRITE
+                )
+                after = stamp(after, now=now, actor_id=actor.user_id, reason=reason)
+                self.store.apply(Change(before=loan, after=after, updated=withdrawn), actor)
+                return after.pending_count > 0
+
+            if not self._retrying(attempt):
+                return
+
+    def remove_participant(self, actor: Actor, loan_id: str, participant_id: str) -> Loan:
+        def attempt() -> Loan:
+            loan = self._existing(loan_id)
+            now = self.clock()
+            after, before_p, removed = remove_participant(loan, participant_id, actor.user_id, now=now)
+            after = stamp(after, now=now, actor_id=actor.user_id)
+            self.store.apply(Change(before=loan, after=after, updated=((before_p, removed),)), actor)
+            return after
+
+        return self._retrying(attempt)
+
+    def records(
+        self, caller_id: str, loan_id: str, kind: str, limit: int, position: Position | None, *, newest_first: bool
+    ) -> Page[dict[str, Any]]:
+        """Version history or funding points: the borrower's only."""
+        borrower_view(self.store.header(loan_id), caller_id)
+        return self.store.loan_records(loan_id, kind, limit, position, newest_first=newest_first)
+
+    def audit_log(self, caller_id: str, loan_id: str, limit: int, position: Position | None) -> Page[dict[str, Any]]:
+        borrower_view(self.store.header(loan_id), caller_id)
+        return self.store.audit_page(loan_id, limit, position)
+
+    def _existing(self, loan_id: str) -> Loan:
+        loan = self.store.get(loan_id)
+        if loan is None:
+            raise NotFound("Loan not found")
+        return loan
 
     def get_loan(self, caller_id: str, loan_id: str) -> Loan:
         loan = self.store.get(loan_id)
-        if loan is None or not loan.visible_to(caller_id):
+        if loan is None or loan.status == LoanStatus.CANCELLED or not loan.visible_to(caller_id):
             raise NotFound("Loan not found")
         return _without_removed(loan)
 
@@ -170,7 +289,10 @@ class Lending:
     def lender_participations(
         self, caller_id: str, status: ParticipantStatus, limit: int, position: Position | None
     ) -> Page[tuple[Participant, Loan]]:
-        return self.store.lender_page(caller_id, status, limit, position)
+        page = self.store.lender_page(caller_id, status, limit, position)
+        # A cancelled loan's accepted participations leave the portfolio with it.
+        live = [(p, loan) for p, loan in page.items if loan.status != LoanStatus.CANCELLED]
+        return Page(live, page.next_position)
 
     def accept(self, actor: Actor, participant_id: str, ach: AchDetails) -> tuple[Participant, Loan]:
         sealed: list[SealedBankAccount] = []

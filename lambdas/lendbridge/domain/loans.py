@@ -127,6 +127,9 @@ class Loan:
     largest_contribution: Decimal | None = None
     smallest_contribution: Decimal | None = None
     change_reason: str | None = None
+    deleted_at: datetime | None = None
+    deleted_by: str | None = None
+    deletion_reason: str | None = None
     participants: tuple[Participant, ...] = field(default=(), compare=False)
 
     @property
@@ -306,6 +309,87 @@ def respond(
     return after, updated
 
 
+EDITABLE_TERMS = ("interest_rate", "term_months", "purpose")
+
+
+def revise(loan: Loan, caller_id: str, expected_version: int | None, terms: dict[str, object]) -> Loan:
+    """PATCH: only the borrower, only at the version they read, only before any acceptance."""
+    loan = borrower_view(loan, caller_id)
+    if loan.status == LoanStatus.CANCELLED:
+        raise NotFound("Loan not found")
+    if expected_version is None:
+        raise Conflict("Send If-Match with the loan version you read")
+    if expected_version != loan.version:
+        raise Conflict(
+            f"The loan is at version {loan.version}, not {expected_version}", details={"version": loan.version}
+        )
+    require_open(loan)
+    if loan.accepted_count:
+        raise Conflict("The terms are fixed once an invitation has been accepted")
+    unknown = set(terms) - set(EDITABLE_TERMS)
+    if unknown:
+        raise ValidationFailed(f"Not editable: {', '.join(sorted(unknown))}")
+    return replace(loan, **terms)  # type: ignore[arg-type]
+
+
+def cancel(
+    loan: Loan, caller_id: str, *, now: datetime, reason: str | None, max_withdrawals: int
+) -> tuple[Loan, tuple[tuple[Participant, Participant], ...]]:
+    """Soft delete: status CANCELLED with who, when and why; pending invitations withdrawn, at
+    most ``max_withdrawals`` per write so each write fits one transaction. A cancelled loan that
+    still has pending invitations (an interrupted cancel) continues where it stopped."""
+    loan = borrower_view(loan, caller_id)
+    pending = [p for p in loan.participants if p.status == ParticipantStatus.PENDING]
+    if loan.status == LoanStatus.FUNDED:
+        raise Conflict("A funded loan cannot be cancelled")
+    if loan.status == LoanStatus.CANCELLED and not pending:
+        raise NotFound("Loan not found")
+    withdrawn = tuple(
+        (p, replace(p, status=ParticipantStatus.REMOVED, version=p.version + 1, updated_at=now, updated_by=caller_id))
+        for p in pending[:max_withdrawals]
+    )
+    freed = sum((p.contribution_amount for p, _ in withdrawn), ZERO)
+    first = loan.status != LoanStatus.CANCELLED
+    after = replace(
+        loan,
+        status=LoanStatus.CANCELLED,
+        total_invited=loan.total_invited - freed,
+        pending_count=loan.pending_count - len(withdrawn),
+        deleted_at=now if first else loan.deleted_at,
+        deleted_by=caller_id if first else loan.deleted_by,
+        deletion_reason=reason if first else loan.deletion_reason,
+    )
+    return after, withdrawn
+
+
+def remove_participant(
+    loan: Loan, participant_id: str, caller_id: str, *, now: datetime
+) -> tuple[Loan, Participant, Participant]:
+    """Withdraw one PENDING invitation; its amount is free again."""
+    loan = borrower_view(loan, caller_id)
+    if loan.status == LoanStatus.CANCELLED:
+        raise NotFound("Loan not found")
+    participant = next((p for p in loan.participants if p.participant_id == participant_id), None)
+    if participant is None or participant.status == ParticipantStatus.REMOVED:
+        raise NotFound("Participant not found")
+    if participant.status != ParticipantStatus.PENDING:
+        raise Conflict(f"Only PENDING invitations can be removed; this one is {participant.status.value}")
+    require_open(loan)
+    removed = replace(
+        participant,
+        status=ParticipantStatus.REMOVED,
+        version=participant.version + 1,
+        updated_at=now,
+        updated_by=caller_id,
+    )
+    after = replace(
+        loan,
+        total_invited=loan.total_invited - participant.contribution_amount,
+        pending_count=loan.pending_count - 1,
+    )
+    return after, participant, removed
+
+
 def stamp(loan: Loan, *, now: datetime, actor_id: str, reason: str | None = None) -> Loan:
     """The audit fields of a new loan version."""
     return replace(loan, version=loan.version + 1, updated_at=now, updated_by=actor_id, change_reason=reason)
@@ -324,6 +408,9 @@ COMPARED_FIELDS = (
     "declined_count",
     "largest_contribution",
     "smallest_contribution",
+    "deleted_at",
+    "deleted_by",
+    "deletion_reason",
 )
 
 

@@ -6,14 +6,16 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from lendbridge import observability
 from lendbridge.domain.lending import LoanTerms
 from lendbridge.domain.loans import Invitee
 from lendbridge.domain.money import as_text
+from lendbridge.errors import ValidationFailed
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
 from lendbridge.http.params import Fields, Limit, NextToken, select_fields
@@ -23,12 +25,22 @@ from lendbridge.schemas.loans import (
     LOAN_FIELDS,
     AddLendersOut,
     AddLendersRequest,
+    AuditLog,
+    BatchOut,
+    BatchParticipantsRequest,
+    CancelLoanRequest,
     CreateLoanRequest,
+    FundingHistory,
     LenderIn,
     LoanList,
     LoanOut,
+    PatchLoanRequest,
+    VersionList,
+    present_audit,
     present_loan,
     present_participant,
+    present_point,
+    present_version,
 )
 from lendbridge.wiring import LendingServices, build_lending_services
 
@@ -38,6 +50,7 @@ tracer = Tracer()
 services: Lazy[LendingServices] = Lazy(build_lending_services)
 
 LoanId = Annotated[str, Path(min_length=1, max_length=64)]
+ParticipantId = Annotated[str, Path(min_length=1, max_length=64)]
 MY_LOANS = "my-loans"
 
 
@@ -98,6 +111,120 @@ def add_lenders(loan_id: LoanId, body: Annotated[AddLendersRequest, Body()]) -> 
         )
 
     return services.get().idempotency.run(app, "AddLenders", actor.user_id, execute)
+
+
+@app.patch("/v1/loans/<loan_id>", responses=responses(200, Success[LoanOut], 401, 404, 409))
+def patch_loan(
+    loan_id: LoanId,
+    body: Annotated[PatchLoanRequest, Body()],
+    if_match: Annotated[str | None, Header(alias="If-Match", description="The loan version you read")] = None,
+) -> Response[Success[LoanOut]]:
+    actor = current.actor(app)
+    loan = services.get().lending.revise(actor, loan_id, _version(if_match), body.terms(), body.change_reason)
+    logger.info("loan_updated", extra={"loan_id": loan_id, "version": loan.version})
+    return envelope.success(present_loan(loan), headers={"ETag": f'"{loan.version}"'})
+
+
+def _version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise ValidationFailed(
+            "If-Match must be the loan version, e.g. 3", field_errors={"If-Match": ["Not a version"]}
+        )
+    return int(text)
+
+
+@app.delete("/v1/loans/<loan_id>", responses=responses(204, None, 401, 404, 409))
+def cancel_loan(loan_id: LoanId, body: Annotated[CancelLoanRequest | None, Body()] = None) -> Response[None]:
+    actor = current.actor(app)
+    services.get().lending.cancel(actor, loan_id, body.reason if body else None)
+    logger.info("loan_cancelled", extra={"loan_id": loan_id})
+    return envelope.no_content()
+
+
+@app.delete("/v1/loans/<loan_id>/participants/<participant_id>", responses=responses(204, None, 401, 404, 409))
+def remove_participant(loan_id: LoanId, participant_id: ParticipantId) -> Response[None]:
+    actor = current.actor(app)
+    services.get().lending.remove_participant(actor, loan_id, participant_id)
+    logger.info("participant_removed", extra={"loan_id": loan_id, "participant_id": participant_id})
+    return envelope.no_content()
+
+
+@app.post("/v1/loans/<loan_id>/participants/batch", responses=responses(200, Success[BatchOut], 401, 404, 409, 422))
+def batch_participants(
+    loan_id: LoanId, body: Annotated[BatchParticipantsRequest, Body()]
+) -> Response[Success[BatchOut]]:
+    actor = current.actor(app)
+
+    def execute() -> Response:
+        valid: list[tuple[int, Invitee]] = []
+        results: list[dict[str, Any] | None] = [None] * len(body.participants)
+        for index, raw in enumerate(body.participants):
+            try:
+                item = LenderIn.model_validate(raw)
+            except ValidationError as invalid:
+                email = raw.get("email") if isinstance(raw.get("email"), str) else None
+                reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors())
+                results[index] = {"email": email, "status": "failed", "error": reasons}
+                continue
+            valid.append((index, Invitee(item.email, item.contribution_amount)))
+        outcomes = services.get().lending.add_each(actor, loan_id, [invitee for _, invitee in valid]) if valid else []
+        for (index, _), outcome in zip(valid, outcomes, strict=True):
+            results[index] = (
+                {"email": outcome.email, "status": "created", "participant_id": outcome.participant_id}
+                if outcome.error is None
+                else {"email": outcome.email, "status": "failed", "error": outcome.error}
+            )
+        succeeded = sum(1 for result in results if result and result["status"] == "created")
+        observability.record_count("LendersAdded", "BatchParticipants", succeeded)
+        logger.info("lenders_added", extra={"loan_id": loan_id, "lender_count": succeeded})
+        return envelope.success(
+            {
+                "results": results,
+                "summary": {"total": len(results), "succeeded": succeeded, "failed": len(results) - succeeded},
+            }
+        )
+
+    return services.get().idempotency.run(app, "BatchParticipants", actor.user_id, execute)
+
+
+def _records(
+    loan_id: str, kind: str, limit: int, next_token: str | None, *, newest_first: bool
+) -> tuple[list[dict[str, Any]], bool, str | None]:
+    caller = current.caller(app).user_id
+    cursors = services.get().cursors
+    list_name = f"{kind}:{loan_id}"
+    position = cursors.decode(list_name, caller, next_token)
+    if kind == "audit":
+        page = services.get().lending.audit_log(caller, loan_id, limit, position)
+    else:
+        page = services.get().lending.records(caller, loan_id, kind, limit, position, newest_first=newest_first)
+    return list(page.items), page.has_more, cursors.encode(list_name, caller, page.next_position)
+
+
+@app.get("/v1/loans/<loan_id>/history", responses=responses(200, Success[VersionList], 401, 404))
+def history(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) -> Response[Success[VersionList]]:
+    items, more, token = _records(loan_id, "VERSION", limit, next_token, newest_first=True)
+    versions = [present_version(item) for item in items]
+    return envelope.success({"versions": versions, "count": len(versions), "has_more": more, "next_token": token})
+
+
+@app.get("/v1/loans/<loan_id>/funding-history", responses=responses(200, Success[FundingHistory], 401, 404))
+def funding_history(
+    loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None
+) -> Response[Success[FundingHistory]]:
+    items, more, token = _records(loan_id, "FUNDING", limit, next_token, newest_first=False)
+    points = [present_point(item) for item in items]
+    return envelope.success({"points": points, "count": len(points), "has_more": more, "next_token": token})
+
+
+@app.get("/v1/loans/<loan_id>/audit-log", responses=responses(200, Success[AuditLog], 401, 404))
+def audit_log(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) -> Response[Success[AuditLog]]:
+    items, more, token = _records(loan_id, "audit", limit, next_token, newest_first=True)
+    entries = [present_audit(item) for item in items]
+    return envelope.success({"entries": entries, "count": len(entries), "has_more": more, "next_token": token})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

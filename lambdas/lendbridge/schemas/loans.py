@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from lendbridge.domain.loans import Loan, Participant
 from lendbridge.domain.money import as_text
@@ -243,3 +243,170 @@ def present_summary(loan: Loan) -> dict[str, Any]:
 
 
 LOAN_FIELDS = frozenset(LoanOut.model_fields)
+
+
+class PatchLoanRequest(Strict):
+    interest_rate: Rate | None = None
+    term_months: Annotated[int, Field(ge=1, le=600, strict=True)] | None = None
+    purpose: Annotated[PlainText, Field(max_length=500)] | None = None
+    change_reason: Annotated[PlainText, Field(min_length=1, max_length=500)]
+
+    def terms(self) -> dict[str, Any]:
+        return {
+            name: getattr(self, name)
+            for name in ("interest_rate", "term_months", "purpose")
+            if name in self.model_fields_set
+        }
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> PatchLoanRequest:
+        if not self.terms():
+            raise ValueError("Name at least one of interest_rate, term_months, purpose")
+        return self
+
+
+class CancelLoanRequest(Strict):
+    reason: Annotated[PlainText, Field(max_length=500)] | None = None
+
+
+MAX_BATCH_ITEMS = 50
+
+
+class BatchParticipantsRequest(Strict):
+    # Items are validated one by one, so a bad item fails alone instead of failing the batch.
+    participants: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BATCH_ITEMS)]
+
+
+class BatchItemResult(BaseModel):
+    email: str | None
+    status: Literal["created", "failed"]
+    participant_id: str | None = None
+    error: str | None = None
+
+
+class BatchSummary(BaseModel):
+    total: int
+    succeeded: int
+    failed: int
+
+
+class BatchOut(BaseModel):
+    results: list[BatchItemResult]
+    summary: BatchSummary
+
+
+class VersionOut(BaseModel):
+    version: int
+    snapshot: dict[str, Any]
+    changed_fields: list[str]
+    changed_by: str | None
+    changed_at: str | None
+    change_reason: str | None
+
+
+class VersionList(BaseModel):
+    versions: list[VersionOut]
+    count: int
+    has_more: bool
+    next_token: str | None
+
+
+class FundingPointOut(BaseModel):
+    timestamp: str
+    total_funded: str
+    funding_percentage: str
+    participant_count: int
+    accepted_participant_count: int
+    pending_participant_count: int
+
+
+class FundingHistory(BaseModel):
+    points: list[FundingPointOut]
+    count: int
+    has_more: bool
+    next_token: str | None
+
+
+class AuditEntryOut(BaseModel):
+    audit_id: str
+    timestamp: str
+    entity: str
+    entity_id: str
+    action: Literal["CREATE", "UPDATE", "DELETE"]
+    user_id: str
+    changes: dict[str, Any]
+    ip_address: str | None
+    user_agent: str | None
+    request_id: str | None
+
+
+class AuditLog(BaseModel):
+    entries: list[AuditEntryOut]
+    count: int
+    has_more: bool
+    next_token: str | None
+
+
+_MONEY_FIELDS = frozenset(
+    {
+        "amount",
+        "total_invited",
+        "total_funded",
+        "remaining",
+        "average_contribution",
+        "largest_contribution",
+        "smallest_contribution",
+        "contribution_amount",
+        "funding_percentage",
+    }
+)
+
+
+def plain(value: Any, name: str = "") -> Any:
+    """Stored values as JSON: money as two-place strings, other numbers as int or text."""
+    if isinstance(value, dict):
+        return {key: plain(item, key) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item, name) for item in value]
+    if isinstance(value, Decimal):
+        if name in _MONEY_FIELDS:
+            return as_text(value)
+        return int(value) if value == value.to_integral_value() else f"{value.normalize():f}"
+    return value
+
+
+def present_version(record: dict[str, Any]) -> dict[str, Any]:
+    return VersionOut(
+        version=int(record["version"]),
+        snapshot=plain(record.get("snapshot", {})),
+        changed_fields=list(record.get("changed_fields", [])),
+        changed_by=record.get("changed_by"),
+        changed_at=record.get("changed_at"),
+        change_reason=record.get("change_reason"),
+    ).model_dump()
+
+
+def present_point(record: dict[str, Any]) -> dict[str, Any]:
+    return FundingPointOut(
+        timestamp=record["timestamp"],
+        total_funded=as_text(record["total_funded"]),
+        funding_percentage=as_text(record["funding_percentage"]),
+        participant_count=int(record["participant_count"]),
+        accepted_participant_count=int(record.get("accepted_count", 0)),
+        pending_participant_count=int(record.get("pending_count", 0)),
+    ).model_dump()
+
+
+def present_audit(record: dict[str, Any]) -> dict[str, Any]:
+    return AuditEntryOut(
+        audit_id=record["audit_id"],
+        timestamp=record["timestamp"],
+        entity=record["entity"],
+        entity_id=record["entity_id"],
+        action=record["action"],
+        user_id=record["user_id"],
+        changes=plain(record.get("changes", {})),
+        ip_address=record.get("ip_address"),
+        user_agent=record.get("user_agent"),
+        request_id=record.get("request_id"),
+    ).model_dump()
