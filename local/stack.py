@@ -1,0 +1,270 @@
+"""The whole local stack as one context manager:
+
+    with LocalStack(api_port=free_port()) as stack:
+        requests.get(stack.api_url + "/health/live")
+
+Everything is provisioned from the synthesized dev template: DynamoDB tables on DynamoDB Local
+(or an endpoint given), buckets, keys, secrets, topics, queues and user pools on a moto server,
+and the REST API's routes, authorizer and gateway responses in front of the very handlers that
+deploy. Pass ``assembly_dir`` to reuse an already synthesized assembly (synth takes 7 s or more).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from local.apimodel import RestApi, load_api
+from local.authorizer import CognitoAuthorizer, PoolTrust, default_issuer
+from local.docs import DocsSite
+from local.dynamodb_local import DynamoDBLocal
+from local.event_sources import StreamConsumer, start_pump, stream_mappings
+from local.events import HttpRequest, HttpResponse
+from local.gateway import Gateway
+from local.http_server import HttpServer
+from local.moto_server import MotoServer
+from local.net import PortTaken, port_in_use
+from local.provision import PROVISIONERS, Clients, bind_placeholders, provision
+from local.synth import synthesize
+from local.template import REGION, Assembly, create_tables
+from local.workers import DEFAULT_MAX_WORKERS, Endpoints, FunctionPool, LogSink, function_environment
+
+DEFAULT_API_PORT = 3000
+
+
+def print_log(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+class LocalStack:
+    def __init__(
+        self,
+        *,
+        api_port: int = DEFAULT_API_PORT,
+        assembly_dir: Path | None = None,
+        stage: str = "dev",
+        dynamodb_endpoint: str | None = None,
+        dynamodb_port: int | None = None,
+        persist_dir: Path | None = None,
+        moto_port: int | None = None,
+        token_issuer: str | None = None,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        log: LogSink = print_log,
+        docs: DocsSite | None = None,
+    ) -> None:
+        """``dynamodb_endpoint`` uses a running DynamoDB instead of starting DynamoDB Local;
+        ``persist_dir`` makes DynamoDB Local keep its data there; ``token_issuer`` overrides the
+        issuer the authorizer expects (``{pool_id}`` is replaced by the pool's id)."""
+        self.api_port = api_port
+        self.stage = stage
+        self._assembly_dir = assembly_dir
+        self._dynamodb_endpoint = dynamodb_endpoint
+        self._dynamodb_port = dynamodb_port
+        self._persist_dir = persist_dir
+        self._moto_port = moto_port
+        self._token_issuer = token_issuer
+        self._max_workers = max_workers
+        self._log = log
+        self.docs = docs or DocsSite()
+        self._exit = ExitStack()
+        self.assembly: Assembly
+        self.api: RestApi
+        self.pools: dict[tuple[str, str], FunctionPool] = {}
+        self.tables: dict[str, str] = {}
+        self.dynamodb: DynamoDBLocal | None = None
+        self.moto: MotoServer | None = None
+        self.startup_seconds = 0.0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalStack:
+        started = time.monotonic()
+        self._refuse_taken_ports()
+        try:
+            assembly_dir = self._start_services()
+            self.assembly = Assembly.load(assembly_dir)
+            self._provision()
+            self.api = load_api(self.assembly)
+            self._start_functions()
+            self._start_event_sources()
+            gateway = Gateway(self.api, self.pools, self._authorizers(), self._log)
+            self._server = HttpServer(self.api_port, self._application(gateway)).start()
+            self._exit.callback(self._server.stop)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - started
+        return self
+
+    def stop(self) -> None:
+        self._exit.close()
+
+    def _refuse_taken_ports(self) -> None:
+        """Before anything slow: a taken port is the commonest reason not to start."""
+        if port_in_use(self.api_port):
+            raise PortTaken("the API", self.api_port, "PORT")
+        if self._dynamodb_endpoint is None and self._dynamodb_port and port_in_use(self._dynamodb_port):
+            raise PortTaken("DynamoDB Local", self._dynamodb_port, "DYNAMODB_PORT")
+        if self._moto_port and port_in_use(self._moto_port):
+            raise PortTaken("the moto server", self._moto_port, "MOTO_PORT")
+
+    def _start_services(self) -> Path:
+        """Synth, DynamoDB Local and moto start side by side: together they take as long as
+        the slowest (synth) instead of the sum."""
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="start") as pool:
+            synth: Future[Path] | None = None
+            if self._assembly_dir is None:
+                outdir = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="lendbridge-local-")))
+                synth = pool.submit(synthesize, outdir / "cdk.out", self.stage)
+            dynamodb: Future[DynamoDBLocal] | None = None
+            if self._dynamodb_endpoint is None:
+                engine = DynamoDBLocal(port=self._dynamodb_port, db_path=self._persist_dir)
+                dynamodb = pool.submit(engine.start)
+            moto = pool.submit(MotoServer(port=self._moto_port).start)
+            # Register every service that did start for cleanup before raising the first failure.
+            errors: list[BaseException] = []
+            self.moto = _collect(moto, errors)
+            if self.moto is not None:
+                self._exit.callback(self.moto.stop)
+            if dynamodb is not None:
+                self.dynamodb = _collect(dynamodb, errors)
+                if self.dynamodb is not None:
+                    self._exit.callback(self.dynamodb.stop)
+            assembly_dir = _collect(synth, errors) if synth is not None else self._assembly_dir
+            if errors:
+                raise errors[0]
+        assert assembly_dir is not None  # noqa: S101 - synth succeeded or a directory was given
+        return assembly_dir
+
+    def _provision(self) -> None:
+        self.tables = create_tables(self.aws_client("dynamodb"), self.assembly)
+        bind_placeholders(self.assembly, exclude=frozenset({*PROVISIONERS, "AWS::DynamoDB::Table"}))
+        provision(self.clients(), self.assembly)
+
+    def _start_functions(self) -> None:
+        functions = {(f.stack, f.logical_id): f for f in self.api.functions()}
+        for mapping in stream_mappings(self.assembly):
+            functions[(mapping.function.stack, mapping.function.logical_id)] = mapping.function
+        endpoints = Endpoints(aws=self.moto_endpoint, dynamodb=self.dynamodb_endpoint)
+        for key, function in functions.items():
+            pool = FunctionPool(function, function_environment(function, endpoints), self._log, self._max_workers)
+            self.pools[key] = pool
+            self._exit.callback(pool.close)
+        # One warm worker per function, started in parallel, so the first requests are quick.
+        with ThreadPoolExecutor(max_workers=max(1, len(self.pools)), thread_name_prefix="warm") as warmers:
+            for future in [warmers.submit(pool.warm) for pool in self.pools.values()]:
+                future.result()
+
+    def _start_event_sources(self) -> None:
+        sqs = self.aws_client("sqs")
+        for mapping in stream_mappings(self.assembly):
+            pool = self.pools[(mapping.function.stack, mapping.function.logical_id)]
+            pump = start_pump(mapping, self.dynamodb_endpoint, StreamConsumer(mapping, pool, sqs, self._log))
+            self._exit.callback(pump.stop)
+
+    def _authorizers(self) -> dict[str, CognitoAuthorizer]:
+        authorizers: dict[str, CognitoAuthorizer] = {}
+        for method in self.api.methods.values():
+            spec = method.authorizer
+            if spec is None or spec.type != "COGNITO_USER_POOLS" or spec.logical_id in authorizers:
+                continue
+            authorizers[spec.logical_id] = CognitoAuthorizer([self.pool_trust(pool_id) for pool_id in spec.pool_ids])
+        return authorizers
+
+    def _application(self, gateway: Gateway) -> Callable[[HttpRequest], HttpResponse]:
+        def application(request: HttpRequest) -> HttpResponse:
+            return self.docs.handle(request) or gateway.handle(request)
+
+        return application
+
+    # -- what tests and the banner need --------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def docs_url(self) -> str:
+        return f"{self.api_url}/docs"
+
+    @property
+    def dynamodb_endpoint(self) -> str:
+        if self.dynamodb is not None:
+            return self.dynamodb.endpoint
+        assert self._dynamodb_endpoint is not None  # noqa: S101 - one of the two is always set
+        return self._dynamodb_endpoint
+
+    @property
+    def moto_endpoint(self) -> str:
+        assert self.moto is not None  # noqa: S101 - set once started
+        return self.moto.endpoint
+
+    def aws_client(self, service: str) -> Any:
+        """A boto3 client on the local endpoint for ``service``."""
+        endpoint = self.dynamodb_endpoint if service in ("dynamodb", "dynamodbstreams") else self.moto_endpoint
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=endpoint,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - the emulators accept any credentials
+            config=Config(retries={"mode": "standard", "max_attempts": 3}),
+        )
+
+    def clients(self) -> Clients:
+        return Clients(
+            s3=self.aws_client("s3"),
+            kms=self.aws_client("kms"),
+            secretsmanager=self.aws_client("secretsmanager"),
+            sns=self.aws_client("sns"),
+            sqs=self.aws_client("sqs"),
+            cognito=self.aws_client("cognito-idp"),
+        )
+
+    def pool_trust(self, pool_id: str) -> PoolTrust:
+        clients = frozenset(
+            bound["Ref"]
+            for (stack, logical_id), bound in self.assembly.physical.items()
+            if self.assembly.resource(stack, logical_id).get("Type") == "AWS::Cognito::UserPoolClient"
+            and self.assembly.resolve(stack, self.assembly.resource(stack, logical_id)["Properties"]["UserPoolId"])
+            == pool_id
+        )
+        issuer = self._token_issuer.replace("{pool_id}", pool_id) if self._token_issuer else default_issuer(pool_id)
+        return PoolTrust(
+            pool_id=pool_id,
+            issuer=issuer,
+            client_ids=clients,
+            jwks_url=f"{self.moto_endpoint}/{pool_id}/.well-known/jwks.json",
+        )
+
+    def child_pids(self) -> list[int]:
+        """Every process this stack started (the DynamoDB Local guard, moto, workers)."""
+        pids = [pool_pid for pool in self.pools.values() for pool_pid in pool.pids()]
+        for service in (self.dynamodb, self.moto):
+            if service is not None and service.pid is not None:
+                pids.append(service.pid)
+        return pids
+
+
+def _collect(future: Future[Any], errors: list[BaseException]) -> Any:
+    try:
+        return future.result()
+    except BaseException as error:  # noqa: BLE001 - gathered, the first is raised by the caller
+        errors.append(error)
+        return None
