@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -52,7 +52,7 @@ def scene(world: World, tables: dict[str, str]) -> Iterator[Scene]:
     )
     services = LendingServices(
         lending=world.lending,
-        cursors=SignedCursors(lambda: b"k", lambda: datetime.now(timezone.utc)),
+        cursors=SignedCursors(lambda: b"k", lambda: datetime.now(UTC)),
         idempotency=Idempotency(
             Lazy(lambda: DynamoDBPersistenceLayer(table_name=tables["IdempotencyTable"], boto3_client=world.dynamodb))
         ),
