@@ -144,3 +144,22 @@ def test_a_strangers_lists_never_show_the_loan(scene: Scene) -> None:
     for path in ("/v1/loans/my-loans", "/v1/lender/pending", "/v1/lender/portfolio"):
         body = body_of(request(scene, "GET", path, scene.stranger))
         assert scene.loan_id not in str(body)
+
+
+def test_fields_selects_top_level_fields_of_a_loan(scene: Scene) -> None:
+    event = api_event(
+        "GET",
+        f"/v1/loans/{scene.loan_id}",
+        resource="/v1/loans/{loan_id}",
+        path_parameters={"loan_id": scene.loan_id},
+        query={"fields": "status,total_invited"},
+        user_id=scene.borrower,
+    )
+    response = loans_handler.handler(event, FakeContext())
+    assert response["statusCode"] == 200
+    assert body_of(response)["data"] == {"status": "FUNDING", "total_invited": "100.00"}
+    event["queryStringParameters"] = {"fields": "status,ssn"}
+    event["multiValueQueryStringParameters"] = {"fields": ["status,ssn"]}
+    refused = loans_handler.handler(event, FakeContext())
+    assert refused["statusCode"] == 400
+    assert body_of(refused)["field_errors"] == {"fields": ["Unknown field(s): ssn"]}

@@ -232,3 +232,17 @@ def test_metrics_carry_exactly_the_client_dimensions(
     call(api_event("GET", "/v1/users/me", user_id="user-1"))
     blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
     assert [blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"] for blob in blobs] == [[["Endpoint", "Status"]]]
+
+
+def test_select_fields_returns_only_the_named_top_level_fields() -> None:
+    from lendbridge.errors import ValidationFailed
+    from lendbridge.http.params import select_fields
+
+    payload = {"loan_id": "l", "status": "FUNDING", "amount": "1.00"}
+    allowed = frozenset(payload)
+    assert select_fields(payload, "status, amount", allowed) == {"status": "FUNDING", "amount": "1.00"}
+    assert select_fields(payload, None, allowed) == payload
+    with pytest.raises(ValidationFailed, match="Unknown field"):
+        select_fields(payload, "status,secret", allowed)
+    with pytest.raises(ValidationFailed, match="at least one"):
+        select_fields(payload, " , ", allowed)

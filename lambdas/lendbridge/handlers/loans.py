@@ -88,7 +88,9 @@ def my_loans(limit: Limit = 20, next_token: NextToken = None) -> Response[Succes
 
 
 @app.get("/v1/loans/<loan_id>", responses=responses(200, Success[LoanOut], 401, 404))
-def get_loan(loan_id: LoanId, fields: Fields = None) -> Response[Success[LoanOut]]:
+def get_loan(loan_id: LoanId, fields: Fields = None) -> Response[dict[str, Any]]:
+    # Annotated loosely because ``fields`` returns a subset of LoanOut; the full schema is
+    # documented in ``responses`` above.
     loan = services.get().lending.get_loan(current.caller(app).user_id, loan_id)
     return envelope.success(select_fields(present_loan(loan), fields, LOAN_FIELDS))
 
