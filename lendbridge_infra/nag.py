@@ -53,7 +53,13 @@ def _ack(scope: IConstruct, rule: str, reason_key: str) -> None:
 
 def acknowledge_findings(stacks: LendbridgeStacks) -> None:
     api = stacks.api
-    for function in [*api.functions.values(), stacks.identity.post_confirmation, stacks.processing.loan_history]:
+    functions = [
+        *api.functions.values(),
+        stacks.identity.post_confirmation,
+        stacks.processing.loan_history,
+        stacks.processing.integrity,
+    ]
+    for function in functions:
         _ack(function, BASIC_EXECUTION_ROLE, "IAM4-basic-execution")
         _ack(function, "AwsSolutions::AwsSolutions-L1", "L1")
         _ack(function, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", "IAM5-xray")

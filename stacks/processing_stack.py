@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
@@ -46,6 +48,35 @@ class ProcessingStack(cdk.Stack):
                 filters=[lambda_.FilterCriteria.filter({"dynamodb": {"NewImage": {"entity": {"S": ["loan"]}}}})],
             )
         )
+
+        self.integrity = self._integrity_job(config, data)
+
+    def _integrity_job(self, config: StageConfig, data: DataStack) -> lambda_.Function:
+        """The daily referential-integrity report: reads the main table, writes nothing to it."""
+        function = LendbridgeFunction(
+            self,
+            "IntegrityFn",
+            config=config,
+            module="lendbridge.handlers.integrity",
+            description="Daily referential-integrity report over the main table (read-only)",
+            environment={"MAIN_TABLE": data.main_table.table_name},
+            memory_mb=1024,
+            timeout=cdk.Duration.minutes(5),
+            # One run at a time: a second concurrent scan would only double the read cost.
+            reserved_concurrency=1,
+        ).function
+        grant_table(function, data.main_table, ["dynamodb:Scan", "dynamodb:BatchGetItem"])
+        data.data_key.grant(function, "kms:Decrypt")
+        events.Rule(
+            self,
+            "IntegritySchedule",
+            description="Runs the referential-integrity report",
+            schedule=events.Schedule.expression(config.integrity_schedule),
+            # Delivery is retried briefly; a run that still fails is reported again by the next
+            # day's run. The job is read-only, so a repeated run is harmless.
+            targets=[targets.LambdaFunction(function, retry_attempts=2, max_event_age=cdk.Duration.hours(1))],
+        )
+        return function
 
     def _dead_letter_queue(self, construct_id: str) -> sqs.Queue:
         # A stream's failure destination receives batch metadata (shard and sequence numbers),
