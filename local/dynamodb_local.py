@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
 
 import boto3
@@ -34,9 +35,10 @@ def jar_directory() -> Path:
 class DynamoDBLocal:
     """One DynamoDB Local process. In memory unless ``db_path`` names a directory to persist to."""
 
-    def __init__(self, port: int | None = None, db_path: Path | None = None) -> None:
+    def __init__(self, port: int | None = None, db_path: Path | None = None, jvm_options: Sequence[str] = ()) -> None:
         self.port = port or free_port()
         self.db_path = db_path
+        self.jvm_options = tuple(jvm_options)
         self._process: subprocess.Popen[bytes] | None = None
         self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
 
@@ -61,6 +63,7 @@ class DynamoDBLocal:
             storage = ["-dbPath", str(self.db_path)]
         command = [
             java,
+            *self.jvm_options,
             "-Xmx512m",
             f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}",
             "-jar",

@@ -7,6 +7,8 @@ Settings (environment variables):
   LOCAL_PERSIST=1              keep DynamoDB Local's data in .local/dynamodb across runs
                                (moto's state, Cognito users included, is never kept)
   LOCAL_ASSEMBLY_DIR           an already synthesized dev assembly: skips the synth
+                               (otherwise .local/cdk.out.dev is reused while the sources that
+                               feed the synth are unchanged, and re-synthesized when they change)
   LOCAL_TOKEN_ISSUER           the issuer the authorizer expects ({pool_id} is substituted;
                                default: Cognito's, which is what moto writes into tokens)
   LOCAL_MAX_WORKERS            worker processes per function (default 4)
@@ -67,9 +69,16 @@ def banner(stack: LocalStack, settings: Settings) -> str:
         openapi += "  -- docs/openapi.json is missing (run `make openapi`); it answers 404 until then"
     docs = f"{url}/docs" if stack.docs.has_swagger else "unavailable: swagger-ui-dist is not installed (make install)"
     email = "ada@example.com"
+    if settings.assembly_dir is not None:
+        template = f"{settings.assembly_dir} (LOCAL_ASSEMBLY_DIR)"
+    elif stack.template_reused:
+        template = ".local/cdk.out.dev, reused: the app's sources have not changed since it was synthesized"
+    else:
+        template = ".local/cdk.out.dev, synthesized now"
     lines = [
         "",
         f"Lendbridge API (stage {stack.api.stage}) ready in {stack.startup_seconds:.1f} s",
+        f"  Template        {template}",
         f"  API             {url}",
         f"  Docs            {docs}",
         f"  OpenAPI         {openapi}",

@@ -35,10 +35,14 @@ from local.moto_server import MotoServer
 from local.net import PortTaken, port_in_use
 from local.provision import PROVISIONERS, Clients, bind_placeholders, provision
 from local.synth import synthesize
+from local.synth_cache import cached_assembly
 from local.template import REGION, Assembly, create_tables
 from local.workers import DEFAULT_MAX_WORKERS, Endpoints, FunctionPool, LogSink, function_environment
 
 DEFAULT_API_PORT = 3000
+# C1 only: on a laptop DynamoDB Local is up in about half the time, and short local workloads
+# never reach the point where C2's optimisations would pay off.
+FAST_START_JVM = ("-XX:TieredStopAtLevel=1",)
 
 
 def print_log(line: str) -> None:
@@ -61,10 +65,16 @@ class LocalStack:
         max_workers: int = DEFAULT_MAX_WORKERS,
         log: LogSink = print_log,
         docs: DocsSite | None = None,
+        reload_code: bool = True,
+        warm: bool = True,
+        synth_cache: bool = True,
     ) -> None:
         """``dynamodb_endpoint`` uses a running DynamoDB instead of starting DynamoDB Local;
         ``persist_dir`` makes DynamoDB Local keep its data there; ``token_issuer`` overrides the
-        issuer the authorizer expects (``{pool_id}`` is replaced by the pool's id)."""
+        issuer the authorizer expects (``{pool_id}`` is replaced by the pool's id); ``reload_code``
+        retires warm workers when code under lambdas/ changes (off for reproducible tests);
+        ``warm`` starts one worker per function before serving; ``synth_cache`` reuses
+        .local/cdk.out.<stage> while the app's sources are unchanged (see local.synth_cache)."""
         self.api_port = api_port
         self.stage = stage
         self._assembly_dir = assembly_dir
@@ -75,6 +85,10 @@ class LocalStack:
         self._token_issuer = token_issuer
         self._max_workers = max_workers
         self._log = log
+        self._reload_code = reload_code
+        self._warm = warm
+        self._synth_cache = synth_cache
+        self.template_reused = assembly_dir is not None
         self.docs = docs or DocsSite()
         self._exit = ExitStack()
         self.assembly: Assembly
@@ -96,9 +110,11 @@ class LocalStack:
     def start(self) -> LocalStack:
         started = time.monotonic()
         self._refuse_taken_ports()
+        # Emulators and workers stop together, last (after the server and the stream pumps):
+        # in parallel, a few seconds sooner than one after the other.
+        self._exit.callback(self._stop_processes)
         try:
-            assembly_dir = self._start_services()
-            self.assembly = Assembly.load(assembly_dir)
+            self.assembly = self._start_services()
             self._provision()
             self.api = load_api(self.assembly)
             self._start_functions()
@@ -110,10 +126,20 @@ class LocalStack:
             self.stop()
             raise
         self.startup_seconds = time.monotonic() - started
+        self._log(f"local stack ready in {self.startup_seconds:.1f} s on {self.api_url}")
         return self
 
     def stop(self) -> None:
         self._exit.close()
+
+    def _stop_processes(self) -> None:
+        stoppers: list[Callable[[], None]] = [pool.close for pool in self.pools.values()]
+        stoppers += [service.stop for service in (self.moto, self.dynamodb) if service is not None]
+        with ThreadPoolExecutor(max_workers=max(1, len(stoppers)), thread_name_prefix="stop") as pool:
+            for future in [pool.submit(stop) for stop in stoppers]:
+                error = future.exception()
+                if error is not None:
+                    self._log(f"while stopping: {error!r}")
 
     def _refuse_taken_ports(self) -> None:
         """Before anything slow: a taken port is the commonest reason not to start."""
@@ -124,33 +150,39 @@ class LocalStack:
         if self._moto_port and port_in_use(self._moto_port):
             raise PortTaken("the moto server", self._moto_port, "MOTO_PORT")
 
-    def _start_services(self) -> Path:
-        """Synth, DynamoDB Local and moto start side by side: together they take as long as
-        the slowest (synth) instead of the sum."""
+    def _start_services(self) -> Assembly:
+        """The template, DynamoDB Local and moto come up side by side: together they take as
+        long as the slowest (a synth, when one is needed) instead of the sum."""
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="start") as pool:
-            synth: Future[Path] | None = None
-            if self._assembly_dir is None:
-                outdir = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="lendbridge-local-")))
-                synth = pool.submit(synthesize, outdir / "cdk.out", self.stage)
+            template = pool.submit(self._template)
             dynamodb: Future[DynamoDBLocal] | None = None
             if self._dynamodb_endpoint is None:
-                engine = DynamoDBLocal(port=self._dynamodb_port, db_path=self._persist_dir)
+                engine = DynamoDBLocal(port=self._dynamodb_port, db_path=self._persist_dir, jvm_options=FAST_START_JVM)
                 dynamodb = pool.submit(engine.start)
             moto = pool.submit(MotoServer(port=self._moto_port).start)
-            # Register every service that did start for cleanup before raising the first failure.
+            # Keep every service that did start (so stop() ends it) before raising a failure.
             errors: list[BaseException] = []
             self.moto = _collect(moto, errors)
-            if self.moto is not None:
-                self._exit.callback(self.moto.stop)
             if dynamodb is not None:
                 self.dynamodb = _collect(dynamodb, errors)
-                if self.dynamodb is not None:
-                    self._exit.callback(self.dynamodb.stop)
-            assembly_dir = _collect(synth, errors) if synth is not None else self._assembly_dir
+            assembly: Assembly | None = _collect(template, errors)
             if errors:
                 raise errors[0]
-        assert assembly_dir is not None  # noqa: S101 - synth succeeded or a directory was given
-        return assembly_dir
+        assert assembly is not None  # noqa: S101 - no error means the template loaded
+        return assembly
+
+    def _template(self) -> Assembly:
+        began = time.monotonic()
+        if self._assembly_dir is not None:
+            return Assembly.load(self._assembly_dir)
+        if self._synth_cache:
+            assembly, self.template_reused = cached_assembly(self.stage)
+        else:
+            outdir = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="lendbridge-local-")))
+            assembly = Assembly.load(synthesize(outdir / "cdk.out", self.stage))
+        how = "reused (sources unchanged)" if self.template_reused else "synthesized"
+        self._log(f"{self.stage} template {how} in {time.monotonic() - began:.1f} s")
+        return assembly
 
     def _provision(self) -> None:
         self.tables = create_tables(self.aws_client("dynamodb"), self.assembly)
@@ -163,9 +195,10 @@ class LocalStack:
             functions[(mapping.function.stack, mapping.function.logical_id)] = mapping.function
         endpoints = Endpoints(aws=self.moto_endpoint, dynamodb=self.dynamodb_endpoint)
         for key, function in functions.items():
-            pool = FunctionPool(function, function_environment(function, endpoints), self._log, self._max_workers)
-            self.pools[key] = pool
-            self._exit.callback(pool.close)
+            env = function_environment(function, endpoints)
+            self.pools[key] = FunctionPool(function, env, self._log, self._max_workers, self._reload_code)
+        if not self._warm:
+            return
         # One warm worker per function, started in parallel, so the first requests are quick.
         with ThreadPoolExecutor(max_workers=max(1, len(self.pools)), thread_name_prefix="warm") as warmers:
             for future in [warmers.submit(pool.warm) for pool in self.pools.values()]:

@@ -197,8 +197,11 @@ class FunctionPool:
     """Up to ``max_workers`` warm workers for one function; a request waits for a free one
     rather than share it, as Lambda never runs two invocations in one environment."""
 
-    def __init__(self, function: Function, env: Mapping[str, str], log: LogSink, max_workers: int) -> None:
+    def __init__(
+        self, function: Function, env: Mapping[str, str], log: LogSink, max_workers: int, reload_code: bool = True
+    ) -> None:
         self.function = function
+        self._reload_code = reload_code
         self._env = dict(env)
         self._log = log
         self._max = max(1, min(max_workers, function.reserved_concurrency or max_workers))
@@ -234,7 +237,8 @@ class FunctionPool:
             while True:
                 if self._closed:
                     raise InvocationFailed(f"{self.function.name} is shutting down")
-                self._retire_stale_locked()
+                if self._reload_code:
+                    self._retire_stale_locked()
                 if self._idle:
                     worker = self._idle.pop()
                     self._busy.add(worker)
