@@ -16,7 +16,7 @@ S = dynamodb.AttributeType.STRING
 
 class DataStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: object) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        super().__init__(scope, construct_id, **kwargs)
         self.config = config
 
         self.data_key = kms.Key(

@@ -21,7 +21,7 @@ class IdentityStack(cdk.Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, config: StageConfig, data: DataStack, **kwargs: object
     ) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        super().__init__(scope, construct_id, **kwargs)
         # Claims invitations once an email is verified (prod); dev claims at registration too.
         self.post_confirmation = LendbridgeFunction(
             self,

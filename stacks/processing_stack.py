@@ -20,7 +20,7 @@ class ProcessingStack(cdk.Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, config: StageConfig, data: DataStack, **kwargs: object
     ) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        super().__init__(scope, construct_id, **kwargs)
         self.dead_letter_queues: list[sqs.Queue] = []
 
         self.loan_history = LendbridgeFunction(
