@@ -34,7 +34,17 @@ class LendbridgeStacks:
         self.identity = IdentityStack(app, f"{prefix}-Identity", config=config, data=self.data, env=env)
         self.api = ApiStack(app, f"{prefix}-Api", config=config, data=self.data, identity=self.identity, env=env)
         self.processing = ProcessingStack(app, f"{prefix}-Processing", config=config, data=self.data, env=env)
-        self.monitoring = MonitoringStack(app, f"{prefix}-Monitoring", config=config, env=env)
+        # Last, from the others' resources: monitoring depends on every stack, none depends on it.
+        self.monitoring = MonitoringStack(
+            app,
+            f"{prefix}-Monitoring",
+            config=config,
+            data=self.data,
+            identity=self.identity,
+            api=self.api,
+            processing=self.processing,
+            env=env,
+        )
         for stack in (self.data, self.identity, self.api, self.processing, self.monitoring):
             cdk.Tags.of(stack).add("project", "lendbridge")
             cdk.Tags.of(stack).add("stage", config.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,30 @@ from constructs import Construct
 
 SERVICE_NAME = "lendbridge"
 METRICS_NAMESPACE = "PrivateLending/API"
+
+# CloudFormation's TreatMissingData values, as written in cdk.json.
+MISSING_DATA_CHOICES = ("breaching", "notBreaching", "ignore", "missing")
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """One alarm family's trigger, per stage: ``value > threshold`` in ``datapoints_to_alarm`` of
+    the last ``evaluation_periods`` periods of ``period_seconds``; missing data treated as
+    ``treat_missing_data`` (a CloudFormation TreatMissingData value)."""
+
+    threshold: float
+    period_seconds: int
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    treat_missing_data: str
+
+    def __post_init__(self) -> None:
+        if self.period_seconds < 60 or self.period_seconds % 60:
+            raise ValueError(f"period_seconds must be a multiple of 60, got {self.period_seconds}")
+        if not 1 <= self.datapoints_to_alarm <= self.evaluation_periods:
+            raise ValueError("datapoints_to_alarm must be between 1 and evaluation_periods")
+        if self.treat_missing_data not in MISSING_DATA_CHOICES:
+            raise ValueError(f"treat_missing_data must be one of {MISSING_DATA_CHOICES}")
 
 
 @dataclass(frozen=True)
@@ -26,6 +51,10 @@ class StageConfig:
     api_throttle_rate: int
     waf_enabled: bool
     integrity_schedule: str
+    # Reserved concurrency per API function (lendbridge.routes function names).
+    reserved_concurrency: Mapping[str, int]
+    # Alarm family (lendbridge_infra.monitoring.ALARM_KINDS key) -> its trigger in this stage.
+    alarms: Mapping[str, AlarmSettings]
     alarm_emails: list[str] = field(default_factory=list)
     alarm_https_endpoints: list[str] = field(default_factory=list)
 
@@ -46,4 +75,7 @@ class StageConfig:
         settings = stages[chosen]
         if chosen == "prod" and "*" in settings.get("cors_origins", []):
             raise ValueError("prod must list its CORS origins; '*' is refused")
+        settings = dict(settings)
+        settings["alarms"] = {key: AlarmSettings(**values) for key, values in (settings.get("alarms") or {}).items()}
+        settings["reserved_concurrency"] = dict(settings.get("reserved_concurrency") or {})
         return cls(name=chosen, **settings)

@@ -87,6 +87,9 @@ class ApiStack(cdk.Stack):
                 module=spec.module,
                 description=spec.description,
                 environment=environment,
+                # Caps each public function so a flood cannot take the account's whole concurrency
+                # (and starve the stream consumer); the stage throttle answers 429 well before it.
+                reserved_concurrency=config.reserved_concurrency.get(name),
             ).function
             for name, spec in FUNCTIONS.items()
         }

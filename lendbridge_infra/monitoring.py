@@ -1,0 +1,234 @@
+"""What the on-call alarms and dashboards watch: the alarm catalogue, the metrics, and how the
+monitored resources are found in the other stacks.
+
+Alarms that aggregate the client's custom metrics across endpoints use Metrics Insights queries.
+A per-endpoint sum of explicit metrics cannot work: a metric-math alarm may read at most 10
+metrics, the API has 20 endpoints, APIError is split further by ErrorType, and an average of
+per-endpoint averages is not the average latency. CloudWatch refuses SEARCH() in alarms outright.
+Metrics Insights alarms may read the last 3 hours only, which is ample for 1- and 5-minute periods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+
+from lendbridge_infra.config import METRICS_NAMESPACE, AlarmSettings
+from lendbridge_infra.function import LendbridgeFunction
+
+RUNBOOK = "docs/runbook.md"
+
+# Metrics Insights queries over the client's metrics, with their exact dimension sets
+# (lambdas/lendbridge/observability.py: no service dimension). Written out in full, as they read
+# in the console; the infra tests check them against what the handlers emit.
+API_ERRORS_QUERY = 'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType)'
+API_LATENCY_QUERY = 'SELECT AVG(APILatency) FROM SCHEMA("PrivateLending/API", Endpoint, Status)'
+# ErrorType value: lendbridge.http.errors.ERROR_TYPE_OF["TOO_MANY_REQUESTS"]
+DATABASE_THROTTLED_QUERY = (
+    'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType) '
+    "WHERE ErrorType = 'DatabaseThrottled'"
+)
+API_ERRORS_BY_TYPE_QUERY = (
+    'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType) GROUP BY ErrorType'
+)
+LOANS_RETURNED_QUERY = 'SELECT SUM(LoansReturned) FROM SCHEMA("PrivateLending/API", Endpoint) GROUP BY Endpoint'
+LENDERS_ADDED_QUERY = 'SELECT SUM(LendersAdded) FROM SCHEMA("PrivateLending/API", Endpoint) GROUP BY Endpoint'
+# lendbridge.domain.integrity.ALL_KINDS: the Kind of the integrity job's total.
+ORPHANS_TOTAL_KIND = "All"
+
+# DynamoDB reports SystemErrors per (TableName, Operation) only; a metric-math alarm reads at most
+# 10 metrics, so these are the ten request operations a table can see from this code base
+# (and Powertools idempotency). There is no per-index SystemErrors metric.
+DYNAMODB_OPERATIONS = (
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+    "TransactGetItems",
+)
+
+
+@dataclass(frozen=True)
+class AlarmKind:
+    """One family of alarms: its cdk.json key (also its runbook anchor) and what it watches."""
+
+    key: str
+    title: str
+    watches: str
+    statistic: str
+
+    @property
+    def runbook(self) -> str:
+        return f"{RUNBOOK}#{self.key.replace('_', '-')}"
+
+
+ALARM_KINDS: dict[str, AlarmKind] = {
+    kind.key: kind
+    for kind in (
+        AlarmKind("api_errors", "API errors", "APIError summed over every endpoint and error type", "Sum"),
+        AlarmKind("api_latency", "API latency", "APILatency averaged over every endpoint and status", "Average"),
+        AlarmKind(
+            "database_throttled",
+            "Database throttled",
+            "APIError with ErrorType=DatabaseThrottled, summed over every endpoint",
+            "Sum",
+        ),
+        AlarmKind("api_5xx_rate", "API Gateway 5XX rate", "API Gateway 5XXError rate of the stage", "Average"),
+        AlarmKind("api_p99_latency", "API Gateway p99 latency", "API Gateway Latency p99 of the stage", "p99"),
+        AlarmKind("lambda_errors", "Lambda errors", "Lambda Errors of one function", "Sum"),
+        AlarmKind("lambda_throttles", "Lambda throttles", "Lambda Throttles of one function", "Sum"),
+        AlarmKind(
+            "dynamodb_throttles",
+            "DynamoDB throttles",
+            "ReadThrottleEvents + WriteThrottleEvents of one table or one global secondary index",
+            "Sum",
+        ),
+        AlarmKind(
+            "dynamodb_system_errors",
+            "DynamoDB system errors",
+            "SystemErrors of one table, summed over its request operations",
+            "Sum",
+        ),
+        AlarmKind("dlq_depth", "Dead-letter queue depth", "ApproximateNumberOfMessagesVisible of one DLQ", "Maximum"),
+        AlarmKind(
+            "orphaned_records", "Orphaned records", "OrphanedRecords (Kind=All) from the integrity job", "Maximum"
+        ),
+    )
+}
+
+
+def trigger_text(kind: AlarmKind, settings: AlarmSettings) -> str:
+    """How an alarm fires, in the words the alarm description and the runbook table use."""
+    return (
+        f"{kind.statistic} > {settings.threshold:g} in {settings.datapoints_to_alarm} of "
+        f"{settings.evaluation_periods} period(s) of {settings.period_seconds} s; "
+        f"missing data: {settings.treat_missing_data}"
+    )
+
+
+TREAT_MISSING_DATA = {
+    "breaching": cloudwatch.TreatMissingData.BREACHING,
+    "notBreaching": cloudwatch.TreatMissingData.NOT_BREACHING,
+    "ignore": cloudwatch.TreatMissingData.IGNORE,
+    "missing": cloudwatch.TreatMissingData.MISSING,
+}
+
+
+# --- the client's metrics ------------------------------------------------------------------
+
+
+def insights(query: str, period: cdk.Duration, label: str | None = None) -> cloudwatch.MathExpression:
+    """A Metrics Insights query as an alarm or graph metric."""
+    return cloudwatch.MathExpression(expression=query, period=period, label=label)
+
+
+def orphaned_records(period: cdk.Duration) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name="OrphanedRecords",
+        dimensions_map={"Kind": ORPHANS_TOTAL_KIND},
+        statistic=cloudwatch.Stats.MAXIMUM,
+        period=period,
+        label="Orphaned records (all kinds)",
+    )
+
+
+# --- DynamoDB ------------------------------------------------------------------------------
+
+
+def dynamodb_metric(
+    metric_name: str, dimensions: dict[str, str], period: cdk.Duration, label: str | None = None
+) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace="AWS/DynamoDB",
+        metric_name=metric_name,
+        dimensions_map=dimensions,
+        statistic=cloudwatch.Stats.SUM,
+        period=period,
+        label=label,
+    )
+
+
+def throttle_events(
+    dimensions: dict[str, str], period: cdk.Duration, label: str, ids: str = "t"
+) -> cloudwatch.MathExpression:
+    """Read plus write throttle events; a period in which only one of them reports still counts.
+    ``ids`` prefixes the expression's metric ids, which must be unique within one graph."""
+    return cloudwatch.MathExpression(
+        expression=f"FILL({ids}_reads, 0) + FILL({ids}_writes, 0)",
+        using_metrics={
+            f"{ids}_reads": dynamodb_metric("ReadThrottleEvents", dimensions, period),
+            f"{ids}_writes": dynamodb_metric("WriteThrottleEvents", dimensions, period),
+        },
+        period=period,
+        label=label,
+    )
+
+
+def system_errors(table: dynamodb.Table, period: cdk.Duration, label: str, ids: str = "t") -> cloudwatch.MathExpression:
+    metrics = {
+        f"{ids}_{operation.lower()}": dynamodb_metric(
+            "SystemErrors", {"TableName": table.table_name, "Operation": operation}, period
+        )
+        for operation in DYNAMODB_OPERATIONS
+    }
+    return cloudwatch.MathExpression(
+        expression=" + ".join(f"FILL({identifier}, 0)" for identifier in metrics),
+        using_metrics=metrics,
+        period=period,
+        label=label,
+    )
+
+
+# --- the monitored resources ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonitoredTable:
+    name: str  # construct id, e.g. MainTable
+    table: dynamodb.Table
+    indexes: tuple[str, ...]
+
+
+def lendbridge_functions(stacks: Iterable[cdk.Stack]) -> Iterator[tuple[str, lambda_.Function]]:
+    """(construct id, function) of every Lendbridge function in ``stacks``, in construct order:
+    a function another engineer adds is monitored without touching this module."""
+    for stack in stacks:
+        for construct in stack.node.find_all():
+            if isinstance(construct, LendbridgeFunction):
+                yield construct.node.id, construct.function
+
+
+def dynamodb_tables(stack: cdk.Stack) -> Iterator[MonitoredTable]:
+    for construct in stack.node.find_all():
+        if isinstance(construct, dynamodb.Table):
+            yield MonitoredTable(construct.node.id, construct, tuple(global_secondary_indexes(construct)))
+
+
+def global_secondary_indexes(table: dynamodb.Table) -> list[str]:
+    """Index names, read from the table's CloudFormation resource (L2 tables do not list them)."""
+    resource = table.node.default_child
+    if not isinstance(resource, dynamodb.CfnTable):
+        raise TypeError(f"{table.node.path} has no CfnTable")
+    resolved: Any = cdk.Stack.of(table).resolve(resource.global_secondary_indexes) or []
+    return [str(index["indexName"]) for index in resolved]
+
+
+def dead_letter_queues(stacks: Iterable[cdk.Stack]) -> Iterator[tuple[str, sqs.IQueue]]:
+    """(construct id, queue) of every queue a stack lists in its ``dead_letter_queues``."""
+    for stack in stacks:
+        queue: sqs.IQueue
+        for queue in getattr(stack, "dead_letter_queues", []):
+            yield queue.node.id, queue
