@@ -22,6 +22,8 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT / "lambdas"))
+# The job's log line names its service as the deployed function's does.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "lendbridge")
 
 import boto3  # noqa: E402
 from botocore.exceptions import BotoCoreError, ClientError  # noqa: E402
@@ -31,7 +33,7 @@ from lendbridge.data.integrity_scan import DEFAULT_SEGMENTS, IntegrityScanner  #
 from lendbridge.domain.integrity import IntegrityReport, OrphanKind  # noqa: E402
 from lendbridge.errors import LendbridgeError  # noqa: E402
 from lendbridge.handlers.integrity import run_job  # noqa: E402
-from local.template import LOCAL_PREFIX  # noqa: E402
+from local.template import LOCAL_PREFIX, REGION  # noqa: E402
 
 MAIN_TABLE = f"{LOCAL_PREFIX}-MainTable"
 
@@ -64,13 +66,14 @@ def discover_table(dynamodb: Any) -> str:
 
 
 def local_client(endpoint: str) -> Any:
+    # DynamoDB Local keeps one set of tables per access key and region: use exactly the ones the
+    # local stack uses, whatever AWS credentials the caller's environment holds.
     return boto3.client(
         "dynamodb",
         endpoint_url=endpoint,
-        region_name=os.environ.get("AWS_REGION", "us-east-1"),
-        # DynamoDB Local accepts any credentials; real ones from the environment win.
-        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
-        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+        region_name=REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - DynamoDB Local ignores credentials
         config=BOTO_CONFIG,
     )
 
