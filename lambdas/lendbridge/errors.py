@@ -10,9 +10,11 @@ from typing import Any
 
 
 class LendbridgeError(Exception):
-    """Base of every expected failure; ``code`` is the contract's error code."""
+    """Base of every expected failure. ``code`` is the contract's error code; ``error_type``
+    the value of the ``ErrorType`` metric dimension that alarms and dashboards group by."""
 
     code = "INTERNAL_ERROR"
+    error_type = "UnexpectedError"
 
     def __init__(self, message: str, *, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -22,6 +24,7 @@ class LendbridgeError(Exception):
 
 class ValidationFailed(LendbridgeError):
     code = "VALIDATION_ERROR"
+    error_type = "ValidationError"
 
     def __init__(
         self,
@@ -36,26 +39,32 @@ class ValidationFailed(LendbridgeError):
 
 class Unauthorized(LendbridgeError):
     code = "UNAUTHORIZED"
+    error_type = "Unauthorized"
 
 
 class Forbidden(LendbridgeError):
     code = "FORBIDDEN"
+    error_type = "Forbidden"
 
 
 class NotFound(LendbridgeError):
     code = "NOT_FOUND"
+    error_type = "NotFound"
 
 
 class Conflict(LendbridgeError):
     code = "CONFLICT"
+    error_type = "Conflict"
 
 
 class IdempotencyInProgress(LendbridgeError):
     code = "IDEMPOTENCY_IN_PROGRESS"
+    error_type = "IdempotencyInProgress"
 
 
 class IdempotencyKeyReused(LendbridgeError):
     code = "IDEMPOTENCY_KEY_REUSED"
+    error_type = "IdempotencyKeyReused"
 
 
 class RetryableError(LendbridgeError):
@@ -68,7 +77,23 @@ class RetryableError(LendbridgeError):
 
 class Throttled(RetryableError):
     code = "TOO_MANY_REQUESTS"
+    error_type = "DatabaseThrottled"
 
 
 class DependencyUnavailable(RetryableError):
     code = "SERVICE_UNAVAILABLE"
+    error_type = "DatabaseUnavailable"
+
+
+class IdentityThrottled(Throttled):
+    """Cognito refused for now: kept apart so it never pages as a database problem."""
+
+    error_type = "IdentityThrottled"
+
+
+class IdentityUnavailable(DependencyUnavailable):
+    error_type = "IdentityUnavailable"
+
+
+class EncryptionUnavailable(DependencyUnavailable):
+    error_type = "EncryptionUnavailable"

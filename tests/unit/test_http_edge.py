@@ -246,3 +246,22 @@ def test_select_fields_returns_only_the_named_top_level_fields() -> None:
         select_fields(payload, "status,secret", allowed)
     with pytest.raises(ValidationFailed, match="at least one"):
         select_fields(payload, " , ", allowed)
+
+
+@pytest.mark.parametrize(
+    ("failure", "error_type"),
+    [
+        (errors.Throttled("db", retry_after=5), "DatabaseThrottled"),
+        (errors.IdentityThrottled("cognito", retry_after=5), "IdentityThrottled"),
+        (errors.DependencyUnavailable("db", retry_after=10), "DatabaseUnavailable"),
+        (errors.EncryptionUnavailable("kms", retry_after=5), "EncryptionUnavailable"),
+        (errors.NotFound("gone"), "NotFound"),
+    ],
+)
+def test_error_type_names_the_failing_dependency(
+    fake_accounts: FakeAccounts, capsys: pytest.CaptureFixture[str], failure: Exception, error_type: str
+) -> None:
+    fake_accounts.failure = failure
+    call(api_event("GET", "/v1/users/me", user_id="user-1"))
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert [b["ErrorType"] for b in blobs if "ErrorType" in b] == [error_type]

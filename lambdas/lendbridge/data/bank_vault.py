@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lendbridge.domain.loans import AchDetails, SealedBankAccount
-from lendbridge.errors import DependencyUnavailable
+from lendbridge.errors import EncryptionUnavailable
 
 _RETRY_AFTER = 5
 
@@ -32,7 +32,7 @@ class KmsBankVault:
             )
         except ClientError as error:
             # The error never carries the plaintext; only its code is kept.
-            raise DependencyUnavailable("Encryption service unavailable", retry_after=_RETRY_AFTER) from error
+            raise EncryptionUnavailable("Encryption service unavailable", retry_after=_RETRY_AFTER) from error
         return SealedBankAccount(
             participant_id=participant_id, ciphertext=response["CiphertextBlob"], key_id=response["KeyId"]
         )

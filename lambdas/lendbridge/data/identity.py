@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from lendbridge.data.dynamo import error_code
 from lendbridge.domain.accounts import EmailNotVerified, EmailTaken, InvalidCredentials, PasswordRejected, Tokens
-from lendbridge.errors import DependencyUnavailable, Throttled, ValidationFailed
+from lendbridge.errors import IdentityThrottled, IdentityUnavailable, ValidationFailed
 
 _RETRY_AFTER = 5
 
@@ -96,7 +96,7 @@ def _translated() -> Iterator[None]:
     except ClientError as error:
         code = error_code(error)
         if code in ("TooManyRequestsException", "LimitExceededException", "TooManyFailedAttemptsException"):
-            raise Throttled("Too many requests; please retry later", retry_after=_RETRY_AFTER) from error
+            raise IdentityThrottled("Too many requests; please retry later", retry_after=_RETRY_AFTER) from error
         if code in ("InternalErrorException", "ServiceUnavailable"):
-            raise DependencyUnavailable("Identity service unavailable", retry_after=_RETRY_AFTER) from error
+            raise IdentityUnavailable("Identity service unavailable", retry_after=_RETRY_AFTER) from error
         raise

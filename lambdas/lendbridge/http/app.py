@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendbridge import observability
 from lendbridge.http import envelope
-from lendbridge.http.errors import ERROR_TYPE_OF, register_error_handlers
+from lendbridge.http.errors import ERROR_TYPE_OF, current_error_type, register_error_handlers
 from lendbridge.http.request_context import header, request_id_of
 from lendbridge.json_codec import dumps
 from lendbridge.routes import endpoint_of
@@ -42,6 +42,7 @@ def serve(app: APIGatewayRestResolver, event: Mapping[str, Any], context: Lambda
     started = perf_counter()
     request_id = request_id_of(event)
     logger.append_keys(request_id=request_id)
+    current_error_type.set(None)
     response = _refuse_unreadable_body(event, request_id)
     if response is None:
         app.append_context(request_id=request_id)
@@ -84,6 +85,9 @@ def _plain_error(status: int, message: str, fields: dict[str, list[str]], reques
 
 
 def _error_type(response: Mapping[str, Any]) -> str:
+    recorded = current_error_type.get()
+    if recorded is not None:
+        return recorded
     try:
         code = json.loads(response.get("body") or "{}").get("error", "INTERNAL_ERROR")
     except (ValueError, AttributeError):

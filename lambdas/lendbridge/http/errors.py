@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any
 
@@ -28,7 +29,10 @@ STATUS_OF: Mapping[type[errors.LendbridgeError], int] = {
     errors.DependencyUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
-# The client's metric dimension ErrorType, one value per failure family.
+# The ErrorType of the failure being answered, read by the front door for the APIError metric.
+current_error_type: ContextVar[str | None] = ContextVar("current_error_type", default=None)
+
+# ErrorType for errors that are not domain errors, by the code in the envelope.
 ERROR_TYPE_OF: Mapping[str, str] = {
     "VALIDATION_ERROR": "ValidationError",
     "UNAUTHORIZED": "Unauthorized",
@@ -123,6 +127,7 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(errors.LendbridgeError)
     def on_domain_error(exc: errors.LendbridgeError) -> Response:
         status = status_of(exc)
+        current_error_type.set(exc.error_type)
         if status >= 500 and not isinstance(exc, errors.RetryableError):
             logger.exception("unexpected domain failure")
             return _internal(request_id())
