@@ -108,7 +108,10 @@ class DynamoDBLocal:
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
         client = self.client()
+        process = self._process
         while time.monotonic() < deadline:
+            if self._process is not process:
+                raise RuntimeError("DynamoDB Local was stopped while starting")
             if self._process is not None and self._process.poll() is not None:
                 time.sleep(0.1)  # let the drain thread collect the last lines
                 stderr = "\n".join(self._stderr_tail)

@@ -62,7 +62,10 @@ class MotoServer:
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
+        process = self._process
         while time.monotonic() < deadline:
+            if self._process is not process:
+                raise RuntimeError("the moto server was stopped while starting")
             if self._process is not None and self._process.poll() is not None:
                 stderr = self._process.stderr.read().decode() if self._process.stderr else ""
                 raise RuntimeError(f"moto server exited with {self._process.returncode}: {stderr[-2000:]}")

@@ -12,6 +12,7 @@ Settings (environment variables):
   LOCAL_TOKEN_ISSUER           the issuer the authorizer expects ({pool_id} is substituted;
                                default: Cognito's, which is what moto writes into tokens)
   LOCAL_MAX_WORKERS            worker processes per function (default 4)
+  LOCAL_WARM=0                 start functions on first use instead of before serving
 
 Ctrl-C or SIGTERM stops every process it started.
 """
@@ -21,7 +22,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
 from pathlib import Path
 from types import FrameType
 
@@ -44,6 +44,7 @@ class Settings:
         self.assembly_dir = Path(assembly) if assembly else None
         self.token_issuer = env.get("LOCAL_TOKEN_ISSUER") or None
         self.max_workers = int(env.get("LOCAL_MAX_WORKERS", "4"))
+        self.warm = env.get("LOCAL_WARM", "1") not in ("0", "false")
 
 
 def _port(env: dict[str, str], name: str) -> int | None:
@@ -102,16 +103,15 @@ def banner(stack: LocalStack, settings: Settings) -> str:
 
 def main() -> int:
     settings = Settings(dict(os.environ))
-    stop = threading.Event()
 
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        # Turn SIGTERM into the same orderly exit as Ctrl-C: the context manager stops the children.
-        if signum == signal.SIGTERM:
-            raise KeyboardInterrupt
-        stop.set()
+    def on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+        # The same orderly exit as Ctrl-C: leaving the `with` block stops every child. A second
+        # SIGTERM must not interrupt that cleanup.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_signal)
-    print("Starting the local stack (synth, DynamoDB Local, moto, functions)...", flush=True)
+    signal.signal(signal.SIGTERM, on_sigterm)
+    print("Starting the local stack (template, DynamoDB Local, moto, functions)...", flush=True)
     stack = LocalStack(
         api_port=settings.api_port,
         assembly_dir=settings.assembly_dir,
@@ -121,17 +121,21 @@ def main() -> int:
         moto_port=settings.moto_port,
         token_issuer=settings.token_issuer,
         max_workers=settings.max_workers,
+        warm=settings.warm,
     )
     try:
         with stack:
             print(banner(stack, settings), flush=True)
-            while not stop.wait(1):
-                pass
+            try:
+                while True:
+                    signal.pause()
+            except KeyboardInterrupt:
+                print("Stopping...", flush=True)
     except PortTaken as taken:
         print(f"error: {taken}", file=sys.stderr, flush=True)
         return 2
     except KeyboardInterrupt:
-        pass
+        pass  # interrupted while starting: everything started so far is stopped already
     print("Stopped.", flush=True)
     return 0
 

@@ -11,11 +11,13 @@ deploy. Pass ``assembly_dir`` to reuse an already synthesized assembly (synth ta
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ from local.http_server import HttpServer
 from local.moto_server import MotoServer
 from local.net import PortTaken, port_in_use
 from local.provision import PROVISIONERS, Clients, bind_placeholders, provision
-from local.synth import synthesize
+from local.synth import start_synth, stop_synth
 from local.synth_cache import cached_assembly
 from local.template import REGION, Assembly, create_tables
 from local.workers import DEFAULT_MAX_WORKERS, Endpoints, FunctionPool, LogSink, function_environment
@@ -98,6 +100,7 @@ class LocalStack:
         self.dynamodb: DynamoDBLocal | None = None
         self.moto: MotoServer | None = None
         self.startup_seconds = 0.0
+        self._synth: subprocess.Popen[bytes] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -133,6 +136,8 @@ class LocalStack:
         self._exit.close()
 
     def _stop_processes(self) -> None:
+        if self._synth is not None and self._synth.poll() is None:
+            stop_synth(self._synth)  # interrupted while synthesizing: end jsii's node too
         stoppers: list[Callable[[], None]] = [pool.close for pool in self.pools.values()]
         stoppers += [service.stop for service in (self.moto, self.dynamodb) if service is not None]
         with ThreadPoolExecutor(max_workers=max(1, len(stoppers)), thread_name_prefix="stop") as pool:
@@ -152,37 +157,46 @@ class LocalStack:
 
     def _start_services(self) -> Assembly:
         """The template, DynamoDB Local and moto come up side by side: together they take as
-        long as the slowest (a synth, when one is needed) instead of the sum."""
-        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="start") as pool:
+        long as the slowest (a synth, when one is needed) instead of the sum. The services are
+        known to ``stop`` before they start, so a signal at any moment still ends them all."""
+        self.moto = MotoServer(port=self._moto_port)
+        if self._dynamodb_endpoint is None:
+            self.dynamodb = DynamoDBLocal(
+                port=self._dynamodb_port, db_path=self._persist_dir, jvm_options=FAST_START_JVM
+            )
+        starters: list[Callable[[], object]] = [self.moto.start]
+        if self.dynamodb is not None:
+            starters.append(self.dynamodb.start)
+        pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="start")
+        try:
             template = pool.submit(self._template)
-            dynamodb: Future[DynamoDBLocal] | None = None
-            if self._dynamodb_endpoint is None:
-                engine = DynamoDBLocal(port=self._dynamodb_port, db_path=self._persist_dir, jvm_options=FAST_START_JVM)
-                dynamodb = pool.submit(engine.start)
-            moto = pool.submit(MotoServer(port=self._moto_port).start)
-            # Keep every service that did start (so stop() ends it) before raising a failure.
-            errors: list[BaseException] = []
-            self.moto = _collect(moto, errors)
-            if dynamodb is not None:
-                self.dynamodb = _collect(dynamodb, errors)
-            assembly: Assembly | None = _collect(template, errors)
-            if errors:
-                raise errors[0]
-        assert assembly is not None  # noqa: S101 - no error means the template loaded
-        return assembly
+            for future in [pool.submit(start) for start in starters]:
+                future.result()
+            return template.result()
+        finally:
+            # Never wait here for a synth nobody needs any more: stop() ends it.
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _template(self) -> Assembly:
         began = time.monotonic()
         if self._assembly_dir is not None:
             return Assembly.load(self._assembly_dir)
         if self._synth_cache:
-            assembly, self.template_reused = cached_assembly(self.stage)
+            assembly, self.template_reused = cached_assembly(self.stage, on_start=self._track_synth)
         else:
-            outdir = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="lendbridge-local-")))
-            assembly = Assembly.load(synthesize(outdir / "cdk.out", self.stage))
+            outdir = Path(tempfile.mkdtemp(prefix="lendbridge-local-"))
+            self._exit.callback(shutil.rmtree, outdir, ignore_errors=True)
+            process = start_synth(outdir / "cdk.out", self.stage, own_group=True)
+            self._track_synth(process)
+            if process.wait() != 0:
+                raise subprocess.CalledProcessError(process.returncode, process.args)
+            assembly = Assembly.load(outdir / "cdk.out")
         how = "reused (sources unchanged)" if self.template_reused else "synthesized"
         self._log(f"{self.stage} template {how} in {time.monotonic() - began:.1f} s")
         return assembly
+
+    def _track_synth(self, process: subprocess.Popen[bytes]) -> None:
+        self._synth = process
 
     def _provision(self) -> None:
         self.tables = create_tables(self.aws_client("dynamodb"), self.assembly)
@@ -200,9 +214,12 @@ class LocalStack:
         if not self._warm:
             return
         # One warm worker per function, started in parallel, so the first requests are quick.
-        with ThreadPoolExecutor(max_workers=max(1, len(self.pools)), thread_name_prefix="warm") as warmers:
+        warmers = ThreadPoolExecutor(max_workers=max(1, len(self.pools)), thread_name_prefix="warm")
+        try:
             for future in [warmers.submit(pool.warm) for pool in self.pools.values()]:
                 future.result()
+        finally:
+            warmers.shutdown(wait=False, cancel_futures=True)
 
     def _start_event_sources(self) -> None:
         sqs = self.aws_client("sqs")
@@ -293,11 +310,3 @@ class LocalStack:
             if service is not None and service.pid is not None:
                 pids.append(service.pid)
         return pids
-
-
-def _collect(future: Future[Any], errors: list[BaseException]) -> Any:
-    try:
-        return future.result()
-    except BaseException as error:  # noqa: BLE001 - gathered, the first is raised by the caller
-        errors.append(error)
-        return None

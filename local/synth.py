@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,15 +13,38 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def synthesize(outdir: Path, stage: str = "dev") -> Path:
+    process = start_synth(outdir, stage)
+    if process.wait() != 0:
+        raise subprocess.CalledProcessError(process.returncode, process.args)
+    return outdir
+
+
+def start_synth(outdir: Path, stage: str = "dev", own_group: bool = False) -> subprocess.Popen[bytes]:
+    """The synth as a running process, for callers that must be able to stop it midway
+    (``own_group``: in its own process group, which ``stop_synth`` ends as a whole)."""
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    subprocess.run(  # noqa: S603 - our own interpreter and module
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "local.synth", str(outdir), stage],
         cwd=PROJECT_ROOT,
         env=env,
-        check=True,
         stdout=subprocess.DEVNULL,
+        start_new_session=own_group,
     )
-    return outdir
+
+
+def stop_synth(process: subprocess.Popen[bytes]) -> None:
+    """End a running synth started by ``start_synth``, with the node processes jsii runs under
+    it. Call it only while the synth runs: its process group is ours only until then."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # node children that outlived the python parent
 
 
 def main() -> None:

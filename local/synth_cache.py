@@ -7,11 +7,12 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import shutil
+import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from local.synth import synthesize
+from local.synth import start_synth
 from local.template import Assembly
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,9 +43,14 @@ def _input_files(root: Path) -> Iterator[Path]:
             )
 
 
-def cached_assembly(stage: str = "dev", cache_root: Path = CACHE_ROOT) -> tuple[Assembly, bool]:
+def cached_assembly(
+    stage: str = "dev",
+    cache_root: Path = CACHE_ROOT,
+    on_start: Callable[[subprocess.Popen[bytes]], None] | None = None,
+) -> tuple[Assembly, bool]:
     """The stage's assembly, and whether it was reused rather than synthesized now. Loaded
-    under the lock, so another process cannot replace the directory while it is read."""
+    under the lock, so another process cannot replace the directory while it is read.
+    ``on_start`` receives the synth process, so a caller can stop it midway."""
     cache_root.mkdir(parents=True, exist_ok=True)
     target = cache_root / f"cdk.out.{stage}"
     # One synth at a time across processes (parallel test workers, a second `make run`).
@@ -56,7 +62,11 @@ def cached_assembly(stage: str = "dev", cache_root: Path = CACHE_ROOT) -> tuple[
             return Assembly.load(target), True
         staging = Path(tempfile.mkdtemp(prefix=f"cdk.out.{stage}.", dir=cache_root))
         try:
-            synthesize(staging / "out", stage)
+            process = start_synth(staging / "out", stage, own_group=True)
+            if on_start is not None:
+                on_start(process)
+            if process.wait() != 0:
+                raise subprocess.CalledProcessError(process.returncode, process.args)
             (staging / "out" / STAMP).write_text(digest)
             if target.exists():
                 shutil.rmtree(target)
