@@ -35,7 +35,7 @@ lint: install ## ruff
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install ## mypy on the Lambda code, the CDK app and the local stack
-	$(VENV)/bin/mypy lambdas/lendbridge lendbridge_infra stacks local app.py
+	$(VENV)/bin/mypy lambdas/lendbridge lendbridge_infra stacks local tools benchmarks app.py
 
 unit: install ## Unit tests only (no network)
 	$(PY) -m pytest -p no:cacheprovider tests/unit

@@ -66,7 +66,7 @@ class ApiStack(cdk.Stack):
         identity: IdentityStack,
         **kwargs: object,
     ) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        super().__init__(scope, construct_id, **kwargs)
         self.config = config
         environment = {
             "MAIN_TABLE": data.main_table.table_name,
@@ -203,7 +203,7 @@ class ApiStack(cdk.Stack):
                 route.method,
                 integrations[route.function],
                 operation_name=route.endpoint,
-                **options,  # type: ignore[arg-type]
+                **options,
             )
             if not route.authenticated:
                 self.public_methods.append(method)

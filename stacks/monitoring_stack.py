@@ -69,7 +69,7 @@ class MonitoringStack(cdk.Stack):
         processing: ProcessingStack,
         **kwargs: object,
     ) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        super().__init__(scope, construct_id, **kwargs)
         missing = sorted(set(ALARM_KINDS) - set(config.alarms))
         if missing:
             raise ValueError(f"stage {config.name!r} has no alarm settings for {missing} (cdk.json stages.alarms)")
@@ -272,7 +272,7 @@ class MonitoringStack(cdk.Stack):
                 left=metrics,
                 width=GRAPH_WIDTH,
                 height=GRAPH_HEIGHT,
-                **options,  # type: ignore[arg-type]
+                **options,
             )
 
         def threshold(key: str, label: str) -> cloudwatch.HorizontalAnnotation:

@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics.base import SingleMetric
 NAMESPACE = "PrivateLending/API"
 
 
-def _emit(name: str, unit: MetricUnit, value: float, dimensions: dict[str, str]) -> None:
+def emit(name: str, unit: MetricUnit, value: float, dimensions: dict[str, str]) -> None:
     metric = SingleMetric(namespace=NAMESPACE, service="")
     metric.add_metric(name=name, unit=unit, value=value)
     for dimension, dimension_value in dimensions.items():
@@ -25,11 +25,11 @@ def _emit(name: str, unit: MetricUnit, value: float, dimensions: dict[str, str])
 
 def record_request(endpoint: str, status_code: int, error_type: str | None, elapsed_ms: float) -> None:
     status = "Success" if status_code < 400 else "Error"
-    _emit("APILatency", MetricUnit.Milliseconds, elapsed_ms, {"Endpoint": endpoint, "Status": status})
+    emit("APILatency", MetricUnit.Milliseconds, elapsed_ms, {"Endpoint": endpoint, "Status": status})
     if error_type:
-        _emit("APIError", MetricUnit.Count, 1, {"Endpoint": endpoint, "ErrorType": error_type})
+        emit("APIError", MetricUnit.Count, 1, {"Endpoint": endpoint, "ErrorType": error_type})
 
 
 def record_count(name: str, endpoint: str, value: int) -> None:
     """Business counts such as LoansReturned and LendersAdded."""
-    _emit(name, MetricUnit.Count, value, {"Endpoint": endpoint})
+    emit(name, MetricUnit.Count, value, {"Endpoint": endpoint})

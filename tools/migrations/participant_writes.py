@@ -21,8 +21,7 @@ from botocore.exceptions import ClientError
 from lendbridge.data import keys
 from lendbridge.data.audit import audit_put
 from lendbridge.data.dynamo import cancellation_codes, error_code, to_item, to_values, translated_errors
-from lendbridge.data.items import audited_participant, participant_item
-from lendbridge.data.loans import DynamoLoanStore
+from lendbridge.data.items import GUARD_CONDITION, audited_participant, invitee_guard_item, participant_item
 from lendbridge.ports import Actor, IdGenerator
 from tools.migrations.legacy_participants import MIGRATED_MARK, MIGRATION_ACTOR, Conversion, SkipReason
 
@@ -49,8 +48,6 @@ class ConversionWriter:
         self._table = table
         self._audit_table = audit_table
         self._new_id = new_id
-        # Its guard Put is reused as is, so a migrated invitation is guarded exactly like a new one.
-        self._guards = DynamoLoanStore(client, table, audit_table or "", new_id)
 
     def write(self, conversions: Sequence[Conversion], now_iso: str) -> WriteOutcome:
         outcome = WriteOutcome()
@@ -97,7 +94,14 @@ class ConversionWriter:
             ("source", self._mark_source(conversion, now_iso)),
         ]
         if participant.is_live:
-            actions.append(("guard", self._guards._guard_put(participant)))  # see __init__
+            # The same guard a new invitation takes, so a migrated one is guarded exactly alike.
+            guard = {
+                "TableName": self._table,
+                "Item": to_item(invitee_guard_item(participant)),
+                "ConditionExpression": GUARD_CONDITION,
+                "ExpressionAttributeValues": to_values({":inactive": False}),
+            }
+            actions.append(("guard", {"Put": guard}))
         if self._audit_table is not None:
             after = {**(audited_participant(participant) or {}), "migrated_from": conversion.old_key[1]}
             audit = audit_put(

@@ -179,6 +179,26 @@ def participant_of(item: dict[str, Any]) -> Participant:
     )
 
 
+# A guard may be (re)taken when no live invitation holds it.
+GUARD_CONDITION = "attribute_not_exists(PK) OR active = :inactive"
+
+
+def invitee_guard_item(participant: Participant) -> dict[str, Any]:
+    """Keeps one live invitation per email per loan (see docs/data-model.md)."""
+    return {
+        "PK": keys.loan_pk(participant.loan_id),
+        "SK": keys.invitee_sk(participant.lender_email),
+        "entity": "invitee_guard",
+        "participant_id": participant.participant_id,
+        "active": True,
+        "created_at": iso(participant.invited_at),
+        "created_by": participant.created_by,
+        "updated_at": iso(participant.invited_at),
+        "updated_by": participant.created_by,
+        "version": 1,
+    }
+
+
 AUDITED_PARTICIPANT_FIELDS = ("lender_id", "lender_email", "contribution_amount", "status", "responded_at")
 
 

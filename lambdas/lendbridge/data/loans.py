@@ -19,7 +19,9 @@ from lendbridge.data import keys
 from lendbridge.data.audit import audit_put
 from lendbridge.data.dynamo import cancellation_codes, error_code, from_item, to_item, to_values, translated_errors
 from lendbridge.data.items import (
+    GUARD_CONDITION,
     audited_participant,
+    invitee_guard_item,
     loan_item,
     loan_of,
     loan_state,
@@ -486,19 +488,7 @@ class DynamoLoanStore:
         return {"Put": put}
 
     def _guard_put(self, participant: Participant) -> dict[str, Any]:
-        item = {
-            "PK": keys.loan_pk(participant.loan_id),
-            "SK": keys.invitee_sk(participant.lender_email),
-            "entity": "invitee_guard",
-            "participant_id": participant.participant_id,
-            "active": True,
-            "created_at": iso(participant.invited_at),
-            "created_by": participant.created_by,
-            "updated_at": iso(participant.invited_at),
-            "updated_by": participant.created_by,
-            "version": 1,
-        }
-        return self._put(item, "attribute_not_exists(PK) OR active = :inactive", values={":inactive": False})
+        return self._put(invitee_guard_item(participant), GUARD_CONDITION, values={":inactive": False})
 
     def _guard_release(self, participant: Participant) -> dict[str, Any]:
         return {

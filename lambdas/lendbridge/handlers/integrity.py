@@ -8,20 +8,18 @@ It never writes to the table and never deletes anything: an orphan is for a pers
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.metrics.base import SingleMetric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendbridge.aws import client
 from lendbridge.data.integrity_scan import IntegrityScanner
 from lendbridge.domain.integrity import ALL_KINDS, IntegrityReport, OrphanKind
 from lendbridge.lazy import Lazy
-from lendbridge.observability import NAMESPACE
+from lendbridge.observability import emit
 from lendbridge.settings import Settings
 
 METRIC = "OrphanedRecords"
@@ -55,17 +53,8 @@ def run_job(job: IntegrityScanner, *, deadline: float | None = None) -> Integrit
 def emit_metrics(report: IntegrityReport) -> None:
     """Every kind, zeros included, so alarms always have a data point to evaluate."""
     for kind in OrphanKind:
-        _emit(kind.value, report.orphans[kind])
-    _emit(ALL_KINDS, report.total)
-
-
-def _emit(kind: str, value: int) -> None:
-    # As lendbridge.observability does: EMF on stdout, with no Powertools ``service`` dimension,
-    # so the metric carries exactly the dimension alarms and dashboards read (Kind).
-    metric = SingleMetric(namespace=NAMESPACE, service="")
-    metric.add_metric(name=METRIC, unit=MetricUnit.Count, value=value)
-    metric.add_dimension(name="Kind", value=kind)
-    print(json.dumps(metric.serialize_metric_set(), separators=(",", ":")))
+        emit(METRIC, MetricUnit.Count, report.orphans[kind], {"Kind": kind.value})
+    emit(METRIC, MetricUnit.Count, report.total, {"Kind": ALL_KINDS})
 
 
 @logger.inject_lambda_context
