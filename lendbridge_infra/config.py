@@ -73,7 +73,9 @@ class StageConfig:
         if chosen not in stages:
             raise ValueError(f"unknown stage {chosen!r}; cdk.json defines {sorted(stages)}")
         settings = stages[chosen]
-        if chosen == "prod" and "*" in settings.get("cors_origins", []):
+        if not settings.get("cors_origins"):
+            raise ValueError(f"stage {chosen!r} must list at least one CORS origin")
+        if chosen == "prod" and "*" in settings["cors_origins"]:
             raise ValueError("prod must list its CORS origins; '*' is refused")
         settings = dict(settings)
         settings["alarms"] = {key: AlarmSettings(**values) for key, values in (settings.get("alarms") or {}).items()}

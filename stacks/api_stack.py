@@ -181,7 +181,13 @@ class ApiStack(cdk.Stack):
                 gateway_id,
                 type=response_type,
                 status_code=status,
-                response_headers={"X-Request-Id": "context.requestId", "Content-Type": "'application/json'"},
+                response_headers={
+                    "X-Request-Id": "context.requestId",
+                    "Content-Type": "'application/json'",
+                    # A static value only: browsers on the stage's origin can read these errors too.
+                    "Access-Control-Allow-Origin": f"'{self.config.cors_origins[0]}'",
+                    "Access-Control-Expose-Headers": "'X-Request-Id,Retry-After'",
+                },
                 templates={"application/json": json.dumps(_gateway_error_body(code, message))},
             )
 
