@@ -1,2 +1,14 @@
 """The local stack: DynamoDB Local, a moto server and an API Gateway stand-in, provisioned from
-the synthesized dev template so that local and deployed resources never drift apart."""
+the synthesized dev template so that local and deployed resources never drift apart.
+
+    run            ``make run``: settings, banner, signals
+    stack          LocalStack, the whole thing as a context manager (tests use it)
+    synth, synth_cache, template    the dev template: synth, reuse, intrinsic resolution, tables
+    provision      buckets, keys, secrets, topics, queues, user pools in moto
+    apimodel       the REST API as declared: resources, methods, authorizers, gateway responses
+    gateway, events, authorizer, http_server    API Gateway's behaviour over HTTP on 127.0.0.1
+    workers, worker                 Lambda-like execution environments, one process each
+    event_sources, streams          DynamoDB stream mappings feeding their functions
+    dynamodb_local, moto_server, guard, net    the emulators' processes and their ports
+    docs           Swagger UI and the OpenAPI document
+"""

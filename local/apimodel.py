@@ -90,10 +90,9 @@ class RestApi:
         for path in self.resources:
             self._tree.add([part for part in path.split("/") if part], path)
 
-    def match(self, path: str) -> tuple[str, dict[str, str]] | None:
-        """The resource a request path lands on, and its path parameters, with API Gateway's
-        precedence: a literal segment beats ``{param}``, which beats ``{proxy+}``."""
-        segments = [part for part in path.split("/") if part]
+    def match(self, segments: list[str]) -> tuple[str, dict[str, str]] | None:
+        """The resource a request path's (decoded) segments land on, and its path parameters,
+        with API Gateway's precedence: a literal beats ``{param}``, which beats ``{proxy+}``."""
         return self._tree.match(segments, {})
 
     def method(self, resource_path: str, http_method: str) -> Method | None:

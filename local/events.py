@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -29,9 +30,18 @@ class HttpRequest:
     received_at: float = field(default_factory=time.time)
 
     @property
+    def raw_path(self) -> str:
+        return self.target.split("?", 1)[0] or "/"
+
+    @property
     def path(self) -> str:
-        raw = self.target.split("?", 1)[0] or "/"
-        return unquote(raw)
+        """Percent-decoded, except an encoded slash, which stays inside its segment."""
+        return unquote(re.sub("%2[Ff]", "%252F", self.raw_path))
+
+    @property
+    def segments(self) -> list[str]:
+        """The path's segments, each decoded on its own (``a%2Fb`` is one segment, ``a/b``)."""
+        return [unquote(part) for part in self.raw_path.split("/") if part]
 
     @property
     def query(self) -> str:

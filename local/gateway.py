@@ -66,7 +66,7 @@ class Gateway:
     def _route(self, request: HttpRequest, request_id: str) -> tuple[HttpResponse, str]:
         if len(request.body) > REQUEST_LIMIT_BYTES:
             return self.gateway_error("REQUEST_TOO_LARGE", request, request_id), "gateway"
-        matched = self.api.match(request.path)
+        matched = self.api.match(request.segments)
         method = self.api.method(matched[0], request.method) if matched else None
         if matched is None or method is None:
             # API Gateway answers an unknown path and an unknown method alike.

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from local.apimodel import Function
-from local.template import ACCOUNT, REGION
+from local.template import REGION
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CODE_ROOT = PROJECT_ROOT / "lambdas"
@@ -89,7 +89,6 @@ def function_environment(function: Function, endpoints: Endpoints) -> dict[str, 
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
-        "MOTO_ACCOUNT_ID": ACCOUNT,
         "POWERTOOLS_TRACE_DISABLED": "1",  # no X-Ray daemon here
     }
 

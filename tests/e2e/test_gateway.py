@@ -7,6 +7,10 @@ import json
 
 import pytest
 
+from local.events import HttpRequest
+from local.gateway import Gateway
+from local.stack import LocalStack
+from local.workers import Invocation
 from tests.e2e.support import PASSWORD, UUID, Api, User, assert_error_envelope, unique_email
 
 REGISTER = "/v1/auth/register"
@@ -89,3 +93,63 @@ def test_handler_claims_reach_the_function_as_the_authorizer_passed_them(api: Ap
     assert response.status_code == 200
     assert response.json()["data"]["user_id"] == user.user_id
     assert response.headers["X-Request-Id"] == "e2e-claims-check-01"
+
+
+def test_a_path_parameter_route_reaches_its_handler(api: Api, user: User) -> None:
+    response = api.get("/v1/loans/no-such-loan", headers=user.bearer)
+    body = assert_error_envelope(response, 404, "NOT_FOUND")
+    assert body["message"] != "No such resource"  # the handler's own answer, not the gateway's
+    assert "x-amzn-ErrorType" not in response.headers
+
+
+class StubPool:
+    """Stands in for a function's workers, returning a fixed invocation outcome."""
+
+    def __init__(self, outcome: Invocation) -> None:
+        self.outcome = outcome
+
+    def invoke(self, event: dict, request_id: str | None = None) -> Invocation:
+        return self.outcome
+
+
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        pytest.param(Invocation(error={"errorType": "Runtime.ExitError", "errorMessage": "boom"}), id="function error"),
+        pytest.param(Invocation(error={"errorType": "Timeout"}, timed_out=True), id="timeout"),
+        pytest.param(Invocation(result={"statusCode": 200, "body": {"not": "a string"}}), id="malformed response"),
+        pytest.param(Invocation(result={"statusCode": 200, "body": "", "extra": 1}), id="unknown response key"),
+    ],
+)
+def test_a_failed_invocation_is_the_templates_default_5xx(stack: LocalStack, outcome: Invocation) -> None:
+    method = stack.api.method("/health/live", "GET")
+    assert method is not None
+    assert method.function is not None
+    pools = {(method.function.stack, method.function.logical_id): StubPool(outcome)}
+    gateway = Gateway(stack.api, pools, {}, log=lambda _: None)  # type: ignore[arg-type]
+    response = gateway.handle(HttpRequest("GET", "/health/live", [("Host", "127.0.0.1")], b"", "127.0.0.1"))
+    assert response.status == 503  # the Default5xx GatewayResponse's status (API Gateway's own is 502)
+    body = json.loads(response.body)
+    assert (body["success"], body["error"], body["message"]) == (False, "SERVICE_UNAVAILABLE", "Service unavailable")
+    assert response.header("X-Request-Id") == body["request_id"]
+
+
+def test_a_proxy_response_merges_headers_like_api_gateway(stack: LocalStack) -> None:
+    method = stack.api.method("/health/live", "GET")
+    assert method is not None
+    assert method.function is not None
+    result = {
+        "statusCode": 202,
+        "headers": {"X-One": "single", "X-Both": "from-headers"},
+        "multiValueHeaders": {"X-Both": ["a", "b"], "Set-Cookie": ["c=1", "d=2"]},
+        "body": "aGVsbG8=",
+        "isBase64Encoded": True,
+    }
+    pools = {(method.function.stack, method.function.logical_id): StubPool(Invocation(result=result))}
+    gateway = Gateway(stack.api, pools, {}, log=lambda _: None)  # type: ignore[arg-type]
+    response = gateway.handle(HttpRequest("GET", "/health/live", [], b"", "127.0.0.1"))
+    assert response.status == 202
+    assert response.body == b"hello"
+    assert [value for name, value in response.headers if name == "X-Both"] == ["a", "b"]
+    assert [value for name, value in response.headers if name == "Set-Cookie"] == ["c=1", "d=2"]
+    assert response.header("X-One") == "single"
