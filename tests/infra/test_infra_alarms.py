@@ -322,8 +322,11 @@ def test_orphaned_records_alarm_reads_the_integrity_jobs_total(
     synth: Synth, capsys: pytest.CaptureFixture[str]
 ) -> None:
     integrity = pytest.importorskip("lendbridge.handlers.integrity")
-    integrity._emit("All", 0)
-    record = json.loads(capsys.readouterr().out)
+    from lendbridge.domain.integrity import IntegrityReport
+
+    integrity.emit_metrics(IntegrityReport())
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    (record,) = [r for r in records if r.get("Kind") == "All"]
     (directive,) = record["_aws"]["CloudWatchMetrics"]
     assert directive["Dimensions"] == [["Kind"]]
     assert record["Kind"] == "All"

@@ -1,0 +1,177 @@
+"""The REST API: stage settings, routes against lendbridge.routes, authorization, gateway errors, CORS, WAF."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from lendbridge.routes import ROUTES, Route
+from lendbridge_infra.app import cdk_json_context
+from tests.infra.support import ApiMethod, Synth, api_methods, flatten, ref_id
+
+SIGNIN_SCOPE = "aws.cognito.signin.user.admin"
+LOG_RETENTION_DAYS = {"dev": 14, "prod": 365}
+ACCESS_LOG_VARIABLES = ("$context.requestId", "$context.authorizer.claims.sub", "$context.responseLatency")
+ALLOW_ORIGIN = "method.response.header.Access-Control-Allow-Origin"
+SUCCESS_FALSE = re.compile(r'"success"\s*:\s*false')
+
+
+def _route_methods(synth: Synth) -> list[ApiMethod]:
+    return [method for method in api_methods(synth.json["api"]) if method.http_method != "OPTIONS"]
+
+
+def _options_methods(synth: Synth) -> list[ApiMethod]:
+    return [method for method in api_methods(synth.json["api"]) if method.http_method == "OPTIONS"]
+
+
+def _method_for(synth: Synth, route: Route) -> ApiMethod:
+    found = [m for m in _route_methods(synth) if (m.http_method, m.path) == (route.method, route.path)]
+    assert len(found) == 1, f"{route.method} {route.path}: {len(found)} methods"
+    return found[0]
+
+
+def test_stage_throttles_traces_and_writes_a_structured_access_log(synth: Synth) -> None:
+    stages = synth.resources("api", "AWS::ApiGateway::Stage")
+    assert len(stages) == 1
+    properties = next(iter(stages.values()))["Properties"]
+
+    defaults = [
+        s for s in properties.get("MethodSettings", []) if (s.get("HttpMethod"), s.get("ResourcePath")) == ("*", "/*")
+    ]
+    assert len(defaults) == 1
+    assert defaults[0].get("ThrottlingBurstLimit") == 100
+    assert defaults[0].get("ThrottlingRateLimit") == 50
+    assert properties.get("TracingEnabled") is True
+
+    access_log = properties.get("AccessLogSetting", {})
+    log_format = access_log.get("Format", "")
+    for variable in ACCESS_LOG_VARIABLES:
+        assert variable in log_format, variable
+    fields = json.loads(log_format)  # one JSON object per request, so Logs Insights can query fields
+    assert fields.get("caller") == "$context.authorizer.claims.sub"
+    log_group = synth.resources("api", "AWS::Logs::LogGroup").get(str(ref_id(access_log.get("DestinationArn"))))
+    assert log_group is not None, "access logs go to a log group of this stack"
+    assert log_group["Properties"].get("RetentionInDays") == LOG_RETENTION_DAYS[synth.stage]
+
+
+def test_rest_api_compresses_responses_from_1_kib(synth: Synth) -> None:
+    synth.templates["api"].resource_count_is("AWS::ApiGateway::RestApi", 1)
+    synth.templates["api"].has_resource_properties("AWS::ApiGateway::RestApi", {"MinimumCompressionSize": 1024})
+
+
+def test_every_method_is_exactly_one_route_and_every_route_has_a_method(synth: Synth) -> None:
+    deployed = Counter((method.http_method, method.path) for method in _route_methods(synth))
+    declared = Counter((route.method, route.path) for route in ROUTES)
+    assert deployed == declared
+
+
+def test_other_methods_are_cors_preflight_mocks_on_every_route_path(synth: Synth) -> None:
+    preflights = _options_methods(synth)
+    for method in preflights:
+        assert method.properties["Integration"]["Type"] == "MOCK", method.path
+        assert method.properties.get("AuthorizationType") == "NONE", method.path
+    assert {route.path for route in ROUTES} <= {method.path for method in preflights}
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: f"{route.method} {route.path}")
+def test_route_authorization_and_target(synth: Synth, route: Route) -> None:
+    properties = _method_for(synth, route).properties
+    if route.authenticated:
+        assert properties.get("AuthorizationType") == "COGNITO_USER_POOLS"
+        assert properties.get("AuthorizationScopes") == [SIGNIN_SCOPE]
+        authorizer = synth.resources("api", "AWS::ApiGateway::Authorizer")[str(ref_id(properties.get("AuthorizerId")))]
+        assert authorizer["Properties"]["Type"] == "COGNITO_USER_POOLS"
+    else:
+        assert properties.get("AuthorizationType") == "NONE"
+        assert "AuthorizationScopes" not in properties
+        assert "AuthorizerId" not in properties
+    function_id = synth.logical_id("api", synth.stacks.api.functions[route.function])
+    integration = properties["Integration"]
+    assert integration["Type"] == "AWS_PROXY"
+    assert f"${{{function_id}.Arn}}" in flatten(integration["Uri"]), f"served by {route.function}"
+
+
+@pytest.mark.parametrize(
+    ("response_type", "status"),
+    [("UNAUTHORIZED", "401"), ("MISSING_AUTHENTICATION_TOKEN", "404"), ("THROTTLED", "429")],
+)
+def test_gateway_errors_answer_in_the_envelope(synth: Synth, response_type: str, status: str) -> None:
+    responses = [
+        response["Properties"]
+        for response in synth.resources("api", "AWS::ApiGateway::GatewayResponse").values()
+        if response["Properties"].get("ResponseType") == response_type
+    ]
+    assert len(responses) == 1
+    assert responses[0].get("StatusCode") == status
+    body = responses[0].get("ResponseTemplates", {}).get("application/json", "")
+    assert SUCCESS_FALSE.search(body), body
+    assert "$context.requestId" in body
+
+
+def test_gateway_errors_are_readable_cross_origin(synth: Synth) -> None:
+    configured = cdk_json_context()["stages"][synth.stage]["cors_origins"]
+    allowed = {f"'{origin}'" for origin in configured}
+    responses = synth.resources("api", "AWS::ApiGateway::GatewayResponse")
+    assert responses
+    for logical_id, response in responses.items():
+        headers = response["Properties"].get("ResponseParameters", {})
+        assert headers.get("gatewayresponse.header.Access-Control-Allow-Origin") in allowed, logical_id
+
+
+def test_preflight_allows_only_the_stage_origins(synth: Synth) -> None:
+    configured = cdk_json_context()["stages"][synth.stage]["cors_origins"]
+    allowed = {f"'{origin}'" for origin in configured}
+    preflights = _options_methods(synth)
+    assert preflights
+    for method in preflights:
+        responses = method.properties["Integration"].get("IntegrationResponses", [])
+        assert responses, method.path
+        for response in responses:
+            origin = response.get("ResponseParameters", {}).get(ALLOW_ORIGIN)
+            assert origin in allowed, f"{method.path}: {origin}"
+
+
+def test_prod_preflight_never_allows_any_origin(prod: Synth) -> None:
+    preflights = _options_methods(prod)
+    assert preflights
+    for method in preflights:
+        for response in method.properties["Integration"].get("IntegrationResponses", []):
+            assert "*" not in response.get("ResponseParameters", {}).get(ALLOW_ORIGIN, "*"), method.path
+            assert "*" not in json.dumps(response.get("ResponseTemplates", {})), method.path
+
+
+def test_prod_stage_is_behind_a_web_acl(prod: Synth) -> None:
+    acls = prod.resources("api", "AWS::WAFv2::WebACL")
+    assert len(acls) == 1
+    (acl_id, acl), *_ = acls.items()
+    assert acl["Properties"]["Scope"] == "REGIONAL"
+    rules = acl["Properties"]["Rules"]
+
+    common = [
+        r
+        for r in rules
+        if r["Statement"].get("ManagedRuleGroupStatement", {}).get("Name") == "AWSManagedRulesCommonRuleSet"
+    ]
+    assert len(common) == 1
+    assert common[0]["Statement"]["ManagedRuleGroupStatement"]["VendorName"] == "AWS"
+    assert common[0].get("OverrideAction") == {"None": {}}, "a Count override would only observe, never block"
+    rate_limits = [r for r in rules if "RateBasedStatement" in r["Statement"]]
+    assert rate_limits
+    assert all("Block" in rule.get("Action", {}) for rule in rate_limits)
+
+    associations = prod.resources("api", "AWS::WAFv2::WebACLAssociation")
+    assert len(associations) == 1
+    association = next(iter(associations.values()))["Properties"]
+    assert ref_id(association["WebACLArn"]) == acl_id
+    (api_id,) = prod.resources("api", "AWS::ApiGateway::RestApi")
+    (stage_id,) = prod.resources("api", "AWS::ApiGateway::Stage")
+    assert flatten(association["ResourceArn"]).endswith(f"/restapis/${{{api_id}}}/stages/${{{stage_id}}}")
+
+
+def test_dev_has_no_web_acl(dev: Synth) -> None:
+    for template in dev.templates.values():
+        template.resource_count_is("AWS::WAFv2::WebACL", 0)
+        template.resource_count_is("AWS::WAFv2::WebACLAssociation", 0)

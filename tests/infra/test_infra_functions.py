@@ -1,0 +1,172 @@
+"""Lambda functions (runtime, layer, tracing, logs, code assets) and the IAM they are given."""
+
+from __future__ import annotations
+
+import json
+import re
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from lendbridge.routes import FUNCTIONS
+from lendbridge_infra.bundling import module_closure
+from tests.infra.support import Statement, Synth, flatten, policy_statements, ref_id, role_statements
+
+POWERTOOLS_LAYER = re.compile(
+    r"arn:(?:aws[\w-]*|\$\{AWS::Partition\}):lambda:(?:[\w-]+|\$\{AWS::Region\}):017000801446:layer:"
+    r"AWSLambdaPowertoolsPythonV3-python313-arm64:\d+"
+)
+METRICS_NAMESPACE = "PrivateLending/API"
+LOG_RETENTION_DAYS = {"dev": 14, "prod": 365}
+FORBIDDEN_ACTIONS = {"*", "dynamodb:*", "kms:*"}
+# Actions AWS documents without resource-level permissions: "Resource": "*" is the only option.
+RESOURCELESS_ACTIONS = {
+    "xray:puttracesegments",
+    "xray:puttelemetryrecords",
+    "xray:getsamplingrules",
+    "xray:getsamplingtargets",
+    "xray:getsamplingstatisticsummaries",
+    "cloudwatch:putmetricdata",
+    "dynamodb:liststreams",  # account-wide listing; CDK's stream event source grants it on "*"
+}
+BASIC_EXECUTION_ROLE = ":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+
+def _functions(synth: Synth) -> list[tuple[str, str, dict[str, Any]]]:
+    found = [
+        (stack, logical_id, fn["Properties"]) for stack, logical_id, fn in synth.all_resources("AWS::Lambda::Function")
+    ]
+    assert found
+    return found
+
+
+def _handler_module(properties: dict[str, Any]) -> str:
+    return str(properties["Handler"]).rsplit(".", 1)[0]
+
+
+def test_every_route_function_is_deployed(synth: Synth) -> None:
+    deployed = {_handler_module(properties) for _, _, properties in _functions(synth)}
+    for name in FUNCTIONS:
+        fn = synth.resource_of("api", synth.stacks.api.functions[name])
+        assert _handler_module(fn["Properties"]) in deployed, name
+
+
+def test_every_function_runs_python_3_13_on_arm64_with_active_tracing(synth: Synth) -> None:
+    for _, logical_id, properties in _functions(synth):
+        assert properties.get("Runtime") == "python3.13", logical_id
+        assert properties.get("Architectures") == ["arm64"], logical_id
+        assert properties.get("TracingConfig") == {"Mode": "Active"}, logical_id
+
+
+def test_every_function_uses_the_aws_published_powertools_layer(synth: Synth) -> None:
+    for _, logical_id, properties in _functions(synth):
+        layers = [flatten(layer) for layer in properties.get("Layers", [])]
+        assert any(POWERTOOLS_LAYER.fullmatch(layer) for layer in layers), f"{logical_id}: {layers}"
+
+
+def test_every_function_names_its_service_and_metrics_namespace(synth: Synth) -> None:
+    for _, logical_id, properties in _functions(synth):
+        variables = properties.get("Environment", {}).get("Variables", {})
+        assert isinstance(variables.get("POWERTOOLS_SERVICE_NAME"), str), logical_id
+        assert variables["POWERTOOLS_SERVICE_NAME"].strip(), logical_id
+        assert variables.get("POWERTOOLS_METRICS_NAMESPACE") == METRICS_NAMESPACE, logical_id
+
+
+def test_every_function_logs_to_its_own_group_with_the_stage_retention(synth: Synth) -> None:
+    groups_used: list[str] = []
+    for stack, logical_id, properties in _functions(synth):
+        group_id = ref_id(properties.get("LoggingConfig", {}).get("LogGroup"))
+        group = synth.resources(stack, "AWS::Logs::LogGroup").get(str(group_id))
+        assert group is not None, f"{logical_id} has no log group of its stack"
+        assert group["Properties"].get("RetentionInDays") == LOG_RETENTION_DAYS[synth.stage], logical_id
+        groups_used.append(str(group_id))
+    assert len(groups_used) == len(set(groups_used)), "functions share a log group"
+
+
+def _asset_directory(synth: Synth, logical_id: str, resource: dict[str, Any]) -> Path:
+    path = resource.get("Metadata", {}).get("aws:asset:path")
+    if path:
+        return synth.outdir / path
+    asset_hash = flatten(resource["Properties"]["Code"]["S3Key"]).removesuffix(".zip")
+    for manifest in synth.outdir.glob("*.assets.json"):
+        entry = json.loads(manifest.read_text())["files"].get(asset_hash)
+        if entry:
+            return synth.outdir / entry["source"]["path"]
+    raise AssertionError(f"{logical_id}: asset {asset_hash} is in no assets manifest")
+
+
+def test_every_function_ships_exactly_its_module_closure(synth: Synth) -> None:
+    functions = {logical_id: resource for _, logical_id, resource in synth.all_resources("AWS::Lambda::Function")}
+    handler_files = {
+        Path(*_handler_module(fn["Properties"]).split(".")).with_suffix(".py") for fn in functions.values()
+    }
+    assert len(handler_files) == len(functions) >= 2
+    for logical_id, resource in functions.items():
+        module = _handler_module(resource["Properties"])
+        directory = _asset_directory(synth, logical_id, resource)
+        assert directory.is_dir(), f"{logical_id}: {directory}"
+        shipped = {path.relative_to(directory) for path in directory.rglob("*") if path.is_file()}
+        assert shipped == module_closure(module), logical_id
+        own = Path(*module.split(".")).with_suffix(".py")
+        assert own in shipped, f"{logical_id} does not ship its handler {own}"
+        assert not shipped & (handler_files - {own}), f"{logical_id} ships another function's handler"
+
+
+def test_no_statement_grants_a_service_wide_wildcard(synth: Synth) -> None:
+    offenders: list[str] = []
+    for statement in policy_statements(synth):
+        if statement.allows and "NotAction" in statement.body:
+            offenders.append(statement.where())
+        for action in statement.actions:
+            if action.lower() in FORBIDDEN_ACTIONS and not _is_default_key_administration(statement):
+                offenders.append(statement.where())
+    assert offenders == []
+
+
+def _is_default_key_administration(statement: Statement) -> bool:
+    """The key policy statement CDK writes on every key: the account root may use ``kms:*`` on this key.
+
+    It grants nothing to any principal by itself; it delegates the key's access to IAM policies, which
+    the other checks in this module hold to named actions. Anything else with ``kms:*`` is an offender.
+    """
+    principal = statement.body.get("Principal", {})
+    return (
+        statement.resource_type == "AWS::KMS::Key"
+        and statement.allows
+        and statement.actions == ["kms:*"]
+        and isinstance(principal, dict)
+        and list(principal) == ["AWS"]
+        and re.fullmatch(r"arn:\$\{AWS::Partition\}:iam::\$\{AWS::AccountId\}:root", flatten(principal["AWS"]))
+        is not None
+    )
+
+
+def test_resource_wildcard_only_for_resourceless_actions(synth: Synth) -> None:
+    offenders: list[str] = []
+    seen_identity_policies = False
+    for statement in policy_statements(synth):
+        # In a key policy "*" means "this key"; every other document must name its resources.
+        if statement.resource_type == "AWS::KMS::Key" or not statement.allows:
+            continue
+        seen_identity_policies = seen_identity_policies or statement.is_identity_policy
+        if "*" in statement.resources and not {a.lower() for a in statement.actions} <= RESOURCELESS_ACTIONS:
+            offenders.append(statement.where())
+    assert seen_identity_policies
+    assert offenders == []
+
+
+def test_accounts_function_cannot_scan(synth: Synth) -> None:
+    properties = synth.resource_of("api", synth.stacks.api.functions["accounts"])["Properties"]
+    role_id = str(ref_id(properties["Role"]))
+    role = synth.json["api"]["Resources"][role_id]["Properties"]
+    managed = [flatten(arn) for arn in role.get("ManagedPolicyArns", [])]
+    assert all(arn.endswith(BASIC_EXECUTION_ROLE) for arn in managed), managed
+    actions = [
+        action
+        for statement in role_statements(synth, "api", role_id)
+        if statement.allows
+        for action in statement.actions
+    ]
+    assert "dynamodb:PutItem" in actions, "the role's policies were found"
+    scanning = [action for action in actions if fnmatchcase("dynamodb:scan", action.lower())]
+    assert scanning == []

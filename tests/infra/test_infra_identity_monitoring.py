@@ -1,0 +1,105 @@
+"""Cognito user pool and client; the on-call topic and the client's alarms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from aws_cdk.assertions import Match
+
+from tests.infra.support import AlarmQuery, Synth, as_list, describe_alarm, flatten, ref_id
+
+
+def test_password_policy_is_long_and_mixed(synth: Synth) -> None:
+    identity = synth.templates["identity"]
+    identity.resource_count_is("AWS::Cognito::UserPool", 1)
+    identity.has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {
+            "Policies": {
+                "PasswordPolicy": Match.object_like(
+                    {
+                        "MinimumLength": 12,
+                        "RequireUppercase": True,
+                        "RequireLowercase": True,
+                        "RequireNumbers": True,
+                        "RequireSymbols": True,
+                    }
+                )
+            }
+        },
+    )
+
+
+def test_app_client_logs_in_with_a_password_and_has_no_secret(synth: Synth) -> None:
+    clients = synth.resources("identity", "AWS::Cognito::UserPoolClient")
+    assert len(clients) == 1
+    properties = next(iter(clients.values()))["Properties"]
+    assert "ALLOW_USER_PASSWORD_AUTH" in properties.get("ExplicitAuthFlows", [])
+    assert properties.get("GenerateSecret", False) is False
+
+
+def _topic_id(synth: Synth) -> str:
+    topics = synth.resources("monitoring", "AWS::SNS::Topic")
+    assert len(topics) == 1
+    return next(iter(topics))
+
+
+def test_on_call_topic_is_encrypted_with_a_key_cloudwatch_may_use(synth: Synth) -> None:
+    topic = synth.resources("monitoring", "AWS::SNS::Topic")[_topic_id(synth)]["Properties"]
+    assert topic.get("KmsMasterKeyId"), "the topic is encrypted"
+    # Alarms cannot publish to a topic under the AWS managed alias/aws/sns key: it must be ours.
+    key = synth.resources("monitoring", "AWS::KMS::Key").get(str(ref_id(topic["KmsMasterKeyId"])))
+    assert key is not None, flatten(topic["KmsMasterKeyId"])
+    cloudwatch_actions = {
+        action
+        for statement in as_list(key["Properties"]["KeyPolicy"]["Statement"])
+        if statement.get("Effect") == "Allow" and statement.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+        for action in as_list(statement.get("Action"))
+    }
+    assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= cloudwatch_actions
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    name: str
+    metric: str
+    statistic: str
+    period: int
+    threshold: float
+    error_type: str | None = None
+
+    def matches(self, query: AlarmQuery) -> bool:
+        if self.metric not in query.metrics or self.statistic not in query.statistics or query.period != self.period:
+            return False
+        if self.error_type is None:
+            return "DatabaseThrottled" not in query.text
+        return "ErrorType" in query.text and self.error_type in query.text
+
+
+CLIENT_ALARMS = (
+    AlarmSpec("api-errors", "APIError", "Sum", 300, 10),
+    AlarmSpec("api-latency", "APILatency", "Average", 300, 1000),
+    AlarmSpec("database-throttled", "APIError", "Sum", 60, 5, error_type="DatabaseThrottled"),
+)
+
+
+@pytest.mark.parametrize("spec", CLIENT_ALARMS, ids=lambda spec: spec.name)
+def test_client_alarm_pages_on_call(synth: Synth, spec: AlarmSpec) -> None:
+    alarms = synth.resources("monitoring", "AWS::CloudWatch::Alarm")
+    matching = [alarm["Properties"] for alarm in alarms.values() if spec.matches(describe_alarm(alarm["Properties"]))]
+    assert len(matching) == 1, [describe_alarm(alarm["Properties"]) for alarm in alarms.values()]
+    alarm = matching[0]
+    assert alarm.get("Threshold") == spec.threshold
+    assert alarm.get("ComparisonOperator") == "GreaterThanThreshold"
+    assert alarm.get("EvaluationPeriods") == 1
+    assert alarm.get("DatapointsToAlarm", 1) == 1
+    assert _topic_id(synth) in {ref_id(action) for action in alarm.get("AlarmActions", [])}
+
+
+def test_no_alarm_uses_a_search_expression(synth: Synth) -> None:
+    alarms = synth.resources("monitoring", "AWS::CloudWatch::Alarm")
+    assert alarms
+    for logical_id, alarm in alarms.items():
+        for query in alarm["Properties"].get("Metrics", []):
+            assert "SEARCH(" not in query.get("Expression", "").upper(), logical_id
