@@ -62,7 +62,10 @@ def banner(stack: LocalStack, settings: Settings) -> str:
     if settings.dynamodb_endpoint:
         storage = f"{settings.dynamodb_endpoint} (given by AWS_ENDPOINT_URL_DYNAMODB)"
     elif settings.persist:
-        storage = f"{stack.dynamodb_endpoint} (data kept in {PERSIST_DIR.relative_to(PROJECT_ROOT)})"
+        storage = (
+            f"{stack.dynamodb_endpoint} (data kept in {PERSIST_DIR.relative_to(PROJECT_ROOT)}; "
+            "Cognito users are not: register with a new email)"
+        )
     else:
         storage = f"{stack.dynamodb_endpoint} (in memory; LOCAL_PERSIST=1 keeps data)"
     openapi = f"{url}/openapi.json"
