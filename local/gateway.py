@@ -56,7 +56,6 @@ class Gateway:
     def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.monotonic()
         request_id = str(uuid.uuid4())
-        target = "-"
         response, target = self._route(request, request_id)
         response = self._compress(request, response)
         elapsed = (time.monotonic() - started) * 1000

@@ -3,7 +3,9 @@ which the proxy event reports) and hands them to the application callable."""
 
 from __future__ import annotations
 
+import errno
 import threading
+import traceback
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -62,8 +64,6 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             response = self.server.application(request)
         except Exception:  # noqa: BLE001 - a bug here must not kill the connection thread silently
-            import traceback
-
             traceback.print_exc()
             response = HttpResponse(
                 500, [("Content-Type", "application/json")], b'{"message": "Internal server error"}'
@@ -148,6 +148,8 @@ class HttpServer:
         try:
             self._server = _Server(self.port, self._application)
         except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
             raise PortTaken("the API", self.port, "PORT") from error
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="http", daemon=True)
         self._thread.start()
