@@ -102,7 +102,7 @@ class DocsSite:
 
 
 def _ok(content_type: str, body: bytes, cache: bool = False) -> HttpResponse:
-    headers = [("Content-Type", content_type)]
+    headers = [("Content-Type", content_type), ("X-Request-Id", str(uuid.uuid4()))]
     if cache:
         headers.append(("Cache-Control", "public, max-age=3600"))
     return HttpResponse(200, headers, body)
