@@ -20,6 +20,9 @@ from stacks.data_stack import DataStack
 from stacks.identity_stack import SIGNIN_SCOPE, IdentityStack
 
 MIN_COMPRESSION_BYTES = 1024
+# The contract's 429 and 503 always tell the client when to retry, API Gateway's own included.
+RETRYABLE_STATUSES = frozenset({"429", "503"})
+GATEWAY_RETRY_AFTER_S = 5
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,7 @@ class ApiStack(cdk.Stack):
         )
         api.add_request_validator("RequestValidator", validate_request_parameters=True, validate_request_body=True)
         for gateway_id, (response_type, status, code, message) in GATEWAY_ERRORS.items():
+            retry = {"Retry-After": f"'{GATEWAY_RETRY_AFTER_S}'"} if status in RETRYABLE_STATUSES else {}
             api.add_gateway_response(
                 gateway_id,
                 type=response_type,
@@ -187,8 +191,9 @@ class ApiStack(cdk.Stack):
                     # A static value only: browsers on the stage's origin can read these errors too.
                     "Access-Control-Allow-Origin": f"'{self.config.cors_origins[0]}'",
                     "Access-Control-Expose-Headers": "'X-Request-Id,Retry-After'",
+                    **retry,
                 },
-                templates={"application/json": json.dumps(_gateway_error_body(code, message))},
+                templates={"application/json": json.dumps(_gateway_error_body(code, message, bool(retry)))},
             )
 
         authorizer = apigw.CognitoUserPoolsAuthorizer(
@@ -272,14 +277,17 @@ ACCESS_LOG_FIELDS = {
 }
 
 
-def _gateway_error_body(code: str, message: str) -> dict[str, object]:
-    return {
+def _gateway_error_body(code: str, message: str, retryable: bool) -> dict[str, object]:
+    body: dict[str, object] = {
         "success": False,
         "error": code,
         "message": message,
         "request_id": "$context.requestId",
         "timestamp": "$context.requestTime",
     }
+    if retryable:
+        body["retry_after"] = GATEWAY_RETRY_AFTER_S
+    return body
 
 
 def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
