@@ -31,18 +31,12 @@ IGNORED_RULES: dict[str, str] = {
     ),
 }
 
-# Single findings known to be false positives: (rule, resource type, path below the resource) -> reason.
-# They are still printed, marked SUPPRESSED, and do not fail the run. One that did not occur is
-# reported as such, so a stale entry gets deleted.
-_STALE_SCHEMA = (
-    "CloudFormation accepts Tags on {type} (see its Template Reference page) and aws-cdk-lib tags it; "
-    "the resource schemas bundled with the pinned cfn-lint 1.34.2 predate that (cfn-lint 1.58.0 accepts "
-    "the same templates). Delete this entry once requirements-dev.txt pins a cfn-lint with current schemas."
-)
-KNOWN_FALSE_POSITIVES: dict[tuple[str, str, str], str] = {
-    ("E3002", "AWS::Events::Rule", "Properties/Tags"): _STALE_SCHEMA.format(type="AWS::Events::Rule"),
-    ("E3002", "AWS::CloudWatch::Dashboard", "Properties/Tags"): _STALE_SCHEMA.format(type="AWS::CloudWatch::Dashboard"),
-}
+# Single findings known to be false positives: (rule, resource type, path below the resource) -> reason,
+# e.g. ("E3002", "AWS::Events::Rule", "Properties/Tags") while cfn-lint's bundled schemas lagged behind
+# CloudFormation's (gone since requirements-dev.txt pins cfn-lint 1.58.0). Matching findings are still
+# printed, marked SUPPRESSED, and do not fail the run; an entry that matched nothing is reported, so a
+# stale one gets deleted. Keep it narrow: never a whole E rule.
+KNOWN_FALSE_POSITIVES: dict[tuple[str, str, str], str] = {}
 
 SEVERITIES = {"E": "error", "W": "warning", "I": "informational"}
 REPORTED_SEVERITIES = {
