@@ -81,6 +81,7 @@ class ApiStack(cdk.Stack):
             "AUTO_CONFIRM_EMAIL": "true" if config.auto_confirm_email else "false",
             "BANK_DATA_KEY_ID": data.bank_data_key.key_arn,
             "PAGINATION_SECRET_ID": data.pagination_secret.secret_arn,
+            "CORS_ORIGINS": ",".join(config.cors_origins),
         }
         self.functions: dict[str, lambda_.Function] = {
             name: LendbridgeFunction(

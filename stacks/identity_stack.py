@@ -71,6 +71,8 @@ class IdentityStack(cdk.Stack):
             "ApiClient",
             auth_flows=cognito.AuthFlow(user_password=True),
             generate_secret=False,
+            # The API signs users in itself (USER_PASSWORD_AUTH); no hosted-UI OAuth flows.
+            disable_o_auth=True,
             prevent_user_existence_errors=True,
             access_token_validity=cdk.Duration.hours(1),
             id_token_validity=cdk.Duration.hours(1),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from decimal import Decimal
-from functools import partial
+from functools import lru_cache, partial
 from time import perf_counter
 from typing import Any
 
@@ -47,7 +48,9 @@ def serve(app: APIGatewayRestResolver, event: Mapping[str, Any], context: Lambda
     if response is None:
         app.append_context(request_id=request_id)
         response = app.resolve(event, context)
-    response.setdefault("multiValueHeaders", {})["X-Request-Id"] = [request_id]
+    headers = response.setdefault("multiValueHeaders", {})
+    headers["X-Request-Id"] = [request_id]
+    headers.update(cors_headers(header(event, "Origin")))
     status = int(response["statusCode"])
     observability.record_request(
         endpoint_of(str(event.get("httpMethod")), str(event.get("resource"))),
@@ -56,6 +59,26 @@ def serve(app: APIGatewayRestResolver, event: Mapping[str, Any], context: Lambda
         (perf_counter() - started) * 1000,
     )
     return response
+
+
+EXPOSED_HEADERS = "X-Request-Id,Retry-After,Idempotent-Replayed,ETag"
+
+
+@lru_cache(maxsize=1)
+def _allowed_origins() -> frozenset[str]:
+    return frozenset(origin for origin in os.environ.get("CORS_ORIGINS", "").split(",") if origin)
+
+
+def cors_headers(origin: str | None) -> dict[str, list[str]]:
+    """Browsers on the stage's own origins may read the response (the preflight is answered
+    by API Gateway); any other origin gets no CORS headers."""
+    if origin is None or origin not in _allowed_origins():
+        return {}
+    return {
+        "Access-Control-Allow-Origin": [origin],
+        "Access-Control-Expose-Headers": [EXPOSED_HEADERS],
+        "Vary": ["Origin"],
+    }
 
 
 def _refuse_unreadable_body(event: Mapping[str, Any], request_id: str) -> dict[str, Any] | None:
