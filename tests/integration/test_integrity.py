@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from lendbridge.data import keys
-from lendbridge.data.dynamo import from_item, to_item
+from lendbridge.data.dynamo import batch_get, from_item, to_item
 from lendbridge.data.history import DynamoHistoryWriter
-from lendbridge.data.integrity_scan import IntegrityScanner, batch_get
+from lendbridge.data.integrity_scan import IntegrityScanner
 from lendbridge.domain.history import funding_point, version_entry
 from lendbridge.domain.integrity import OrphanKind
 from lendbridge.domain.lending import LoanTerms

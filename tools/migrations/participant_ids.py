@@ -28,8 +28,7 @@ import boto3
 
 from lendbridge.aws import BOTO_CONFIG
 from lendbridge.data import keys
-from lendbridge.data.dynamo import from_item, to_values, translated_errors
-from lendbridge.data.integrity_scan import batch_get
+from lendbridge.data.dynamo import batch_get, from_item, to_values, translated_errors
 from lendbridge.ports import iso, new_id, utc_now
 from tools.migrations.checkpoints import Checkpoint, CheckpointStore, FileCheckpoint, TableCheckpoint
 from tools.migrations.legacy_participants import (

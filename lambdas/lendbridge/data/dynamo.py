@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,6 +15,11 @@ from lendbridge.errors import DependencyUnavailable, Throttled
 THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
 UNAVAILABLE_CODES = frozenset({"InternalServerError", "ServiceUnavailable"})
 THROTTLED_RETRY_AFTER = 5
+MAX_BATCH_GET_KEYS = 100
+# UnprocessedKeys are retried with backoff; a table that keeps refusing fails the call instead
+# of spinning until the function times out.
+MAX_UNPROCESSED_ROUNDS = 8
+Key = tuple[str, str]
 UNAVAILABLE_RETRY_AFTER = 10
 
 _serializer = TypeSerializer()
@@ -67,3 +73,40 @@ def cancellation_codes(error: ClientError) -> list[str]:
     """Per-action reasons of a cancelled TransactWriteItems, in request order."""
     reasons = error.response.get("CancellationReasons") or []
     return [str(reason.get("Code", "None")) for reason in reasons]
+
+
+def batch_get(
+    client: Any,
+    table: str,
+    wanted: Iterable[Key],
+    *,
+    projection: str | None = None,
+    names: Mapping[str, str] | None = None,
+    on_call: Callable[[], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The items at ``wanted`` that exist, strongly consistent, in BatchGetItem calls of at
+    most 100 keys; keys DynamoDB leaves unprocessed are retried with backoff (botocore does
+    not retry them itself)."""
+    pending = [to_item({"PK": pk, "SK": sk}) for pk, sk in dict.fromkeys(wanted)]
+    found: list[dict[str, Any]] = []
+    delay, rounds = 0.05, 0
+    while pending:
+        chunk, pending = pending[:MAX_BATCH_GET_KEYS], pending[MAX_BATCH_GET_KEYS:]
+        request: dict[str, Any] = {"Keys": chunk, "ConsistentRead": True}
+        if projection:
+            request["ProjectionExpression"] = projection
+            request["ExpressionAttributeNames"] = dict(names or {})
+        with translated_errors():
+            response = client.batch_get_item(RequestItems={table: request})
+        if on_call:
+            on_call()
+        found += [from_item(item) for item in response["Responses"].get(table, [])]
+        leftover = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+        if leftover:
+            rounds += 1
+            if rounds > MAX_UNPROCESSED_ROUNDS:
+                raise Throttled("BatchGetItem kept leaving keys unprocessed", retry_after=60)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            pending = leftover + pending
+    return found

@@ -8,12 +8,12 @@ not satisfy are looked up with BatchGetItem (at most 100 keys a call), never one
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lendbridge.data import keys
-from lendbridge.data.dynamo import from_item, to_item, translated_errors
+from lendbridge.data.dynamo import Key, batch_get, from_item, translated_errors
 from lendbridge.domain.integrity import (
     DEFAULT_SAMPLE_LIMIT,
     IntegrityReport,
@@ -24,14 +24,9 @@ from lendbridge.domain.integrity import (
     provides,
     requirement,
 )
-from lendbridge.errors import Throttled
 
-MAX_BATCH_GET_KEYS = 100
 DEFAULT_SEGMENTS = 4
 DEFAULT_PAGE_SIZE = 1000
-# UnprocessedKeys are retried with backoff; a table that keeps refusing fails the job instead
-# of letting it spin until the function times out.
-MAX_UNPROCESSED_ROUNDS = 8
 
 _NAMES = {"#pk": "PK", "#sk": "SK", "#uid": "user_id", "#pid": "participant_id"}
 _SCAN_PROJECTION = "#pk, #sk, #uid, #pid"
@@ -52,8 +47,6 @@ _VERSION = _prefix(keys.version_sk(0))
 _FUNDING = _prefix(keys.funding_sk("x", 0))
 _USER = _prefix(keys.user_pk("x"))
 _EMAIL = _prefix(keys.email_pk("x"))
-
-Key = tuple[str, str]
 
 
 def record_of(item: Mapping[str, Any]) -> Record:
@@ -101,43 +94,6 @@ def key_of(ref: Ref) -> Key:
     if ref.entity == "participant":
         return keys.loan_pk(ref.ids[0]), keys.participant_sk(ref.ids[1])
     return keys.user_pk(ref.ids[0]), keys.PROFILE
-
-
-def batch_get(
-    client: Any,
-    table: str,
-    wanted: Iterable[Key],
-    *,
-    projection: str | None = None,
-    names: Mapping[str, str] | None = None,
-    on_call: Callable[[], None] | None = None,
-) -> list[dict[str, Any]]:
-    """The items at ``wanted`` that exist, strongly consistent, in BatchGetItem calls of at
-    most 100 keys; keys DynamoDB leaves unprocessed are retried with backoff (botocore does
-    not retry them itself)."""
-    pending = [to_item({"PK": pk, "SK": sk}) for pk, sk in dict.fromkeys(wanted)]
-    found: list[dict[str, Any]] = []
-    delay, rounds = 0.05, 0
-    while pending:
-        chunk, pending = pending[:MAX_BATCH_GET_KEYS], pending[MAX_BATCH_GET_KEYS:]
-        request: dict[str, Any] = {"Keys": chunk, "ConsistentRead": True}
-        if projection:
-            request["ProjectionExpression"] = projection
-            request["ExpressionAttributeNames"] = dict(names or {})
-        with translated_errors():
-            response = client.batch_get_item(RequestItems={table: request})
-        if on_call:
-            on_call()
-        found += [from_item(item) for item in response["Responses"].get(table, [])]
-        leftover = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
-        if leftover:
-            rounds += 1
-            if rounds > MAX_UNPROCESSED_ROUNDS:
-                raise Throttled("BatchGetItem kept leaving keys unprocessed", retry_after=60)
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
-            pending = leftover + pending
-    return found
 
 
 class IntegrityScanner:

@@ -7,7 +7,6 @@ on a loan once, the version snapshot, the funding point and the audit entries.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,7 +16,15 @@ from botocore.exceptions import ClientError
 
 from lendbridge.data import keys
 from lendbridge.data.audit import audit_put
-from lendbridge.data.dynamo import cancellation_codes, error_code, from_item, to_item, to_values, translated_errors
+from lendbridge.data.dynamo import (
+    batch_get,
+    cancellation_codes,
+    error_code,
+    from_item,
+    to_item,
+    to_values,
+    translated_errors,
+)
 from lendbridge.data.items import (
     GUARD_CONDITION,
     audited_participant,
@@ -44,7 +51,6 @@ from lendbridge.domain.pages import Page, Position
 from lendbridge.errors import Conflict
 from lendbridge.ports import Actor, IdGenerator, iso
 
-MAX_BATCH_GET_KEYS = 100
 _HIGH = "\uffff"
 # Written with arithmetic in the update expression, so the database, not Python, moves money.
 _RUNNING_TOTALS = ("total_invited", "remaining", "total_funded")
@@ -283,21 +289,7 @@ class DynamoLoanStore:
         actions: list[dict[str, Any]] = [self._loan_action(change)]
         guards: dict[int, str] = {}
         for participant in change.created:
-            actions.append(self._put(participant_item(participant), "attribute_not_exists(PK)"))
-            guards[len(actions)] = participant.lender_email
-            actions.append(self._guard_put(participant))
-            actions.append(
-                self._audit(
-                    actor,
-                    timestamp,
-                    "participant",
-                    participant.participant_id,
-                    "CREATE",
-                    None,
-                    audited_participant(participant),
-                    change.after.loan_id,
-                )
-            )
+            self._invite(actions, guards, participant, actor, timestamp)
         for before, after in change.updated:
             actions.append(
                 self._put(
@@ -380,21 +372,7 @@ class DynamoLoanStore:
         ]
         guards: dict[int, str] = {}
         for participant in created:
-            actions.append(self._put(participant_item(participant), "attribute_not_exists(PK)"))
-            guards[len(actions)] = participant.lender_email
-            actions.append(self._guard_put(participant))
-            actions.append(
-                self._audit(
-                    actor,
-                    now_iso,
-                    "participant",
-                    participant.participant_id,
-                    "CREATE",
-                    None,
-                    audited_participant(participant),
-                    loan.loan_id,
-                )
-            )
+            self._invite(actions, guards, participant, actor, now_iso)
         # The loan's entry records the increments DynamoDB applied; the exact resulting figures
         # are in the version history, which the table's stream writes from the new image.
         actions.append(
@@ -439,6 +417,33 @@ class DynamoLoanStore:
         return True
 
     # ---- helpers -----------------------------------------------------------------------
+
+    def _invite(
+        self,
+        actions: list[dict[str, Any]],
+        guards: dict[int, str],
+        participant: Participant,
+        actor: Actor,
+        timestamp: str,
+    ) -> None:
+        """A new invitation's actions: the participant, its email's guard (whose position is
+        remembered to name the email if it fails) and its audit entry."""
+        actions.append(self._put(participant_item(participant), "attribute_not_exists(PK)"))
+        guards[len(actions)] = participant.lender_email
+        actions.append(self._guard_put(participant))
+        audited = audited_participant(participant)
+        actions.append(
+            self._audit(
+                actor,
+                timestamp,
+                "participant",
+                participant.participant_id,
+                "CREATE",
+                None,
+                audited,
+                participant.loan_id,
+            )
+        )
 
     def _loan_action(self, change: Change) -> dict[str, Any]:
         after = change.after
@@ -573,23 +578,7 @@ class DynamoLoanStore:
             raise
 
     def _batch_get(self, wanted: Iterable[dict[str, str]]) -> list[dict[str, Any]]:
-        """BatchGetItem, strongly consistent, retrying only the keys DynamoDB left unprocessed."""
-        pending = [to_item(key) for key in {(k["PK"], k["SK"]): k for k in wanted}.values()]
-        found: list[dict[str, Any]] = []
-        delay = 0.02
-        while pending:
-            chunk, pending = pending[:MAX_BATCH_GET_KEYS], pending[MAX_BATCH_GET_KEYS:]
-            with translated_errors():
-                response = self._client.batch_get_item(
-                    RequestItems={self._table: {"Keys": chunk, "ConsistentRead": True}}
-                )
-            found += [from_item(item) for item in response["Responses"].get(self._table, [])]
-            leftover = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
-            if leftover:
-                time.sleep(delay)  # UnprocessedKeys are not retried by botocore itself
-                delay = min(delay * 2, 1.0)
-                pending = leftover + pending
-        return found
+        return batch_get(self._client, self._table, ((key["PK"], key["SK"]) for key in wanted))
 
     def _query_all(self, **request: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
