@@ -15,6 +15,7 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+from local.children import stop_child
 from local.net import PortTaken, free_port, port_in_use
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -128,12 +129,8 @@ class DynamoDBLocal:
         if self._process is None:
             return
         process, self._process = self._process, None
-        process.terminate()  # the guard stops the JVM, waits for it, then exits
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        # The guard stops the JVM, waits for it, then exits.
+        stop_child(process, process.terminate, timeout_s=15)
         if process.stdin is not None:
             process.stdin.close()
 

@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from local.children import stop_child
 from local.net import PortTaken, free_port, port_in_use
 from local.template import ACCOUNT
 
@@ -81,13 +82,8 @@ class MotoServer:
         if self._process is None:
             return
         process, self._process = self._process, None
-        if process.stdin is not None:
-            process.stdin.close()  # the child's cue to shut down cleanly
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        # Closing its stdin is the child's cue to shut down cleanly.
+        stop_child(process, process.stdin.close if process.stdin else (lambda: None), timeout_s=5)
         if process.stderr is not None:
             process.stderr.close()
 
