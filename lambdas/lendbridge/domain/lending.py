@@ -296,33 +296,33 @@ class Lending:
         return Page(live, page.next_position)
 
     def accept(self, actor: Actor, participant_id: str, ach: AchDetails) -> tuple[Participant, Loan]:
+        return self._respond(actor, participant_id, ach=ach, reason=None)
+
+    def decline(self, actor: Actor, participant_id: str, reason: str | None) -> tuple[Participant, Loan]:
+        return self._respond(actor, participant_id, ach=None, reason=reason)
+
+    def _respond(
+        self, actor: Actor, participant_id: str, *, ach: AchDetails | None, reason: str | None
+    ) -> tuple[Participant, Loan]:
+        """Accept (with bank details) or decline, retried on a concurrent change of the loan."""
         sealed: list[SealedBankAccount] = []
 
         def attempt() -> tuple[Participant, Loan]:
             loan, participant = self._invitation(participant_id)
             now = self.clock()
             after_loan, after_participant = respond(
-                loan, participant, accept=True, caller_id=actor.user_id, now=now, bank=ach.summary()
+                loan,
+                participant,
+                accept=ach is not None,
+                caller_id=actor.user_id,
+                now=now,
+                bank=ach.summary() if ach else None,
             )
-            if not sealed:  # encrypt once, even if the write has to be retried
+            if ach is not None and not sealed:  # encrypt once, even if the write has to be retried
                 sealed.append(self.vault.seal(loan.loan_id, participant_id, ach))
-            after_loan = stamp(after_loan, now=now, actor_id=actor.user_id)
-            self.store.apply(
-                Change(before=loan, after=after_loan, updated=((participant, after_participant),)),
-                actor,
-                bank=sealed[0],
-            )
-            return after_participant, after_loan
-
-        return self._retrying(attempt)
-
-    def decline(self, actor: Actor, participant_id: str, reason: str | None) -> tuple[Participant, Loan]:
-        def attempt() -> tuple[Participant, Loan]:
-            loan, participant = self._invitation(participant_id)
-            now = self.clock()
-            after_loan, after_participant = respond(loan, participant, accept=False, caller_id=actor.user_id, now=now)
             after_loan = stamp(after_loan, now=now, actor_id=actor.user_id, reason=reason)
-            self.store.apply(Change(before=loan, after=after_loan, updated=((participant, after_participant),)), actor)
+            change = Change(before=loan, after=after_loan, updated=((participant, after_participant),))
+            self.store.apply(change, actor, bank=sealed[0] if sealed else None)
             return after_participant, after_loan
 
         return self._retrying(attempt)
