@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from lendbridge.data import keys
 from lendbridge.data.audit import audit_put
-from lendbridge.data.dynamo import cancellation_codes, error_code, to_item, to_values, translated_errors
+from lendbridge.data.dynamo import cancellation_codes, error_code, put_action, to_item, to_values, translated_errors
 from lendbridge.data.items import GUARD_CONDITION, audited_participant, invitee_guard_item, participant_item
 from lendbridge.ports import Actor, IdGenerator
 from tools.migrations.legacy_participants import MIGRATED_MARK, MIGRATION_ACTOR, Conversion, SkipReason
@@ -81,27 +81,15 @@ class ConversionWriter:
     def _actions(self, conversion: Conversion, now_iso: str) -> list[tuple[str, dict[str, Any]]]:
         participant = conversion.participant
         actions: list[tuple[str, dict[str, Any]]] = [
-            (
-                "participant",
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": to_item(participant_item(participant)),
-                        "ConditionExpression": "attribute_not_exists(PK)",
-                    }
-                },
-            ),
+            ("participant", put_action(self._table, participant_item(participant))),
             ("source", self._mark_source(conversion, now_iso)),
         ]
         if participant.is_live:
             # The same guard a new invitation takes, so a migrated one is guarded exactly alike.
-            guard = {
-                "TableName": self._table,
-                "Item": to_item(invitee_guard_item(participant)),
-                "ConditionExpression": GUARD_CONDITION,
-                "ExpressionAttributeValues": to_values({":inactive": False}),
-            }
-            actions.append(("guard", {"Put": guard}))
+            guard = put_action(
+                self._table, invitee_guard_item(participant), GUARD_CONDITION, values={":inactive": False}
+            )
+            actions.append(("guard", guard))
         if self._audit_table is not None:
             after = {**(audited_participant(participant) or {}), "migrated_from": conversion.old_key[1]}
             audit = audit_put(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from lendbridge.data.dynamo import to_item
+from lendbridge.data.dynamo import put_action
 from lendbridge.data.keys import audit_pk
 from lendbridge.ports import Actor
 
@@ -47,13 +47,7 @@ def audit_put(
         "user_agent": actor.user_agent,
         "request_id": actor.request_id,
     }
-    return {
-        "Put": {
-            "TableName": table,
-            "Item": to_item(entry),
-            "ConditionExpression": "attribute_not_exists(PK)",
-        }
-    }
+    return put_action(table, entry)
 
 
 def _scrub(values: Mapping[str, Any] | None) -> dict[str, Any] | None:

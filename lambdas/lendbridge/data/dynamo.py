@@ -39,6 +39,26 @@ def to_values(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(v) for k, v in values.items()}
 
 
+NEW_ITEM = "attribute_not_exists(PK)"
+
+
+def put_action(
+    table: str,
+    item: Mapping[str, Any],
+    condition: str = NEW_ITEM,
+    *,
+    names: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A TransactWriteItems ``Put``, conditional (by default: only if the item is new)."""
+    put: dict[str, Any] = {"TableName": table, "Item": to_item(item), "ConditionExpression": condition}
+    if names:
+        put["ExpressionAttributeNames"] = dict(names)
+    if values:
+        put["ExpressionAttributeValues"] = to_values(values)
+    return {"Put": put}
+
+
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 

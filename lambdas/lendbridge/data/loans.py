@@ -21,6 +21,7 @@ from lendbridge.data.dynamo import (
     cancellation_codes,
     error_code,
     from_item,
+    put_action,
     to_item,
     to_values,
     translated_errors,
@@ -485,12 +486,7 @@ class DynamoLoanStore:
         names: dict[str, str] | None = None,
         values: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self._table, "Item": to_item(item), "ConditionExpression": condition}
-        if names:
-            put["ExpressionAttributeNames"] = names
-        if values:
-            put["ExpressionAttributeValues"] = to_values(values)
-        return {"Put": put}
+        return put_action(self._table, item, condition, names=names, values=values)
 
     def _guard_put(self, participant: Participant) -> dict[str, Any]:
         return self._put(invitee_guard_item(participant), GUARD_CONDITION, values={":inactive": False})

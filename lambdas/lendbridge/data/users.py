@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from lendbridge.data import keys
 from lendbridge.data.audit import audit_put
-from lendbridge.data.dynamo import cancellation_codes, error_code, from_item, to_item, translated_errors
+from lendbridge.data.dynamo import cancellation_codes, error_code, from_item, put_action, to_item, translated_errors
 from lendbridge.domain.accounts import EmailTaken, UserProfile
 from lendbridge.ports import Actor, IdGenerator, iso
 
@@ -51,20 +51,8 @@ class DynamoUserStore:
         }
         audited = {k: profile_item[k] for k in ("user_id", "full_name", "created_at")}
         actions = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": to_item(profile_item),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": to_item(lookup_item),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
+            put_action(self._table, profile_item),
+            put_action(self._table, lookup_item),
             audit_put(
                 table=self._audit_table,
                 audit_id=self._new_id(),
