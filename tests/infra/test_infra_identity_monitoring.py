@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 from aws_cdk.assertions import Match
 
-from tests.infra.support import AlarmQuery, Synth, as_list, describe_alarm, flatten, ref_id
+from tests.infra.support import AlarmQuery, Synth, as_list, describe_alarm, flatten, ref_id, role_statements
 
 
 def test_password_policy_is_long_and_mixed(synth: Synth) -> None:
@@ -31,12 +31,29 @@ def test_password_policy_is_long_and_mixed(synth: Synth) -> None:
     )
 
 
-def test_app_client_logs_in_with_a_password_and_has_no_secret(synth: Synth) -> None:
+def test_app_client_signs_in_server_side_only_and_has_no_secret(synth: Synth) -> None:
     clients = synth.resources("identity", "AWS::Cognito::UserPoolClient")
     assert len(clients) == 1
     properties = next(iter(clients.values()))["Properties"]
-    assert "ALLOW_USER_PASSWORD_AUTH" in properties.get("ExplicitAuthFlows", [])
+    # Threat protection sees the caller only through AdminInitiateAuth's ContextData; a public
+    # password flow would be a way around it.
+    flows = set(properties.get("ExplicitAuthFlows", []))
+    assert flows == {"ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
     assert properties.get("GenerateSecret", False) is False
+    assert properties.get("EnableTokenRevocation") is True
+
+
+def test_threat_protection_is_enforced_because_sign_in_carries_the_callers_context(synth: Synth) -> None:
+    synth.templates["identity"].has_resource_properties(
+        "AWS::Cognito::UserPool", {"UserPoolAddOns": {"AdvancedSecurityMode": "ENFORCED"}}
+    )
+
+
+def test_accounts_function_may_sign_in_server_side(synth: Synth) -> None:
+    properties = synth.resource_of("api", synth.stacks.api.functions["accounts"])["Properties"]
+    statements = role_statements(synth, "api", str(ref_id(properties["Role"])))
+    actions = {action for statement in statements if statement.allows for action in statement.actions}
+    assert {"cognito-idp:AdminInitiateAuth", "cognito-idp:AdminRespondToAuthChallenge"} <= actions
 
 
 def _topic_id(synth: Synth) -> str:

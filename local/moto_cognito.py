@@ -1,0 +1,63 @@
+"""Cognito operations the account routes call that moto's server lacks or answers unlike AWS.
+
+Installed into the moto server process only (``local.moto_server``), before it starts:
+- ``ResendConfirmationCode`` and ``RevokeToken``, which moto does not implement;
+- ``ConfirmForgotPassword`` for an email without an account: moto answers
+  ``ResourceNotFoundException``, AWS (with ``PreventUserExistenceErrors``, as the app client is
+  configured) ``CodeMismatchException``.
+Behaviour follows the Cognito API reference; nothing here is reachable in AWS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.cognitoidp import models, responses
+from moto.cognitoidp.exceptions import CodeMismatchException, InvalidParameterException, ResourceNotFoundError
+from moto.core.responses import ActionResult, EmptyResult
+
+
+def _pool_of_client(client_id: str) -> Any:
+    for account in models.cognitoidp_backends.values():
+        for backend in account.values():
+            for pool in backend.user_pools.values():
+                if client_id in pool.clients:
+                    return pool
+    raise ResourceNotFoundError(client_id)
+
+
+def _resend_confirmation_code(self: Any) -> ActionResult:
+    pool = _pool_of_client(self._get_param("ClientId"))
+    username = self._get_param("Username")
+    user = pool._get_user(username)
+    if user is not None and user.status != models.UserStatus.UNCONFIRMED:
+        raise InvalidParameterException("User is already confirmed.")
+    # An unknown user gets a made-up delivery, as AWS does when user existence errors are prevented.
+    return ActionResult(
+        {"CodeDeliveryDetails": {"Destination": "e***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}}
+    )
+
+
+def _revoke_token(self: Any) -> ActionResult:
+    pool = _pool_of_client(self._get_param("ClientId"))
+    token = self._get_param("Token")
+    if token in pool.refresh_tokens:
+        # moto's refresh flows treat a None entry as "Refresh Token has been revoked".
+        pool.refresh_tokens[token] = None
+    return EmptyResult()
+
+
+_moto_confirm_forgot_password = models.CognitoIdpBackend.confirm_forgot_password
+
+
+def _confirm_forgot_password(self: Any, client_id: str, username: str, password: str, confirmation_code: str) -> None:
+    pool = _pool_of_client(client_id)
+    if pool._get_user(username) is None:
+        raise CodeMismatchException("Invalid verification code provided, please try again.")
+    _moto_confirm_forgot_password(self, client_id, username, password, confirmation_code)
+
+
+def install() -> None:
+    responses.CognitoIdpResponse.resend_confirmation_code = _resend_confirmation_code  # type: ignore[attr-defined]
+    responses.CognitoIdpResponse.revoke_token = _revoke_token  # type: ignore[attr-defined]
+    models.CognitoIdpBackend.confirm_forgot_password = _confirm_forgot_password  # type: ignore[method-assign]
