@@ -4,7 +4,9 @@ Installed into the moto server process only (``local.moto_server``), before it s
 - ``ResendConfirmationCode`` and ``RevokeToken``, which moto does not implement;
 - ``ConfirmForgotPassword`` for an email without an account: moto answers
   ``ResourceNotFoundException``, AWS (with ``PreventUserExistenceErrors``, as the app client is
-  configured) ``CodeMismatchException``.
+  configured) ``CodeMismatchException``;
+- ``(Admin)RespondToAuthChallenge`` with an unknown or expired session: moto answers
+  ``ResourceNotFoundException``, AWS ``NotAuthorizedException``.
 Behaviour follows the Cognito API reference; nothing here is reachable in AWS.
 """
 
@@ -13,7 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from moto.cognitoidp import models, responses
-from moto.cognitoidp.exceptions import CodeMismatchException, InvalidParameterException, ResourceNotFoundError
+from moto.cognitoidp.exceptions import (
+    CodeMismatchException,
+    InvalidParameterException,
+    NotAuthorizedError,
+    ResourceNotFoundError,
+)
 from moto.core.responses import ActionResult, EmptyResult
 
 
@@ -57,7 +64,22 @@ def _confirm_forgot_password(self: Any, client_id: str, username: str, password:
     _moto_confirm_forgot_password(self, client_id, username, password, confirmation_code)
 
 
+_moto_respond_to_auth_challenge = models.CognitoIdpBackend.respond_to_auth_challenge
+
+
+def _respond_to_auth_challenge(
+    self: Any, session: str, client_id: str, challenge_name: str, challenge_responses: dict[str, str]
+) -> dict[str, Any]:
+    if challenge_name != "PASSWORD_VERIFIER" and session not in self.sessions:
+        raise NotAuthorizedError("Invalid session for the user, session is expired.")
+    result: dict[str, Any] = _moto_respond_to_auth_challenge(
+        self, session, client_id, challenge_name, challenge_responses
+    )
+    return result
+
+
 def install() -> None:
     responses.CognitoIdpResponse.resend_confirmation_code = _resend_confirmation_code  # type: ignore[attr-defined]
     responses.CognitoIdpResponse.revoke_token = _revoke_token  # type: ignore[attr-defined]
     models.CognitoIdpBackend.confirm_forgot_password = _confirm_forgot_password  # type: ignore[method-assign]
+    models.CognitoIdpBackend.respond_to_auth_challenge = _respond_to_auth_challenge  # type: ignore[method-assign]
