@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 from aws_cdk.assertions import Match
+from pydantic import ValidationError
 
+from lendbridge.schemas.accounts import RegisterRequest, ResetPasswordRequest
 from tests.infra.support import AlarmQuery, Synth, as_list, describe_alarm, flatten, ref_id, role_statements
 
 
@@ -120,3 +122,29 @@ def test_no_alarm_uses_a_search_expression(synth: Synth) -> None:
     for logical_id, alarm in alarms.items():
         for query in alarm["Properties"].get("Metrics", []):
             assert "SEARCH(" not in query.get("Expression", "").upper(), logical_id
+
+
+def test_the_schemas_enforce_exactly_the_pools_password_policy(synth: Synth) -> None:
+    pool = next(iter(synth.resources("identity", "AWS::Cognito::UserPool").values()))
+    policy = pool["Properties"]["Policies"]["PasswordPolicy"]
+    length = policy["MinimumLength"]
+    good = "Aa1!" + "x" * (length - 4)
+    lacking = {
+        "RequireUppercase": good.replace("A", "a"),
+        "RequireLowercase": good.upper(),
+        "RequireNumbers": good.replace("1", "y"),
+        "RequireSymbols": good.replace("!", "z"),
+    }
+    for model, field in ((RegisterRequest, "password"), (ResetPasswordRequest, "new_password")):
+        others = (
+            {"email": "ada@example.com", "full_name": "Ada"}
+            if model is RegisterRequest
+            else {"email": "ada@example.com", "code": "123456"}
+        )
+        model.model_validate({**others, field: good})
+        with pytest.raises(ValidationError):
+            model.model_validate({**others, field: good[:-1]})
+        for requirement, password in lacking.items():
+            if policy[requirement]:
+                with pytest.raises(ValidationError):
+                    model.model_validate({**others, field: password})
