@@ -2,6 +2,11 @@
 
 Installed into the moto server process only (``local.moto_server``), before it starts:
 - ``ResendConfirmationCode`` and ``RevokeToken``, which moto does not implement;
+- ``ConfirmSignUp`` as AWS answers it: moto confirms any user with any code, even one already
+  confirmed or unknown. Here an unknown user is ``CodeMismatchException`` (user existence errors
+  prevented), a confirmed one ``NotAuthorizedException``, and the email becomes verified. Codes
+  follow moto's own convention for password resets: one of the form ``moto-confirmation-code:N``
+  must be the last code ``ResendConfirmationCode`` issued; any other code stands for the right one;
 - ``ConfirmForgotPassword`` for an email without an account: moto answers
   ``ResourceNotFoundException``, AWS (with ``PreventUserExistenceErrors``, as the app client is
   configured) ``CodeMismatchException``;
@@ -12,6 +17,7 @@ Behaviour follows the Cognito API reference; nothing here is reachable in AWS.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from moto.cognitoidp import models, responses
@@ -33,16 +39,39 @@ def _pool_of_client(client_id: str) -> Any:
     raise ResourceNotFoundError(client_id)
 
 
+CODE_PREFIX = "moto-confirmation-code:"
+
+
 def _resend_confirmation_code(self: Any) -> ActionResult:
     pool = _pool_of_client(self._get_param("ClientId"))
     username = self._get_param("Username")
     user = pool._get_user(username)
     if user is not None and user.status != models.UserStatus.UNCONFIRMED:
         raise InvalidParameterException("User is already confirmed.")
+    if user is not None:
+        user.confirmation_code = f"{CODE_PREFIX}{secrets.randbelow(900_000) + 100_000}"
     # An unknown user gets a made-up delivery, as AWS does when user existence errors are prevented.
     return ActionResult(
         {"CodeDeliveryDetails": {"Destination": "e***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}}
     )
+
+
+def _confirm_sign_up(self: Any) -> ActionResult:
+    pool = _pool_of_client(self._get_param("ClientId"))
+    user = pool._get_user(self._get_param("Username"))
+    code = self._get_param("ConfirmationCode") or ""
+    if user is None:
+        raise CodeMismatchException("Invalid verification code provided, please try again.")
+    if user.status != models.UserStatus.UNCONFIRMED:
+        status = getattr(user.status, "value", user.status)
+        raise NotAuthorizedError(f"User cannot be confirmed. Current status is {status}")
+    if code.startswith(CODE_PREFIX) and code != user.confirmation_code:
+        raise CodeMismatchException("Invalid verification code provided, please try again.")
+    user.status = models.UserStatus.CONFIRMED
+    user.confirmation_code = None
+    # The code went to the email, so confirming it verifies the email, as in AWS.
+    user.update_attributes([{"Name": "email_verified", "Value": "true"}])
+    return EmptyResult()
 
 
 def _revoke_token(self: Any) -> ActionResult:
@@ -81,5 +110,6 @@ def _respond_to_auth_challenge(
 def install() -> None:
     responses.CognitoIdpResponse.resend_confirmation_code = _resend_confirmation_code  # type: ignore[attr-defined]
     responses.CognitoIdpResponse.revoke_token = _revoke_token  # type: ignore[attr-defined]
+    responses.CognitoIdpResponse.confirm_sign_up = _confirm_sign_up  # type: ignore[method-assign]
     models.CognitoIdpBackend.confirm_forgot_password = _confirm_forgot_password  # type: ignore[method-assign]
     models.CognitoIdpBackend.respond_to_auth_challenge = _respond_to_auth_challenge  # type: ignore[method-assign]

@@ -119,25 +119,41 @@ def _login(api: Api, email: str, password: str = PASSWORD) -> dict[str, Any]:
     return dict(response.json()["data"])
 
 
+def _pending_sign_up(pool: Pool, label: str) -> str:
+    """A sign-up as prod leaves it, unconfirmed (dev confirms at registration)."""
+    email = unique_email(label)
+    attributes = [{"Name": "email", "Value": email}, {"Name": "name", "Value": "Pen Ding"}]
+    pool.cognito.sign_up(ClientId=pool.client_id, Username=email, Password=PASSWORD, UserAttributes=attributes)
+    return email
+
+
 def test_confirm_verifies_an_email_awaiting_its_code(api: Api, pool: Pool) -> None:
-    # Dev confirms at registration, so the sign-up is made the way prod leaves it: unconfirmed.
-    email = unique_email("confirm")
-    pool.cognito.sign_up(
-        ClientId=pool.client_id,
-        Username=email,
-        Password=PASSWORD,
-        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "name", "Value": "Con Firm"}],
-    )
+    email = _pending_sign_up(pool, "confirm")
     response = api.post("/v1/auth/confirm", json={"email": email, "code": "123456"})
     assert response.status_code == 200, response.text
     assert response.json()["success"] is True
-    assert pool.cognito.admin_get_user(UserPoolId=pool.pool_id, Username=email)["UserStatus"] == "CONFIRMED"
+    user = pool.cognito.admin_get_user(UserPoolId=pool.pool_id, Username=email)
+    assert user["UserStatus"] == "CONFIRMED"
+    assert {"Name": "email_verified", "Value": "true"} in user["UserAttributes"]
+    assert _login(api, email)["access_token"]
 
 
-def test_confirm_for_an_unknown_email_is_the_wrong_code_answer(api: Api) -> None:
-    response = api.post("/v1/auth/confirm", json={"email": unique_email("nobody"), "code": "123456"})
-    body = assert_error_envelope(response, 400, "VALIDATION_ERROR")
+def test_confirm_answers_a_wrong_code_an_unknown_email_and_a_confirmed_one_alike(
+    api: Api, pool: Pool, user: User
+) -> None:
+    pending = _pending_sign_up(pool, "wrongconfirm")
+    # A fresh code is issued; a code in moto's form that is not it is the wrong-code case.
+    assert api.post("/v1/auth/resend-code", json={"email": pending}).status_code == 202
+    code = "moto-confirmation-code:000000"
+    answers = [
+        api.post("/v1/auth/confirm", json={"email": email, "code": code})
+        for email in (pending, unique_email("nobody"), user.email)
+    ]
+    body = assert_error_envelope(answers[0], 400, "VALIDATION_ERROR")
     assert list(body["field_errors"]) == ["code"]
+    assert [_comparable(answer) for answer in answers] == [_comparable(answers[0])] * 3
+    still = pool.cognito.admin_get_user(UserPoolId=pool.pool_id, Username=pending)
+    assert still["UserStatus"] == "UNCONFIRMED"
 
 
 @pytest.mark.parametrize("body", [{"email": "ada@example.com"}, {"email": "ada@example.com", "code": "12 34"}])
@@ -146,13 +162,7 @@ def test_confirm_without_a_readable_code_is_a_validation_error(api: Api, body: d
 
 
 def test_resend_code_answers_alike_for_pending_confirmed_and_unknown_emails(api: Api, pool: Pool, user: User) -> None:
-    pending = unique_email("pending")
-    pool.cognito.sign_up(
-        ClientId=pool.client_id,
-        Username=pending,
-        Password=PASSWORD,
-        UserAttributes=[{"Name": "email", "Value": pending}, {"Name": "name", "Value": "Pen Ding"}],
-    )
+    pending = _pending_sign_up(pool, "pending")
     answers = [
         _comparable(api.post("/v1/auth/resend-code", json={"email": email}))
         for email in (pending, user.email, unique_email("nobody"))
