@@ -100,6 +100,9 @@ def main() -> None:
     port = parser.parse_args().port
     from moto.server import ThreadedMotoServer
 
+    from local import moto_cognito
+
+    moto_cognito.install()
     # werkzeug logs every request; the gateway logs requests already.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

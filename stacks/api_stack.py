@@ -111,7 +111,12 @@ class ApiStack(cdk.Stack):
         grant_table(accounts, data.main_table, [*ITEM_READ, *ITEM_WRITE], indexes=["lender-invitations"])
         grant_table(accounts, data.audit_table, ["dynamodb:PutItem"])
         data.data_key.grant(accounts, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
-        admin_actions = ["cognito-idp:AdminDeleteUser"]
+        # Sign-in and its second step run server-side so threat protection sees the caller (ContextData).
+        admin_actions = [
+            "cognito-idp:AdminDeleteUser",
+            "cognito-idp:AdminInitiateAuth",
+            "cognito-idp:AdminRespondToAuthChallenge",
+        ]
         if self.config.auto_confirm_email:
             admin_actions += ["cognito-idp:AdminConfirmSignUp", "cognito-idp:AdminUpdateUserAttributes"]
         identity.user_pool.grant(accounts, *admin_actions)

@@ -11,7 +11,7 @@ from lendbridge_infra.function import LendbridgeFunction
 from lendbridge_infra.grants import grant_table
 from stacks.data_stack import DataStack
 
-# The scope Cognito puts in every access token from USER_PASSWORD_AUTH; API methods require it,
+# The scope Cognito puts in every access token from a user pool API sign-in; API methods require it,
 # which makes the authorizer accept access tokens (it accepts only ID tokens without a scope).
 SIGNIN_SCOPE = "aws.cognito.signin.user.admin"
 PASSWORD_MIN_LENGTH = 12
@@ -69,9 +69,12 @@ class IdentityStack(cdk.Stack):
         )
         self.client = self.user_pool.add_client(
             "ApiClient",
-            auth_flows=cognito.AuthFlow(user_password=True),
+            # Only the server-side password flow: the API signs users in with AdminInitiateAuth,
+            # which carries the caller's IP and headers to threat protection (ContextData) without
+            # a client secret. A public USER_PASSWORD_AUTH flow would let a client skip that.
+            auth_flows=cognito.AuthFlow(admin_user_password=True),
             generate_secret=False,
-            # The API signs users in itself (USER_PASSWORD_AUTH); no hosted-UI OAuth flows.
+            # No hosted-UI OAuth flows.
             disable_o_auth=True,
             prevent_user_existence_errors=True,
             access_token_validity=cdk.Duration.hours(1),

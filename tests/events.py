@@ -31,7 +31,9 @@ def api_event(
     path_parameters: dict[str, str] | None = None,
     user_id: str | None = None,
 ) -> dict[str, Any]:
-    all_headers = {"Content-Type": "application/json", "User-Agent": "pytest", **(headers or {})}
+    # API Gateway passes the Authorization header on to the function along with the claims.
+    signed_in = {"Authorization": "Bearer test-token"} if user_id is not None else {}
+    all_headers = {"Content-Type": "application/json", "User-Agent": "pytest", **signed_in, **(headers or {})}
     request_context: dict[str, Any] = {
         "requestId": str(uuid.uuid4()),
         "resourcePath": resource or path,

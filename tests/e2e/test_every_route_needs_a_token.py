@@ -34,12 +34,18 @@ def expired(user: User) -> str:
     return sign(claims, moto_signing_key())
 
 
-def test_the_public_routes_are_exactly_health_register_and_login() -> None:
+def test_the_public_routes_are_exactly_health_and_the_signed_out_account_routes() -> None:
     assert {(r.method, r.path) for r in PUBLIC} == {
         ("GET", "/health/live"),
         ("GET", "/health/ready"),
         ("POST", "/v1/auth/register"),
         ("POST", "/v1/auth/login"),
+        ("POST", "/v1/auth/respond-to-challenge"),
+        ("POST", "/v1/auth/confirm"),
+        ("POST", "/v1/auth/resend-code"),
+        ("POST", "/v1/auth/refresh"),
+        ("POST", "/v1/auth/forgot-password"),
+        ("POST", "/v1/auth/reset-password"),
     }
 
 

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 from aws_cdk.assertions import Match
+from pydantic import ValidationError
 
-from tests.infra.support import AlarmQuery, Synth, as_list, describe_alarm, flatten, ref_id
+from lendbridge.schemas.accounts import RegisterRequest, ResetPasswordRequest
+from tests.infra.support import AlarmQuery, Synth, as_list, describe_alarm, flatten, ref_id, role_statements
 
 
 def test_password_policy_is_long_and_mixed(synth: Synth) -> None:
@@ -31,12 +33,29 @@ def test_password_policy_is_long_and_mixed(synth: Synth) -> None:
     )
 
 
-def test_app_client_logs_in_with_a_password_and_has_no_secret(synth: Synth) -> None:
+def test_app_client_signs_in_server_side_only_and_has_no_secret(synth: Synth) -> None:
     clients = synth.resources("identity", "AWS::Cognito::UserPoolClient")
     assert len(clients) == 1
     properties = next(iter(clients.values()))["Properties"]
-    assert "ALLOW_USER_PASSWORD_AUTH" in properties.get("ExplicitAuthFlows", [])
+    # Threat protection sees the caller only through AdminInitiateAuth's ContextData; a public
+    # password flow would be a way around it.
+    flows = set(properties.get("ExplicitAuthFlows", []))
+    assert flows == {"ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
     assert properties.get("GenerateSecret", False) is False
+    assert properties.get("EnableTokenRevocation") is True
+
+
+def test_threat_protection_is_enforced_because_sign_in_carries_the_callers_context(synth: Synth) -> None:
+    synth.templates["identity"].has_resource_properties(
+        "AWS::Cognito::UserPool", {"UserPoolAddOns": {"AdvancedSecurityMode": "ENFORCED"}}
+    )
+
+
+def test_accounts_function_may_sign_in_server_side(synth: Synth) -> None:
+    properties = synth.resource_of("api", synth.stacks.api.functions["accounts"])["Properties"]
+    statements = role_statements(synth, "api", str(ref_id(properties["Role"])))
+    actions = {action for statement in statements if statement.allows for action in statement.actions}
+    assert {"cognito-idp:AdminInitiateAuth", "cognito-idp:AdminRespondToAuthChallenge"} <= actions
 
 
 def _topic_id(synth: Synth) -> str:
@@ -103,3 +122,29 @@ def test_no_alarm_uses_a_search_expression(synth: Synth) -> None:
     for logical_id, alarm in alarms.items():
         for query in alarm["Properties"].get("Metrics", []):
             assert "SEARCH(" not in query.get("Expression", "").upper(), logical_id
+
+
+def test_the_schemas_enforce_exactly_the_pools_password_policy(synth: Synth) -> None:
+    pool = next(iter(synth.resources("identity", "AWS::Cognito::UserPool").values()))
+    policy = pool["Properties"]["Policies"]["PasswordPolicy"]
+    length = policy["MinimumLength"]
+    good = "Aa1!" + "x" * (length - 4)
+    lacking = {
+        "RequireUppercase": good.replace("A", "a"),
+        "RequireLowercase": good.upper(),
+        "RequireNumbers": good.replace("1", "y"),
+        "RequireSymbols": good.replace("!", "z"),
+    }
+    for model, field in ((RegisterRequest, "password"), (ResetPasswordRequest, "new_password")):
+        others = (
+            {"email": "ada@example.com", "full_name": "Ada"}
+            if model is RegisterRequest
+            else {"email": "ada@example.com", "code": "123456"}
+        )
+        model.model_validate({**others, field: good})
+        with pytest.raises(ValidationError):
+            model.model_validate({**others, field: good[:-1]})
+        for requirement, password in lacking.items():
+            if policy[requirement]:
+                with pytest.raises(ValidationError):
+                    model.model_validate({**others, field: password})

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from lendbridge import errors
-from lendbridge.domain.accounts import Tokens, UserProfile
+from lendbridge.domain.accounts import ClientContext, Tokens, UserProfile
 from lendbridge.handlers import accounts as accounts_handler
 from tests.events import FakeContext, api_event, body_of, header_of
 
@@ -28,7 +28,7 @@ class FakeAccounts:
         self.registered.append((email, request_id))
         return UserProfile("user-1", email, full_name, datetime(2026, 1, 2, tzinfo=UTC))
 
-    def login(self, email: str, password: str) -> Tokens:
+    def login(self, email: str, password: str, context: ClientContext) -> Tokens:
         if self.failure:
             raise self.failure
         return Tokens(access_token="token", expires_in=3600, refresh_token="refresh")

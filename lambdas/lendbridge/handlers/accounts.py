@@ -1,7 +1,13 @@
-"""POST /v1/auth/register, POST /v1/auth/login, GET /v1/users/me."""
+"""The account routes (/v1/auth/*) and GET /v1/users/me.
+
+``POST /v1/auth/logout`` is authenticated: the access token in ``Authorization`` says who is
+signing out, and the refresh token in the body is the session to end (Cognito revokes it and the
+access tokens issued from it). The email-only routes answer alike for every email.
+"""
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -14,13 +20,28 @@ from lendbridge.aws import client
 from lendbridge.data.identity import CognitoIdentity
 from lendbridge.data.loans import DynamoLoanStore
 from lendbridge.data.users import DynamoUserStore
-from lendbridge.domain.accounts import Accounts
+from lendbridge.domain.accounts import Accounts, Challenge, ClientContext, Tokens
 from lendbridge.domain.lending import InvitationClaims
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
+from lendbridge.http.request_context import client_of, header
 from lendbridge.lazy import Lazy
 from lendbridge.ports import iso, new_id, utc_now
-from lendbridge.schemas.accounts import LoginRequest, ProfileOut, RegisterRequest, TokensOut, UserOut
+from lendbridge.schemas.accounts import (
+    AccessTokenOut,
+    ChallengeRequest,
+    ConfirmRequest,
+    EmailRequest,
+    LoginRequest,
+    LogoutRequest,
+    MessageOut,
+    ProfileOut,
+    RefreshRequest,
+    RegisterRequest,
+    ResetPasswordRequest,
+    TokensOut,
+    UserOut,
+)
 from lendbridge.schemas.common import Success, responses
 from lendbridge.settings import Settings
 
@@ -57,15 +78,63 @@ def register(body: Annotated[RegisterRequest, Body()]) -> Response[Success[UserO
 
 @app.post("/v1/auth/login", responses=responses(200, Success[TokensOut], 401, 403))
 def login(body: Annotated[LoginRequest, Body()]) -> Response[Success[TokensOut]]:
-    tokens = accounts.get().login(body.email, body.password)
+    """Wrong credentials: 401. When the account has a second step (TOTP MFA, or a code that
+    adaptive authentication asks for), 401 with ``details.challenge`` and ``details.session``:
+    answer it at ``POST /v1/auth/respond-to-challenge``."""
+    return _tokens(accounts.get().login(body.email, body.password, _client_context()))
+
+
+@app.post("/v1/auth/respond-to-challenge", responses=responses(200, Success[TokensOut], 401))
+def respond_to_challenge(body: Annotated[ChallengeRequest, Body()]) -> Response[Success[TokensOut]]:
+    """The second sign-in step: the challenge and session from login's 401, and the one-time code."""
+    challenge = Challenge(name=body.challenge, session=body.session)
+    return _tokens(accounts.get().respond_to_challenge(body.email, challenge, body.code, _client_context()))
+
+
+@app.post("/v1/auth/confirm", responses=responses(200, Success[MessageOut]))
+def confirm(body: Annotated[ConfirmRequest, Body()]) -> Response[Success[MessageOut]]:
+    """A wrong or expired code and an email without an account awaiting one get the same 400."""
+    accounts.get().confirm(body.email, body.code)
+    return envelope.success(MessageOut(message="Email verified").model_dump())
+
+
+@app.post("/v1/auth/resend-code", responses=responses(202, Success[MessageOut]))
+def resend_code(body: Annotated[EmailRequest, Body()]) -> Response[Success[MessageOut]]:
+    """202 for every email, whether or not it has an account awaiting verification."""
+    accounts.get().resend_code(body.email)
+    return _accepted("If this email awaits verification, a new code is on its way")
+
+
+@app.post("/v1/auth/refresh", responses=responses(200, Success[AccessTokenOut], 401))
+def refresh(body: Annotated[RefreshRequest, Body()]) -> Response[Success[AccessTokenOut]]:
+    tokens = accounts.get().refresh(body.refresh_token)
     return envelope.success(
-        TokensOut(
-            access_token=tokens.access_token,
-            token_type=tokens.token_type,
-            expires_in=tokens.expires_in,
-            refresh_token=tokens.refresh_token,
+        AccessTokenOut(
+            access_token=tokens.access_token, token_type=tokens.token_type, expires_in=tokens.expires_in
         ).model_dump()
     )
+
+
+@app.post("/v1/auth/logout", responses=responses(204, None, 401))
+def logout(body: Annotated[LogoutRequest, Body()]) -> Response[None]:
+    """Authenticated with the access token; revokes the refresh token in the body."""
+    current.caller(app)
+    accounts.get().logout(body.refresh_token)
+    return envelope.no_content()
+
+
+@app.post("/v1/auth/forgot-password", responses=responses(202, Success[MessageOut]))
+def forgot_password(body: Annotated[EmailRequest, Body()]) -> Response[Success[MessageOut]]:
+    """202 for every email, whether or not it has an account."""
+    accounts.get().forgot_password(body.email)
+    return _accepted("If this email has an account, a reset code is on its way")
+
+
+@app.post("/v1/auth/reset-password", responses=responses(200, Success[MessageOut]))
+def reset_password(body: Annotated[ResetPasswordRequest, Body()]) -> Response[Success[MessageOut]]:
+    """A wrong or expired code and an unknown email get the same 400."""
+    accounts.get().reset_password(body.email, body.code, body.new_password)
+    return envelope.success(MessageOut(message="Password changed; sign in with the new password").model_dump())
 
 
 @app.get("/v1/users/me", responses=responses(200, Success[ProfileOut], 401, 404))
@@ -78,6 +147,38 @@ def me() -> Response[Success[ProfileOut]]:
             full_name=profile.full_name,
             created_at=iso(profile.created_at),
         ).model_dump()
+    )
+
+
+def _tokens(tokens: Tokens) -> Response[Success[TokensOut]]:
+    return envelope.success(
+        TokensOut(
+            access_token=tokens.access_token,
+            token_type=tokens.token_type,
+            expires_in=tokens.expires_in,
+            refresh_token=tokens.refresh_token,
+        ).model_dump()
+    )
+
+
+def _accepted(message: str) -> Response[Success[MessageOut]]:
+    return envelope.success(MessageOut(message=message).model_dump(), HTTPStatus.ACCEPTED)
+
+
+# Headers that help risk scoring and carry no credential.
+_CONTEXT_HEADERS = ("User-Agent", "Accept", "Accept-Language", "Origin", "Referer", "X-Forwarded-For", "Host")
+
+
+def _client_context() -> ClientContext:
+    event = app.current_event.raw_event
+    source_ip, _ = client_of(event)
+    request_context = event.get("requestContext") or {}
+    headers = tuple((name, value[:2048]) for name in _CONTEXT_HEADERS if (value := header(event, name)))
+    return ClientContext(
+        ip_address=source_ip or "",
+        server_name=str(header(event, "Host") or request_context.get("domainName") or ""),
+        server_path=str(event.get("path") or ""),
+        headers=headers,
     )
 
 

@@ -41,14 +41,24 @@ def caller_of(event: Mapping[str, Any]) -> Caller:
     """The caller as the API Gateway Cognito authorizer verified it.
 
     The authorizer has already checked signature, expiry, issuer and scope; a route that
-    needs a caller and finds no claims was reached without that check, which is refused.
+    needs a caller and finds no claims was reached without that check, which is refused. The
+    authorizer also takes a bare token, so the ``Bearer`` scheme is enforced here.
     """
+    require_bearer_scheme(header(event, "Authorization"))
     claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise Unauthorized("Authentication required")
     username = claims.get("username") or claims.get("cognito:username") or subject
     return Caller(user_id=subject, username=str(username))
+
+
+def require_bearer_scheme(authorization: str | None) -> None:
+    """``Authorization: Bearer <token>``, the scheme in any case (RFC 9110 schemes are
+    case-insensitive); a bare token or another scheme is refused."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send the access token as 'Authorization: Bearer <token>'")
 
 
 def client_of(event: Mapping[str, Any]) -> tuple[str | None, str | None]:
