@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -29,6 +31,24 @@ def _plain_text(value: str) -> str:
 
 Email = Annotated[str, Field(max_length=254, examples=["ada@example.com"]), AfterValidator(_email)]
 PlainText = Annotated[str, AfterValidator(_plain_text)]
+
+
+def _refuse_null(value: Any) -> Any:
+    if value is None:
+        raise PydanticCustomError("null_not_allowed", "May be omitted, but not null")
+    return value
+
+
+def _without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+V = TypeVar("V")
+# A field that may be left out but never sent as null: Python sees None when it is left out
+# (read ``model_fields_set`` to tell), the document shows neither null nor a default.
+Omittable = Annotated[
+    V | SkipJsonSchema[None], BeforeValidator(_refuse_null), Field(json_schema_extra=_without_default)
+]
 
 
 class Strict(BaseModel):
