@@ -217,7 +217,9 @@ def test_bank_numbers_take_ascii_digits_only(field: str, digits: str) -> None:
         AcceptRequest.model_validate({"ach": {**ach, field: digits}})
 
 
-@pytest.mark.parametrize("limit", ["1_0", "\u0661\u0660", FULL_WIDTH_100, "+10", " 10", "10.0", "0", "101", "9" * 5000])
+@pytest.mark.parametrize(
+    "limit", ["1_0", "\u0661\u0660", FULL_WIDTH_100, "+10", " 10", "10.0", "12.5", "true", "0", "101", "9" * 5000]
+)
 def test_limit_takes_ascii_digits_within_bounds(untouchable: Untouchable, limit: str) -> None:
     event = api_event("GET", "/v1/loans/my-loans", resource="/v1/loans/my-loans", query={"limit": limit}, user_id="u1")
     status, body = call_loans(event)
