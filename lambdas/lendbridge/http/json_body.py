@@ -41,17 +41,16 @@ def _too_deep() -> ValidationFailed:
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
-    """Iterative, so measuring a deep document cannot itself hit the recursion limit."""
-    pending: list[tuple[Any, int]] = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        pending.extend((child, depth + 1) for child in children)
-    return False
+    """Level by level over containers only: iterative, so measuring a deep document cannot
+    itself hit the recursion limit, and quick on a wide one."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(limit):
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
