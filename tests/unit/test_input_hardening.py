@@ -56,14 +56,18 @@ def request_schemas() -> list[type[BaseModel]]:
 
 
 class Untouchable:
-    """Stands in for the services: a request that fails validation must not reach them."""
+    """Stands in for the services: a request that fails validation must call none of them
+    (looking one up is harmless, calling it is recorded and fails)."""
 
-    def __init__(self) -> None:
-        self.calls: list[str] = []
+    def __init__(self, calls: list[str] | None = None) -> None:
+        self.calls: list[str] = [] if calls is None else calls
 
     def __getattr__(self, name: str) -> Any:
-        self.calls.append(name)
-        raise AssertionError(f"services.{name} used by a request that should have been refused")
+        return Untouchable(self.calls)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append("call")
+        raise AssertionError("a service was called by a request that should have been refused")
 
 
 @pytest.fixture
@@ -388,4 +392,20 @@ def test_odd_path_ids_are_a_400_or_404_and_reach_nothing(untouchable: Untouchabl
         user_id="u1",
     )
     assert refused_path(lender_handler.handler(accept, FakeContext()), "participant_id")
+    assert untouchable.calls == []
+
+
+@pytest.mark.parametrize("if_match", ['"\u0661"', '"\uff11"', '"1_0"', '"' + "9" * 5000 + '"', '"-1"'])
+def test_if_match_takes_ascii_digits_only(untouchable: Untouchable, if_match: str) -> None:
+    event = api_event(
+        "PATCH",
+        "/v1/loans/loan-1",
+        resource="/v1/loans/{loan_id}",
+        path_parameters={"loan_id": "loan-1"},
+        body={"term_months": 12, "change_reason": "x"},
+        headers={"If-Match": if_match},
+        user_id="borrower-1",
+    )
+    status, body = call_loans(event)
+    assert (status, list(body["field_errors"])) == (400, ["If-Match"])
     assert untouchable.calls == []

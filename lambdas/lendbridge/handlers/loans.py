@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -131,7 +132,8 @@ def _version(if_match: str | None) -> int | None:
     if if_match is None:
         return None
     text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    # ASCII digits only: int() also reads other scripts' digits, and fails past 4,300 of them.
+    if not re.fullmatch(r"[0-9]{1,18}", text):
         raise ValidationFailed(
             "If-Match must be the loan version, e.g. 3", field_errors={"If-Match": ["Not a version"]}
         )
