@@ -55,6 +55,20 @@ from lendbridge.ports import Actor, IdGenerator, iso
 _HIGH = "\uffff"
 # Written with arithmetic in the update expression, so the database, not Python, moves money.
 _RUNNING_TOTALS = ("total_invited", "remaining", "total_funded")
+# The loan attributes a write may remove (a None in the new state); any other None is a bug
+# upstream, and writing it would leave a loan that no read can load.
+_OPTIONAL_LOAN_ATTRIBUTES = frozenset(
+    {
+        "purpose",
+        "change_reason",
+        "deleted_at",
+        "deleted_by",
+        "deletion_reason",
+        "average_contribution",
+        "largest_contribution",
+        "smallest_contribution",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -457,7 +471,7 @@ class DynamoLoanStore:
         names = {f"#{k}": k for k in state}
         values: dict[str, Any] = {f":{k}": v for k, v in state.items() if v is not None}
         assignments = [f"#{k} = :{k}" for k, v in state.items() if v is not None]
-        removals = [f"#{k}" for k, v in state.items() if v is None]
+        removals = [f"#{k}" for k in _removals(state)]
         names.update({"#ti": "total_invited", "#rem": "remaining", "#tf": "total_funded"})
         values.update({":invited": invited, ":funded": funded, ":expected": before.version})
         assignments += ["#ti = #ti + :invited", "#rem = #rem - :invited", "#tf = #tf + :funded"]
@@ -620,3 +634,13 @@ def _assemble(items: list[dict[str, Any]]) -> dict[str, Loan]:
         elif item["SK"].startswith("PART#"):
             participants.setdefault(item["PK"], []).append(participant_of(item))
     return {pk: loan_of(item, _newest_first(tuple(participants.get(pk, [])))) for pk, item in loans.items()}
+
+
+def _removals(state: dict[str, Any]) -> list[str]:
+    """The attributes a loan update removes; refuses, before anything is written, to remove one
+    that every loan must have."""
+    absent = [name for name, value in state.items() if value is None]
+    required = sorted(set(absent) - _OPTIONAL_LOAN_ATTRIBUTES)
+    if required:
+        raise ValueError(f"Refusing to remove required loan attributes: {', '.join(required)}")
+    return absent

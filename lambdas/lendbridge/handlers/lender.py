@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -14,7 +14,7 @@ from lendbridge.domain.loans import AchDetails, Loan, LoanStatus, Participant, P
 from lendbridge.domain.money import as_text
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
-from lendbridge.http.params import Limit, NextToken
+from lendbridge.http.params import Limit, NextToken, ResourceId
 from lendbridge.lazy import Lazy
 from lendbridge.ports import iso
 from lendbridge.schemas.common import Success, responses
@@ -34,7 +34,7 @@ logger = Logger()
 tracer = Tracer()
 services: Lazy[LendingServices] = Lazy(build_lending_services)
 
-ParticipantId = Annotated[str, Path(min_length=1, max_length=64)]
+ParticipantId = ResourceId
 
 
 def _page(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Mapping
-from decimal import Decimal
-from functools import lru_cache, partial
+from functools import lru_cache
 from time import perf_counter
 from typing import Any
 
@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendbridge import observability
-from lendbridge.http import envelope
+from lendbridge.http import envelope, json_body
 from lendbridge.http.errors import ERROR_TYPE_OF, current_error_type, register_error_handlers
 from lendbridge.http.request_context import header, request_id_of
 from lendbridge.json_codec import dumps
@@ -26,11 +26,10 @@ logger = Logger(child=True)
 
 
 def build_app() -> APIGatewayRestResolver:
-    # Numbers in bodies parse as Decimal, so money never passes through a binary float.
     app = APIGatewayRestResolver(
         enable_validation=True,
         serializer=dumps,
-        json_body_deserializer=partial(json.loads, parse_float=Decimal),
+        json_body_deserializer=json_body.parse,
         # A response that breaks its own documented schema is our bug: a 500, never a 4xx.
         response_validation_error_http_code=500,
     )
@@ -94,7 +93,17 @@ def _refuse_unreadable_body(event: Mapping[str, Any], request_id: str) -> dict[s
         return _plain_error(
             400, "Content-Type must be application/json", {"body": ["Unsupported content type"]}, request_id
         )
+    if event.get("isBase64Encoded") and not _is_base64_utf8(body):
+        return _plain_error(400, "The request body is not UTF-8 text", {"body": ["Must be UTF-8 text"]}, request_id)
     return None
+
+
+def _is_base64_utf8(body: str) -> bool:
+    try:
+        base64.b64decode(body, validate=True).decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError both are
+        return False
+    return True
 
 
 def _plain_error(status: int, message: str, fields: dict[str, list[str]], request_id: str) -> dict[str, Any]:

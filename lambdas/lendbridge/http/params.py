@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import Field
 
 from lendbridge.errors import ValidationFailed
+from lendbridge.schemas.common import ASCII_INTEGER
 
-Limit = Annotated[int, Query(ge=1, le=100, description="Items per page, 1-100")]
-NextToken = Annotated[str | None, Query(max_length=2048, description="Opaque cursor from the previous page")]
+# Ids are this API's own (UUIDs): anything outside this alphabet cannot name a resource, and
+# refusing it here keeps odd text (controls, bidirectional marks, key separators) out of keys.
+ID_PATTERN = r"^[A-Za-z0-9._~:-]{1,64}$"
+ResourceId = Annotated[str, Path(pattern=ID_PATTERN, description="A resource id, as returned by the API")]
+
+# The bounds go in a Field before ASCII_INTEGER so that they stay native integer bounds.
+Limit = Annotated[int, Field(ge=1, le=100), ASCII_INTEGER, Query(description="Items per page, 1-100")]
+NextToken = Annotated[
+    str | None,
+    Query(max_length=2048, pattern=r"^[A-Za-z0-9._-]+$", description="Opaque cursor from the previous page"),
+]
 Fields = Annotated[str | None, Query(max_length=1000, description="Comma-separated top-level fields to return")]
 
 

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _email(value: str) -> str:
@@ -21,20 +30,113 @@ def _email(value: str) -> str:
     return value.lower()
 
 
-def _plain_text(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("Must not contain control characters")
+# Characters a person cannot see but that change what a reader sees: C0 and C1 controls (DEL
+# included), and the marks, embeddings, overrides and isolates that reorder bidirectional text
+# (the "Trojan Source" characters; a name or reason shown reversed to someone else). The pattern
+# is written in syntax both Python and ECMA-262 read, so the OpenAPI document shows the same rule.
+_HIDDEN = r"\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069"
+TEXT_PATTERN = rf"^[^{_HIDDEN}]*$"
+_HIDDEN_CHARACTER = re.compile(rf"[{_HIDDEN}]")
+
+# Numbers are written with ASCII digits only: Python's Decimal and int would also read other
+# scripts' digits (Arabic-Indic, full-width) and underscores ("1_000").
+DECIMAL_PATTERN = r"^[0-9]+(\.[0-9]+)?$"
+INTEGER_PATTERN = r"^[0-9]+$"
+
+
+def refuse_hidden_characters(value: str) -> str:
+    found = _HIDDEN_CHARACTER.search(value)
+    if found:
+        raise PydanticCustomError(
+            "hidden_character",
+            "Must not contain control or bidirectional formatting characters (found {code_point})",
+            {"code_point": f"U+{ord(found.group()):04X}"},
+        )
     return value
 
 
+class _AsciiNumberText:
+    """Refuses a number written as text unless it matches ``pattern`` (ASCII digits), and shows
+    that pattern in the document. Placed after the bounds (``Annotated[Decimal, Field(gt=0),
+    ASCII_DECIMAL]``) so pydantic still documents them as minimum and maximum."""
+
+    def __init__(self, pattern: str, message: str) -> None:
+        self._pattern = pattern
+        self._text = re.compile(pattern)
+        self._message = message
+
+    def _check(self, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise PydanticCustomError("number_type", "Must be a number, not a boolean")
+        if isinstance(value, str) and not self._text.fullmatch(value):
+            raise PydanticCustomError("number_text", self._message)
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        documented = handler(schema)
+        for branch in documented.get("anyOf", []):
+            if branch.get("type") == "string":
+                branch["pattern"] = self._pattern
+        return documented
+
+
+# Money and rates: a JSON number, or a decimal string of ASCII digits.
+ASCII_DECIMAL = _AsciiNumberText(
+    DECIMAL_PATTERN, "A decimal string has ASCII digits and an optional fraction, e.g. 5000.00"
+)
+# Integers that arrive as text (query parameters).
+ASCII_INTEGER = _AsciiNumberText(INTEGER_PATTERN, "Must be a whole number written with ASCII digits")
+
+
+class _NotNull:
+    """Validates ``X | None`` as ``X`` alone, refusing an explicit null with a clear message:
+    the None is only the value Python sees when the field was left out."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        (member,) = [arg for arg in get_args(source) if arg is not type(None)]
+        return core_schema.no_info_before_validator_function(_refuse_null, handler.generate_schema(member))
+
+
+def _refuse_null(value: Any) -> Any:
+    if value is None:
+        raise PydanticCustomError("null_not_allowed", "May be omitted, but not null")
+    return value
+
+
+def _without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 Email = Annotated[str, Field(max_length=254, examples=["ada@example.com"]), AfterValidator(_email)]
-PlainText = Annotated[str, AfterValidator(_plain_text)]
+PlainText = Annotated[str, AfterValidator(refuse_hidden_characters)]
+
+V = TypeVar("V")
+# A field that may be left out but never sent as null: Python sees None when it is left out
+# (read ``model_fields_set`` to tell), the document shows neither null nor a default.
+Omittable = Annotated[V | None, _NotNull(), Field(json_schema_extra=_without_default)]
+
+
+def _document_text_rule(schema: dict[str, Any]) -> None:
+    for prop in schema.get("properties", {}).values():
+        if prop.get("type") == "string" and not {"pattern", "enum", "const", "format"} & prop.keys():
+            prop["pattern"] = TEXT_PATTERN
 
 
 class Strict(BaseModel):
-    """Inputs refuse unknown fields and trim surrounding white space."""
+    """Inputs refuse unknown fields, trim surrounding white space and, in every text field,
+    refuse hidden characters (checked on the text as sent, before trimming)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_document_text_rule)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_hidden_characters(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            refuse_hidden_characters(value)
+        return value
 
 
 T = TypeVar("T")

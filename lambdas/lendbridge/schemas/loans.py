@@ -10,13 +10,15 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 from lendbridge.domain.loans import Loan, Participant
 from lendbridge.domain.money import as_text
 from lendbridge.ports import iso
-from lendbridge.schemas.common import Email, PlainText, Strict
+from lendbridge.schemas.common import ASCII_DECIMAL, Email, Omittable, PlainText, Strict
 
 Money = Annotated[
     Decimal,
     Field(gt=0, le=Decimal("10000000"), max_digits=10, decimal_places=2, examples=["5000.00"]),
+    ASCII_DECIMAL,
 ]
-Rate = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4, examples=["7.5"])]
+Rate = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4, examples=["7.5"]), ASCII_DECIMAL]
+TermMonths = Annotated[int, Field(ge=1, le=600, strict=True)]
 
 
 class LenderIn(Strict):
@@ -27,8 +29,8 @@ class LenderIn(Strict):
 class CreateLoanRequest(Strict):
     amount: Money
     interest_rate: Rate
-    term_months: Annotated[int, Field(ge=1, le=600, strict=True)]
-    purpose: Annotated[PlainText, Field(max_length=500)] | None = None
+    term_months: TermMonths
+    purpose: Omittable[Annotated[PlainText, Field(max_length=500)]] = None
     lenders: Annotated[list[LenderIn], Field(max_length=20)] = []
 
 
@@ -46,8 +48,9 @@ def _aba_checksum(value: str) -> str:
 
 class AchIn(Strict):
     account_holder_name: Annotated[PlainText, Field(min_length=1, max_length=100)]
-    routing_number: Annotated[str, Field(pattern=r"^\d{9}$"), AfterValidator(_aba_checksum)]
-    account_number: Annotated[str, Field(pattern=r"^\d{4,17}$")]
+    # [0-9], not \d: the pattern engine's \d also matches other scripts' digits.
+    routing_number: Annotated[str, Field(pattern=r"^[0-9]{9}$"), AfterValidator(_aba_checksum)]
+    account_number: Annotated[str, Field(pattern=r"^[0-9]{4,17}$")]
     account_type: Literal["checking", "savings"]
 
     def __repr__(self) -> str:  # pydantic's default repr would print the numbers
@@ -61,7 +64,7 @@ class AcceptRequest(Strict):
 
 
 class DeclineRequest(Strict):
-    reason: Annotated[PlainText, Field(max_length=500)] | None = None
+    reason: Omittable[Annotated[PlainText, Field(max_length=500)]] = None
 
 
 class AchOut(BaseModel):
@@ -246,9 +249,10 @@ LOAN_FIELDS = frozenset(LoanOut.model_fields)
 
 
 class PatchLoanRequest(Strict):
-    interest_rate: Rate | None = None
-    term_months: Annotated[int, Field(ge=1, le=600, strict=True)] | None = None
-    purpose: Annotated[PlainText, Field(max_length=500)] | None = None
+    # Each may be left out, never null: null used to reach the store as "remove the attribute".
+    interest_rate: Omittable[Rate] = None
+    term_months: Omittable[TermMonths] = None
+    purpose: Omittable[Annotated[PlainText, Field(max_length=500)]] = None
     change_reason: Annotated[PlainText, Field(min_length=1, max_length=500)]
 
     def terms(self) -> dict[str, Any]:
@@ -266,7 +270,7 @@ class PatchLoanRequest(Strict):
 
 
 class CancelLoanRequest(Strict):
-    reason: Annotated[PlainText, Field(max_length=500)] | None = None
+    reason: Omittable[Annotated[PlainText, Field(max_length=500)]] = None
 
 
 MAX_BATCH_ITEMS = 50
