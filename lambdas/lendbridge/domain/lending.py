@@ -43,6 +43,17 @@ MAX_WITHDRAWALS_PER_WRITE = 30
 
 
 @dataclass(frozen=True)
+class ClaimRequest:
+    """A verified user's claim on the invitations sent to their email. The email travels only
+    as the digest the store files invitations under, so no queue message or log holds it."""
+
+    user_id: str
+    email_digest: str
+    full_name: str
+    request_id: str
+
+
+@dataclass(frozen=True)
 class ItemOutcome:
     email: str
     participant_id: str | None = None
@@ -78,7 +89,7 @@ class LoanStore(Protocol):
 
     def find_participant(self, participant_id: str) -> tuple[Loan, Participant] | None: ...
 
-    def invitations_for(self, email: str) -> list[Participant]: ...
+    def invitations_page(self, email_digest: str, limit: int, position: Position | None) -> Page[Participant]: ...
 
     def apply(self, change: Change, actor: Actor, *, bank: SealedBankAccount | None = None) -> None: ...
 
@@ -349,19 +360,31 @@ class Lending:
 @dataclass
 class InvitationClaims:
     """Invitations sent to an email before its account existed become the new user's:
-    the participant keeps its id; its lender is filled in place."""
+    the participant keeps its id; its lender is filled in place. Runs in the claim worker,
+    never in the sign-up path: a user may have been invited to any number of loans."""
 
     store: LoanStore
     clock: Clock
+    page_size: int = 100
 
-    def claim(self, user_id: str, email: str, full_name: str, actor: Actor) -> int:
-        lender = Lender(user_id=user_id, full_name=full_name)
+    def claim(self, request: ClaimRequest) -> int:
+        """Claims every unclaimed invitation, page by page, each in its own conditional write;
+        returns how many this call claimed. Running it again is harmless: a claimed invitation
+        leaves the email's list, and its write is conditional on having no lender."""
+        lender = Lender(user_id=request.user_id, full_name=request.full_name)
+        actor = Actor(user_id=request.user_id, request_id=request.request_id)
         now = iso(self.clock())
-        return sum(
-            1
-            for participant in self.store.invitations_for(email)
-            if participant.lender_id is None and self.store.claim(participant, lender, actor, now)
-        )
+        claimed, position = 0, None
+        while True:
+            page = self.store.invitations_page(request.email_digest, self.page_size, position)
+            claimed += sum(
+                1
+                for participant in page.items
+                if participant.lender_id is None and self.store.claim(participant, lender, actor, now)
+            )
+            if page.next_position is None:
+                return claimed
+            position = page.next_position
 
 
 def _without_removed(loan: Loan) -> Loan:
