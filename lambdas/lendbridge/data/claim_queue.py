@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from lendbridge.data import keys
-from lendbridge.domain.lending import ClaimRequest
+from lendbridge.domain.claims import ClaimRequest
 
 
 class ClaimMessage(BaseModel):

@@ -15,6 +15,17 @@ from typing import Protocol
 CONFIRM_SIGN_UP = "PostConfirmation_ConfirmSignUp"
 
 
+@dataclass(frozen=True)
+class ClaimRequest:
+    """A verified user's claim on the invitations sent to their email. The email travels only
+    as the digest the store files invitations under, so no queue message or log holds it."""
+
+    user_id: str
+    email_digest: str
+    full_name: str
+    request_id: str
+
+
 class ClaimQueue(Protocol):
     def hand_off(self, user_id: str, email: str, full_name: str, request_id: str) -> None:
         """Ask the claim worker to give this user the invitations sent to ``email``."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
+from lendbridge.domain.claims import ClaimRequest
 from lendbridge.domain.loans import (
     AchDetails,
     Change,
@@ -40,17 +41,7 @@ T = TypeVar("T")
 # Each withdrawn invitation takes three transaction actions (participant, guard, audit); with
 # the loan and its audit entry, 30 keeps a write well under DynamoDB's 100 actions.
 MAX_WITHDRAWALS_PER_WRITE = 30
-
-
-@dataclass(frozen=True)
-class ClaimRequest:
-    """A verified user's claim on the invitations sent to their email. The email travels only
-    as the digest the store files invitations under, so no queue message or log holds it."""
-
-    user_id: str
-    email_digest: str
-    full_name: str
-    request_id: str
+CLAIM_RETRY_AFTER_S = 60
 
 
 @dataclass(frozen=True)
@@ -357,6 +348,10 @@ class Lending:
                 delay = min(delay * 2, 0.25)
 
 
+class ClaimsPending(RetryableError):
+    """Some invitations could not be claimed yet; the claim is tried again later."""
+
+
 @dataclass
 class InvitationClaims:
     """Invitations sent to an email before its account existed become the new user's:
@@ -370,21 +365,30 @@ class InvitationClaims:
     def claim(self, request: ClaimRequest) -> int:
         """Claims every unclaimed invitation, page by page, each in its own conditional write;
         returns how many this call claimed. Running it again is harmless: a claimed invitation
-        leaves the email's list, and its write is conditional on having no lender."""
+        leaves the email's list, and its write is conditional on having no lender.
+
+        The list is an index, so an invitation may be read at an older version than stored;
+        its claim is then refused. Those are left for a later attempt (``ClaimsPending``):
+        by then the index has caught up, and whatever was claimed meanwhile is off the list."""
         lender = Lender(user_id=request.user_id, full_name=request.full_name)
         actor = Actor(user_id=request.user_id, request_id=request.request_id)
         now = iso(self.clock())
-        claimed, position = 0, None
+        claimed, refused, position = 0, 0, None
         while True:
             page = self.store.invitations_page(request.email_digest, self.page_size, position)
-            claimed += sum(
-                1
-                for participant in page.items
-                if participant.lender_id is None and self.store.claim(participant, lender, actor, now)
-            )
+            for participant in page.items:
+                if participant.lender_id is not None:
+                    continue
+                if self.store.claim(participant, lender, actor, now):
+                    claimed += 1
+                else:
+                    refused += 1
             if page.next_position is None:
-                return claimed
+                break
             position = page.next_position
+        if refused:
+            raise ClaimsPending(f"{refused} invitation(s) changed while being claimed", retry_after=CLAIM_RETRY_AFTER_S)
+        return claimed
 
 
 def _without_removed(loan: Loan) -> Loan:

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lendbridge.aws import client
 from lendbridge.data.claim_queue import claim_request_of
 from lendbridge.data.loans import DynamoLoanStore
-from lendbridge.domain.lending import InvitationClaims
+from lendbridge.domain.lending import ClaimsPending, InvitationClaims
 from lendbridge.lazy import Lazy
 from lendbridge.ports import new_id, utc_now
 from lendbridge.settings import Settings
@@ -41,7 +41,12 @@ claims: Lazy[InvitationClaims] = Lazy(_build)
 
 def record_handler(record: SQSRecord) -> None:
     request = claim_request_of(record.body)
-    claimed = claims.get().claim(request)
+    try:
+        claimed = claims.get().claim(request)
+    except ClaimsPending:
+        # The message fails and comes back after the queue's visibility timeout.
+        logger.warning("invitation_claims_pending", extra={"user_id": request.user_id})
+        raise
     logger.info("invitations_claimed", extra={"user_id": request.user_id, "count": claimed})
 
 
