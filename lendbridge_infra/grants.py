@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sqs as sqs
 
 
 def grant_table(
@@ -25,4 +26,13 @@ def grant_secret_read(grantee: iam.IGrantable, secret_arn: str) -> None:
         iam.PolicyStatement(
             actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], resources=[secret_arn]
         )
+    )
+
+
+def grant_send(grantee: iam.IGrantable, queue: sqs.IQueue) -> None:
+    """SendMessage and nothing else (``Queue.grant_send_messages`` adds GetQueueAttributes and
+    GetQueueUrl, which a producer given the queue's URL never calls). An SQS-managed key needs
+    no KMS grant."""
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn])
     )

@@ -56,6 +56,7 @@ def acknowledge_findings(stacks: LendbridgeStacks) -> None:
     functions = [
         *api.functions.values(),
         stacks.identity.post_confirmation,
+        stacks.identity.claim_worker,
         stacks.processing.loan_history,
         stacks.processing.integrity,
     ]
@@ -71,5 +72,5 @@ def acknowledge_findings(stacks: LendbridgeStacks) -> None:
         _ack(api.api.deployment_stage, "AwsSolutions::AwsSolutions-APIG3", "APIG3-dev")
     _ack(stacks.identity.user_pool, "AwsSolutions::AwsSolutions-COG2", "COG2")
     _ack(stacks.data.pagination_secret, "AwsSolutions::AwsSolutions-SMG4", "SMG4")
-    for queue in stacks.processing.dead_letter_queues:
+    for queue in [*stacks.identity.dead_letter_queues, *stacks.processing.dead_letter_queues]:
         _ack(queue, "AwsSolutions::AwsSolutions-SQS3", "SQS3")

@@ -11,7 +11,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,17 +46,23 @@ class Gateway:
         authorizers: Mapping[str, CognitoAuthorizer],
         log: LogSink,
         clock: Callable[[], float] = time.time,
+        after: Sequence[Callable[[HttpRequest, HttpResponse], None]] = (),
     ) -> None:
+        """``after`` runs, in order, once a request is answered and before the answer is sent:
+        how the local stack fires what AWS services do behind an API call (Cognito triggers)."""
         self.api = api
         self._pools = pools
         self._authorizers = authorizers
         self._log = log
         self._clock = clock
+        self._after = tuple(after)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.monotonic()
         request_id = str(uuid.uuid4())
         response, target = self._route(request, request_id)
+        for hook in self._after:
+            hook(request, response)
         response = self._compress(request, response)
         elapsed = (time.monotonic() - started) * 1000
         self._log(f"{request.method} {request.target} -> {response.status} in {elapsed:.0f} ms ({target}) {request_id}")

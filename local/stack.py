@@ -6,7 +6,9 @@
 Everything is provisioned from the synthesized dev template: DynamoDB tables on DynamoDB Local
 (or an endpoint given), buckets, keys, secrets, topics, queues and user pools on a moto server,
 and the REST API's routes, authorizer and gateway responses in front of the very handlers that
-deploy. Pass ``assembly_dir`` to reuse an already synthesized assembly (synth takes 7 s or more).
+deploy. Stream and SQS event sources feed their functions; a user pool's post-confirmation
+trigger runs after a confirmed sign-up (``local.cognito_triggers``). Pass ``assembly_dir`` to
+reuse an already synthesized assembly (synth takes 7 s or more).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from botocore.config import Config
 
 from local.apimodel import RestApi, load_api
 from local.authorizer import CognitoAuthorizer, PoolTrust, default_issuer
+from local.cognito_triggers import PostConfirmation, post_confirmation_triggers
 from local.docs import DocsSite
 from local.dynamodb_local import DynamoDBLocal
 from local.event_sources import StreamConsumer, start_pump, stream_mappings
@@ -36,6 +39,7 @@ from local.http_server import HttpServer
 from local.moto_server import MotoServer
 from local.net import PortTaken, port_in_use
 from local.provision import PROVISIONERS, Clients, bind_placeholders, provision
+from local.queue_sources import QueuePoller, queue_mappings
 from local.synth import start_synth, stop_synth
 from local.synth_cache import cached_assembly
 from local.template import REGION, Assembly, create_tables
@@ -97,6 +101,8 @@ class LocalStack:
         self.api: RestApi
         self.pools: dict[tuple[str, str], FunctionPool] = {}
         self.tables: dict[str, str] = {}
+        self.queue_pollers: list[QueuePoller] = []
+        self.post_confirmation: PostConfirmation
         self.dynamodb: DynamoDBLocal | None = None
         self.moto: MotoServer | None = None
         self.startup_seconds = 0.0
@@ -122,7 +128,9 @@ class LocalStack:
             self.api = load_api(self.assembly)
             self._start_functions()
             self._start_event_sources()
-            gateway = Gateway(self.api, self.pools, self._authorizers(), self._log)
+            gateway = Gateway(
+                self.api, self.pools, self._authorizers(), self._log, after=[self.post_confirmation.after_response]
+            )
             self._server = HttpServer(self.api_port, self._application(gateway)).start()
             self._exit.callback(self._server.stop)
         except BaseException:
@@ -207,6 +215,10 @@ class LocalStack:
         functions = {(f.stack, f.logical_id): f for f in self.api.functions()}
         for mapping in stream_mappings(self.assembly):
             functions[(mapping.function.stack, mapping.function.logical_id)] = mapping.function
+        for queued in queue_mappings(self.assembly):
+            functions[(queued.function.stack, queued.function.logical_id)] = queued.function
+        for trigger in post_confirmation_triggers(self.assembly):
+            functions[(trigger.function.stack, trigger.function.logical_id)] = trigger.function
         endpoints = Endpoints(aws=self.moto_endpoint, dynamodb=self.dynamodb_endpoint)
         for key, function in functions.items():
             env = function_environment(function, endpoints)
@@ -227,6 +239,14 @@ class LocalStack:
             pool = self.pools[(mapping.function.stack, mapping.function.logical_id)]
             pump = start_pump(mapping, self.dynamodb_endpoint, StreamConsumer(mapping, pool, sqs, self._log))
             self._exit.callback(pump.stop)
+        for queued in queue_mappings(self.assembly):
+            pool = self.pools[(queued.function.stack, queued.function.logical_id)]
+            poller = QueuePoller(queued, pool, sqs, self._log).start()
+            self._exit.callback(poller.stop)
+            self.queue_pollers.append(poller)
+        self.post_confirmation = PostConfirmation(
+            post_confirmation_triggers(self.assembly), self.pools, self.aws_client("cognito-idp"), self._log
+        )
 
     def _authorizers(self) -> dict[str, CognitoAuthorizer]:
         authorizers: dict[str, CognitoAuthorizer] = {}

@@ -15,7 +15,7 @@ from constructs import Construct
 from lendbridge.routes import ROUTES
 from lendbridge_infra.config import StageConfig
 from lendbridge_infra.function import LendbridgeFunction, retention_of
-from lendbridge_infra.grants import grant_secret_read, grant_table
+from lendbridge_infra.grants import grant_secret_read, grant_send, grant_table
 from stacks.data_stack import DataStack
 from stacks.identity_stack import SIGNIN_SCOPE, IdentityStack
 
@@ -82,6 +82,7 @@ class ApiStack(cdk.Stack):
             "BANK_DATA_KEY_ID": data.bank_data_key.key_arn,
             "PAGINATION_SECRET_ID": data.pagination_secret.secret_arn,
             "CORS_ORIGINS": ",".join(config.cors_origins),
+            "CLAIMS_QUEUE_URL": identity.claims_queue.queue_url,
         }
         self.functions: dict[str, lambda_.Function] = {
             name: LendbridgeFunction(
@@ -108,7 +109,7 @@ class ApiStack(cdk.Stack):
         data.data_key.grant(health, "kms:Decrypt")
         identity.user_pool.grant(health, "cognito-idp:DescribeUserPool")
 
-        grant_table(accounts, data.main_table, [*ITEM_READ, *ITEM_WRITE], indexes=["lender-invitations"])
+        grant_table(accounts, data.main_table, [*ITEM_READ, *ITEM_WRITE])
         grant_table(accounts, data.audit_table, ["dynamodb:PutItem"])
         data.data_key.grant(accounts, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
         # Sign-in and its second step run server-side so threat protection sees the caller (ContextData).
@@ -119,6 +120,8 @@ class ApiStack(cdk.Stack):
         ]
         if self.config.auto_confirm_email:
             admin_actions += ["cognito-idp:AdminConfirmSignUp", "cognito-idp:AdminUpdateUserAttributes"]
+            # Registration confirms the email itself, so it hands the invitations to the claim worker.
+            grant_send(accounts, identity.claims_queue)
         identity.user_pool.grant(accounts, *admin_actions)
 
         loans, lender = self.functions["loans"], self.functions["lender"]

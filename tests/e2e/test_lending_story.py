@@ -131,7 +131,14 @@ def story(api: Api) -> Story:
     invitee = User(
         registered.json()["data"]["user_id"], newcomer_email, "New Comer", PASSWORD, token_text["access_token"]
     )
-    pending = keep(api.get("/v1/lender/pending", headers=invitee.bearer)).json()["data"]
+
+    # Registration hands the claiming to the claim worker, which the claims queue feeds.
+    def claimed() -> dict[str, Any] | None:
+        data: dict[str, Any] = keep(api.get("/v1/lender/pending", headers=invitee.bearer)).json()["data"]
+        return data if data["count"] else None
+
+    pending = _until(claimed)
+    assert pending is not None, "the claim worker gave the invitation to its new user"
     assert pending["count"] == 1
     [invitation] = pending["invitations"]
     assert invitation["loan"]["loan_id"] == loan_id
@@ -148,6 +155,7 @@ def story(api: Api) -> Story:
     assert (stored["total_funded"], stored["status"]) == ("2000.00", "FUNDING")
     extra_pid = next(p["participant_id"] for p in stored["participants"] if p["lender_id"] is None)
     extra_user = register_and_login_for(api, first.json()["data"]["lenders_added"][0]["lender_email"])
+    assert _until(lambda: api.get("/v1/lender/pending", headers=extra_user.bearer).json()["data"]["count"] == 1)
     funded = keep(api.post(f"/v1/lender/invitations/{extra_pid}/accept", headers=extra_user.bearer, json={"ach": ACH}))
     assert funded.status_code == 200, funded.text
     assert funded.json()["data"]["loan"] == {

@@ -265,7 +265,7 @@ def test_alarms_are_exactly_the_catalogue(synth: Synth) -> None:
     functions = sum(len(logical_ids(synth, stack, "AWS::Lambda::Function")) for stack in PRODUCER_STACKS)
     tables = synth.resources("data", "AWS::DynamoDB::Table")
     indexes = sum(len(table["Properties"].get("GlobalSecondaryIndexes", [])) for table in tables.values())
-    queues = len(synth.stacks.processing.dead_letter_queues)
+    queues = sum(len(getattr(getattr(synth.stacks, stack), "dead_letter_queues", [])) for stack in PRODUCER_STACKS)
     expected = 6 + 2 * functions + (len(tables) + indexes) + len(tables) + queues
     names = [alarm.name for alarm in alarms(synth)]
     assert len(names) == len(set(names)) == expected
@@ -439,9 +439,13 @@ def test_dynamodb_operations_cover_every_call_the_code_makes() -> None:
 
 
 def test_every_dead_letter_queue_has_a_depth_alarm(synth: Synth) -> None:
-    processing = synth.stacks.processing
-    queues = {("processing", processing.get_logical_id(q.node.default_child)) for q in processing.dead_letter_queues}
-    assert queues
+    queues = {
+        (name, stack.get_logical_id(queue.node.default_child))
+        for name in PRODUCER_STACKS
+        for stack in [getattr(synth.stacks, name)]
+        for queue in getattr(stack, "dead_letter_queues", [])
+    }
+    assert {name for name, _ in queues} == {"identity", "processing"}
     watched = set()
     for subject, alarm in alarms_named(synth, "dlq_depth").items():
         metric = alarm.only_metric()

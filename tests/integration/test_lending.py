@@ -170,14 +170,16 @@ def test_invitations_to_a_new_email_become_the_new_users_in_place(world: World) 
     before = world.lending.get_loan(borrower.user_id, loan.loan_id).participants[0]
     from datetime import datetime
 
+    from lendbridge.data.keys import email_digest
     from lendbridge.domain.accounts import UserProfile
+    from lendbridge.domain.claims import ClaimRequest
     from lendbridge.ports import Actor
 
     newcomer = UserProfile(str(uuid.uuid4()), email, "Newcomer", datetime.now(UTC))
     world.users.create(newcomer, Actor(user_id=newcomer.user_id, request_id="r"))
-    claimed = world.claims.claim(newcomer.user_id, email, "Newcomer", Actor(user_id=newcomer.user_id, request_id="r"))
-    assert claimed == 1
-    assert world.claims.claim(newcomer.user_id, email, "Newcomer", Actor(user_id=newcomer.user_id, request_id="r")) == 0
+    request = ClaimRequest(newcomer.user_id, email_digest(email), "Newcomer", "r")
+    assert world.claims.claim(request) == 1
+    assert world.claims.claim(request) == 0
     after = world.lending.get_loan(newcomer.user_id, loan.loan_id).participants
     assert [(p.participant_id, p.lender_id) for p in after] == [(before.participant_id, newcomer.user_id)]
     page = world.lending.lender_participations(newcomer.user_id, ParticipantStatus.PENDING, 20, None)

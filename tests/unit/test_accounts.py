@@ -101,9 +101,8 @@ class RecordingUsers:
 class RecordingClaimer:
     claims: list[tuple[str, str]] = field(default_factory=list)
 
-    def claim(self, user_id: str, email: str, full_name: str, actor: Actor) -> int:
+    def hand_off(self, user_id: str, email: str, full_name: str, request_id: str) -> None:
         self.claims.append((user_id, email))
-        return 0
 
 
 def accounts(

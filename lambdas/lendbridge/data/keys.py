@@ -68,7 +68,12 @@ def lender_key(lender_id: str) -> str:
 
 
 def invitee_key(email: str) -> str:
-    return f"INVITEE#{email_digest(email)}"
+    return invitee_key_of_digest(email_digest(email))
+
+
+def invitee_key_of_digest(digest: str) -> str:
+    """The invitee partition by the email's digest alone, for work handed on without the email."""
+    return f"INVITEE#{digest}"
 
 
 def audit_pk(entity: str, entity_id: str) -> str:

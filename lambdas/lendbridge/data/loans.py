@@ -286,15 +286,22 @@ class DynamoLoanStore:
         more = len(found) > limit
         return Page(page, {"pk": page[-1]["PK"], "sk": page[-1]["SK"]} if more else None)
 
-    def invitations_for(self, email: str) -> list[Participant]:
-        """Invitations sent to an email that has no account yet (claimed on registration)."""
-        items = self._query_all(
-            TableName=self._table,
-            IndexName=keys.LENDER_INVITATIONS,
-            KeyConditionExpression="GSI2PK = :i",
-            ExpressionAttributeValues=to_values({":i": keys.invitee_key(email)}),
-        )
-        return [participant_of(item) for item in items]
+    def invitations_page(self, email_digest: str, limit: int, position: Position | None) -> Page[Participant]:
+        """One page of the invitations sent to an email that had no account (claimed once it is
+        verified), found by the email's digest. The position stays inside the claim worker."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": keys.LENDER_INVITATIONS,
+            "KeyConditionExpression": "GSI2PK = :i",
+            "ExpressionAttributeValues": to_values({":i": keys.invitee_key_of_digest(email_digest)}),
+            "Limit": limit,
+        }
+        if position:
+            request["ExclusiveStartKey"] = to_item(position)
+        with translated_errors():
+            response = self._client.query(**request)
+        last = response.get("LastEvaluatedKey")
+        return Page([participant_of(from_item(item)) for item in response["Items"]], from_item(last) if last else None)
 
     # ---- writes ------------------------------------------------------------------------
 

@@ -154,8 +154,8 @@ class UserStore(Protocol):
 
 
 class InvitationClaimer(Protocol):
-    def claim(self, user_id: str, email: str, full_name: str, actor: Actor) -> int:
-        """Make the invitations sent to ``email`` this user's; returns how many."""
+    def hand_off(self, user_id: str, email: str, full_name: str, request_id: str) -> None:
+        """Queue the claiming of the invitations sent to ``email``: constant time, however many."""
 
 
 @dataclass
@@ -181,7 +181,7 @@ class Accounts:
             self.identity.remove(email)
             raise
         if self.auto_confirm_email and self.invitations is not None:
-            self.invitations.claim(user_id, profile.email, full_name, actor)
+            self.invitations.hand_off(user_id, profile.email, full_name, request_id)
         return profile
 
     def login(self, email: str, password: str, context: ClientContext) -> Tokens:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
+from lendbridge.domain.claims import ClaimRequest
 from lendbridge.domain.loans import (
     AchDetails,
     Change,
@@ -40,6 +41,7 @@ T = TypeVar("T")
 # Each withdrawn invitation takes three transaction actions (participant, guard, audit); with
 # the loan and its audit entry, 30 keeps a write well under DynamoDB's 100 actions.
 MAX_WITHDRAWALS_PER_WRITE = 30
+CLAIM_RETRY_AFTER_S = 60
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class LoanStore(Protocol):
 
     def find_participant(self, participant_id: str) -> tuple[Loan, Participant] | None: ...
 
-    def invitations_for(self, email: str) -> list[Participant]: ...
+    def invitations_page(self, email_digest: str, limit: int, position: Position | None) -> Page[Participant]: ...
 
     def apply(self, change: Change, actor: Actor, *, bank: SealedBankAccount | None = None) -> None: ...
 
@@ -346,22 +348,47 @@ class Lending:
                 delay = min(delay * 2, 0.25)
 
 
+class ClaimsPending(RetryableError):
+    """Some invitations could not be claimed yet; the claim is tried again later."""
+
+
 @dataclass
 class InvitationClaims:
     """Invitations sent to an email before its account existed become the new user's:
-    the participant keeps its id; its lender is filled in place."""
+    the participant keeps its id; its lender is filled in place. Runs in the claim worker,
+    never in the sign-up path: a user may have been invited to any number of loans."""
 
     store: LoanStore
     clock: Clock
+    page_size: int = 100
 
-    def claim(self, user_id: str, email: str, full_name: str, actor: Actor) -> int:
-        lender = Lender(user_id=user_id, full_name=full_name)
+    def claim(self, request: ClaimRequest) -> int:
+        """Claims every unclaimed invitation, page by page, each in its own conditional write;
+        returns how many this call claimed. Running it again is harmless: a claimed invitation
+        leaves the email's list, and its write is conditional on having no lender.
+
+        The list is an index, so an invitation may be read at an older version than stored;
+        its claim is then refused. Those are left for a later attempt (``ClaimsPending``):
+        by then the index has caught up, and whatever was claimed meanwhile is off the list."""
+        lender = Lender(user_id=request.user_id, full_name=request.full_name)
+        actor = Actor(user_id=request.user_id, request_id=request.request_id)
         now = iso(self.clock())
-        return sum(
-            1
-            for participant in self.store.invitations_for(email)
-            if participant.lender_id is None and self.store.claim(participant, lender, actor, now)
-        )
+        claimed, refused, position = 0, 0, None
+        while True:
+            page = self.store.invitations_page(request.email_digest, self.page_size, position)
+            for participant in page.items:
+                if participant.lender_id is not None:
+                    continue
+                if self.store.claim(participant, lender, actor, now):
+                    claimed += 1
+                else:
+                    refused += 1
+            if page.next_position is None:
+                break
+            position = page.next_position
+        if refused:
+            raise ClaimsPending(f"{refused} invitation(s) changed while being claimed", retry_after=CLAIM_RETRY_AFTER_S)
+        return claimed
 
 
 def _without_removed(loan: Loan) -> Loan:

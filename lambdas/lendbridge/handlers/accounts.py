@@ -17,11 +17,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendbridge.aws import client
+from lendbridge.data.claim_queue import SqsClaimQueue
 from lendbridge.data.identity import CognitoIdentity
-from lendbridge.data.loans import DynamoLoanStore
 from lendbridge.data.users import DynamoUserStore
 from lendbridge.domain.accounts import Accounts, Challenge, ClientContext, Tokens
-from lendbridge.domain.lending import InvitationClaims
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
 from lendbridge.http.request_context import client_of, header
@@ -58,9 +57,7 @@ def _build() -> Accounts:
         users=DynamoUserStore(dynamodb, settings.main_table, settings.audit_table, new_id),
         clock=utc_now,
         auto_confirm_email=settings.auto_confirm_email,
-        invitations=InvitationClaims(
-            DynamoLoanStore(dynamodb, settings.main_table, settings.audit_table, new_id), utc_now
-        ),
+        invitations=SqsClaimQueue(client("sqs"), settings.claims_queue_url),
     )
 
 

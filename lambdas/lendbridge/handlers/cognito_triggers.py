@@ -1,5 +1,8 @@
-"""Cognito post-confirmation trigger: once a user has verified their email (prod), the
-invitations sent to that email become theirs."""
+"""Cognito post-confirmation trigger: once a user has verified their email, the invitations sent
+to that email are handed to the claim worker (``lendbridge.handlers.invitation_claims``).
+
+One SendMessage, whatever the number of invitations: Cognito gives a trigger about 5 seconds.
+"""
 
 from __future__ import annotations
 
@@ -11,33 +14,28 @@ from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendbridge.aws import client
-from lendbridge.data.loans import DynamoLoanStore
-from lendbridge.domain.lending import InvitationClaims
+from lendbridge.data.claim_queue import SqsClaimQueue
+from lendbridge.domain.claims import SignUpConfirmations
 from lendbridge.lazy import Lazy
-from lendbridge.ports import Actor, new_id, utc_now
 from lendbridge.settings import Settings
 
 logger = Logger()
 tracer = Tracer()
 
 
-def _build() -> InvitationClaims:
-    settings = Settings.from_env()
-    store = DynamoLoanStore(client("dynamodb"), settings.main_table, settings.audit_table, new_id)
-    return InvitationClaims(store, utc_now)
+def _build() -> SignUpConfirmations:
+    return SignUpConfirmations(SqsClaimQueue(client("sqs"), Settings.from_env().claims_queue_url))
 
 
-claims: Lazy[InvitationClaims] = Lazy(_build)
+confirmations: Lazy[SignUpConfirmations] = Lazy(_build)
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+# The response is Cognito's event, user attributes (the email) included: keep it out of traces.
+@tracer.capture_lambda_handler(capture_response=False)
 @event_source(data_class=PostConfirmationTriggerEvent)
 def handler(event: PostConfirmationTriggerEvent, context: LambdaContext) -> dict[str, Any]:
     attributes = event.request.user_attributes
-    user_id, email = attributes["sub"], attributes["email"]
-    if event.trigger_source == "PostConfirmation_ConfirmSignUp" and attributes.get("email_verified") == "true":
-        actor = Actor(user_id=user_id, request_id=context.aws_request_id)
-        claimed = claims.get().claim(user_id, email, attributes.get("name", ""), actor)
-        logger.info("invitations_claimed", extra={"user_id": user_id, "count": claimed})
+    if confirmations.get().confirmed(event.trigger_source, attributes, context.aws_request_id):
+        logger.info("invitation_claims_handed_off", extra={"user_id": attributes["sub"]})
     return event.raw_event
