@@ -19,6 +19,7 @@ class Settings:
     auto_confirm_email: bool
     bank_data_key_id: str
     pagination_secret_id: str
+    idempotency_secret_id: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -38,4 +39,5 @@ class Settings:
             auto_confirm_email=get("AUTO_CONFIRM_EMAIL").lower() == "true",
             bank_data_key_id=get("BANK_DATA_KEY_ID"),
             pagination_secret_id=get("PAGINATION_SECRET_ID"),
+            idempotency_secret_id=get("IDEMPOTENCY_SECRET_ID"),
         )

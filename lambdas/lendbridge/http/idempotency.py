@@ -1,13 +1,23 @@
 """``Idempotency-Key`` on state-changing POSTs, with Powertools Idempotency on DynamoDB.
 
-The key is the caller, the route and the header value (not the whole body); the body is only
-compared, so the same key with another body is refused (422). A replay returns the stored
-status and body with ``Idempotent-Replayed: true``. Deterministic refusals (4xx) are stored
-like successes; throttling, outages and crashes are not, so the client can retry them.
+A record belongs to the caller, the route and the header value. The body it answered is
+compared by a keyed fingerprint, so the same key with another body is refused (422). A replay
+returns the stored status and body with ``Idempotent-Replayed: true``. Deterministic refusals
+(4xx) are stored like successes; throttling, outages and crashes are not, so the client can
+retry them.
+
+Nothing stored lets a reader of the table recover what was sent. The fingerprint is an
+HMAC-SHA256 under a key from Secrets Manager (a plain hash of a body holding an account number
+whose last four digits are shown is reversed by trying the few missing digits), and no route
+wrapped here answers with a full bank number, a password or a token (the response is stored).
+The record id is a plain hash of the caller, route and header value on purpose: it must not change
+when the key is rotated, or a retry after a rotation would run the request a second time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Callable
@@ -45,7 +55,8 @@ def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
 
 CONFIG = IdempotencyConfig(
     event_key_jmespath="[caller, route, key]",
-    payload_validation_jmespath="body",
+    payload_validation_jmespath="fingerprint",
+    hash_function="sha256",
     expires_after_seconds=EXPIRY_SECONDS,
     raise_on_no_idempotency_key=True,
     response_hook=_mark_replayed,
@@ -53,8 +64,10 @@ CONFIG = IdempotencyConfig(
 
 
 class Idempotency:
-    def __init__(self, persistence: Lazy[DynamoDBPersistenceLayer]) -> None:
+    def __init__(self, persistence: Lazy[DynamoDBPersistenceLayer], fingerprint_key: Callable[[], bytes]) -> None:
+        """``fingerprint_key`` is read on every keyed request (the caller caches it)."""
         self._persistence = persistence
+        self._fingerprint_key = fingerprint_key
 
     def run(self, app: APIGatewayRestResolver, route: str, caller_id: str, execute: Callable[[], Response]) -> Response:
         key = next((value for name in HEADERS if (value := app.current_event.headers.get(name)) is not None), None)
@@ -65,7 +78,13 @@ class Idempotency:
                 "Invalid Idempotency-Key", field_errors={"Idempotency-Key": ["1 to 255 printable ASCII characters"]}
             )
         request_id = str(app.context.get("request_id", ""))
-        request = {"caller": caller_id, "route": route, "key": key, "body": _canonical(app.current_event.body)}
+        event = app.current_event
+        request = {
+            "caller": caller_id,
+            "route": route,
+            "key": key,
+            "fingerprint": fingerprint(self._fingerprint_key(), {"body": _canonical(event.body)}),
+        }
 
         @idempotent_function(
             data_keyword_argument="request",
@@ -96,6 +115,13 @@ class Idempotency:
         if response.status_code >= 400:
             raise PreparedResponse(response)
         return response
+
+
+def fingerprint(key: bytes, request: dict[str, Any]) -> str:
+    """HMAC-SHA256 of the request as the API understood it (the body canonical, so another key
+    order or spacing is the same request)."""
+    message = json.dumps(request, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def _canonical(body: str | None) -> str:
