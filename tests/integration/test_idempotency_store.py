@@ -1,11 +1,10 @@
-"""What the idempotency store keeps, read back from DynamoDB Local after requests through the
-real handlers: nothing in it gives away a bank number, even to someone who knows everything
-about the request except the digits the API never shows."""
+"""The idempotency store through the real handlers on DynamoDB Local: what one key stands for
+(the whole request: method, route, path parameters and body), and what the store keeps (nothing
+that gives away a bank number, even to someone who knows everything about the request except
+the digits the API never shows)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -22,21 +21,25 @@ from lendbridge.domain.lending import LoanTerms
 from lendbridge.domain.loans import Invitee
 from lendbridge.handlers import lender as lender_handler
 from lendbridge.handlers import loans as loans_handler
-from lendbridge.http.idempotency import Idempotency, fingerprint
+from lendbridge.http.idempotency import Idempotency
 from lendbridge.lazy import Lazy
 from lendbridge.wiring import LendingServices
-from tests.events import FakeContext, api_event, body_of
+from tests.events import FakeContext, api_event, body_of, header_of
+from tests.idempotency_attack import (
+    ACCEPT,
+    ACH,
+    CANDIDATES,
+    SHOWN,
+    assert_nothing_in_clear,
+    brute_force,
+    keyed_guesser,
+    scan_record,
+    unkeyed_guesses,
+)
 from tests.integration.conftest import World
 
-ACCEPT = "/v1/lender/invitations/{participant_id}/accept"
-# A short account number: the response shows its last four digits, so 10^4 candidates remain.
-HIDDEN, SHOWN = "4821", "7305"
-ACH = {
-    "account_holder_name": "Ada Lender",
-    "routing_number": "011000015",
-    "account_number": HIDDEN + SHOWN,
-    "account_type": "checking",
-}
+ADD_LENDERS = "/v1/loans/{loan_id}/lenders"
+NEW_LENDER = {"lenders": [{"email": "newcomer@example.com", "contribution_amount": "10.00"}]}
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Scene:
     fingerprint_key: bytes
     borrower: str
     lender: str
+    loan_ids: list[str]
     participant_ids: list[str]
 
 
@@ -68,86 +72,115 @@ def scene(world: World, tables: dict[str, str]) -> Iterator[Scene]:
     )
     for module in (loans_handler, lender_handler):
         module.services.override(services)
-    yield Scene(world, key, borrower.user_id, lender.user_id, [loan.participants[0].participant_id for loan in loans])
+    yield Scene(
+        world,
+        key,
+        borrower.user_id,
+        lender.user_id,
+        [loan.loan_id for loan in loans],
+        [loan.participants[0].participant_id for loan in loans],
+    )
     for module in (loans_handler, lender_handler):
         module.services.reset()
 
 
-def accept(scene: Scene, participant_id: str, key: str, ach: dict[str, str] = ACH) -> dict[str, Any]:
+def accept(
+    scene: Scene, participant_id: str, key: str, ach: dict[str, str] = ACH, header: str = "Idempotency-Key"
+) -> dict[str, Any]:
     event = api_event(
         "POST",
         ACCEPT.format(participant_id=participant_id),
         resource=ACCEPT,
         body={"ach": ach},
-        headers={"Idempotency-Key": key},
+        headers={header: key},
         path_parameters={"participant_id": participant_id},
         user_id=scene.lender,
     )
     return lender_handler.handler(event, FakeContext())
 
 
-def stored_record(scene: Scene, participant_id: str) -> dict[str, Any]:
-    """The one record whose stored response is about this participant, as DynamoDB returns it."""
-    table = scene.world.tables["IdempotencyTable"]
-    pages = scene.world.dynamodb.get_paginator("scan").paginate(TableName=table)
-    records = [item for page in pages for item in page["Items"] if participant_id in item.get("data", {}).get("S", "")]
-    assert len(records) == 1, records
-    return records[0]
+def add_lenders(scene: Scene, loan_id: str, key: str, header: str = "Idempotency-Key") -> dict[str, Any]:
+    event = api_event(
+        "POST",
+        ADD_LENDERS.format(loan_id=loan_id),
+        resource=ADD_LENDERS,
+        body=NEW_LENDER,
+        headers={header: key},
+        path_parameters={"loan_id": loan_id},
+        user_id=scene.borrower,
+    )
+    return loans_handler.handler(event, FakeContext())
 
 
-def stored_strings(item: dict[str, Any]) -> set[str]:
-    return {value for attribute in item.values() for kind, value in attribute.items() if kind == "S"}
+def create_loan(scene: Scene, key: str) -> dict[str, Any]:
+    body = {"amount": "1000.00", "interest_rate": "5", "term_months": 12}
+    event = api_event("POST", "/v1/loans", body=body, headers={"Idempotency-Key": key}, user_id=scene.borrower)
+    return loans_handler.handler(event, FakeContext())
 
 
-def candidate_bodies() -> Iterator[tuple[str, str]]:
-    """Every account number ending in the shown digits, in the body the attacker knows the
-    rest of (holder name, type and routing number are assumed known: the strongest attacker)."""
-    for prefix in range(10 ** len(HIDDEN)):
-        number = f"{prefix:0{len(HIDDEN)}d}{SHOWN}"
-        body = {"ach": {**ACH, "account_number": number}}
-        yield number, json.dumps(body, sort_keys=True, separators=(",", ":"))
+def participants_of(scene: Scene, loan_id: str) -> dict[str, str]:
+    loan = scene.world.store.get(loan_id)
+    assert loan is not None
+    return {p.lender_email: p.status.value for p in loan.participants}
 
 
-def unkeyed_guesses(canonical_body: str) -> Iterator[str]:
-    """What a table reader can compute without any key: MD5 and SHA-256 of the body, in the
-    shapes Powertools hashes a validated payload (JSON of the value) and raw."""
-    for text in (canonical_body, json.dumps(canonical_body), json.dumps(json.loads(canonical_body), sort_keys=True)):
-        for algorithm in ("md5", "sha256"):
-            yield hashlib.new(algorithm, text.encode()).hexdigest()
+def new_key() -> str:
+    return "key-" + secrets.token_hex(8)
 
 
-def keyed_guess(key: bytes, participant_id: str, canonical_body: str) -> str:
-    """What only a holder of the fingerprint key can compute (the positive control)."""
-    request = {"body": canonical_body}
-    return hashlib.sha256(json.dumps(fingerprint(key, request)).encode()).hexdigest()
+def assert_reused(response: dict[str, Any]) -> None:
+    assert response["statusCode"] == 422, body_of(response)
+    assert body_of(response)["error"] == "IDEMPOTENCY_KEY_REUSED"
 
 
-def brute_force(stored: set[str], guesses_of: Any) -> list[str]:
-    return [number for number, body in candidate_bodies() if any(g in stored for g in guesses_of(body))]
+@pytest.mark.parametrize("header", ["Idempotency-Key", "X-Idempotency-Key"])
+def test_one_key_on_a_second_loan_is_refused_and_leaves_that_loan_unchanged(scene: Scene, header: str) -> None:
+    first, second = scene.loan_ids
+    key = new_key()
+    assert add_lenders(scene, first, key, header)["statusCode"] == 200
+    before = participants_of(scene, second)
+    assert_reused(add_lenders(scene, second, key, header))
+    assert participants_of(scene, second) == before
+    assert "newcomer@example.com" not in before
+    replay = add_lenders(scene, first, key, header)  # the first loan's answer is still replayed
+    assert (replay["statusCode"], header_of(replay, "Idempotent-Replayed")) == (200, "true")
+
+
+def test_one_key_on_a_second_invitation_is_refused_and_leaves_it_pending(scene: Scene) -> None:
+    p1, p2 = scene.participant_ids
+    key = new_key()
+    assert accept(scene, p1, key)["statusCode"] == 200
+    assert_reused(accept(scene, p2, key))
+    statuses = [
+        {p.participant_id: p.status.value for p in loan.participants}
+        for loan in (scene.world.store.get(loan_id) for loan_id in scene.loan_ids)
+        if loan is not None
+    ]
+    assert [s[p] for s, p in zip(statuses, (p1, p2), strict=True)] == ["ACCEPTED", "PENDING"]
+    replay = accept(scene, p1, key)
+    assert (replay["statusCode"], header_of(replay, "Idempotent-Replayed")) == (200, "true")
+
+
+def test_one_key_on_another_route_is_refused(scene: Scene) -> None:
+    key = new_key()
+    assert create_loan(scene, key)["statusCode"] == 201
+    before = participants_of(scene, scene.loan_ids[0])
+    assert_reused(add_lenders(scene, scene.loan_ids[0], key))
+    assert participants_of(scene, scene.loan_ids[0]) == before
 
 
 def test_the_stored_accept_record_gives_away_no_account_number(scene: Scene) -> None:
     participant_id = scene.participant_ids[0]
-    response = accept(scene, participant_id, "accept-" + secrets.token_hex(8))
+    response = accept(scene, participant_id, new_key())
     assert response["statusCode"] == 200, body_of(response)
     assert body_of(response)["data"]["participant"]["ach"]["account_number_last4"] == SHOWN
-
-    item = stored_record(scene, participant_id)
-    assert item["status"]["S"] == "COMPLETED"
-    assert "validation" in item  # the fingerprint is written, so it is what an attacker would try
-    stored = stored_strings(item)
-    # The stored response shows only what the API shows: no full number anywhere in the record.
-    for secret in (ACH["account_number"], ACH["routing_number"]):
-        assert not any(secret in value for value in stored)
+    item = scan_record(scene.world.dynamodb, scene.world.tables["IdempotencyTable"], participant_id)
+    assert_nothing_in_clear(item)
 
     started = time.perf_counter()
-    hits = brute_force(stored, unkeyed_guesses)
+    hits = brute_force(item, unkeyed_guesses)
     elapsed = time.perf_counter() - started
-    print(f"fingerprint brute force over {10 ** len(HIDDEN)} candidates: {len(hits)} hits in {elapsed:.2f} s")
+    print(f"fingerprint brute force over {CANDIDATES} candidates: {len(hits)} hits in {elapsed:.2f} s")
     assert hits == []
-
-    # The same search with the key finds the number: the attack enumerates the right space and
-    # reads the right attribute, so its zero above is the key's doing.
-    assert brute_force(stored, lambda body: [keyed_guess(scene.fingerprint_key, participant_id, body)]) == [
-        ACH["account_number"]
-    ]
+    # With the key the same search finds the number, so the zero above is the key's doing.
+    assert brute_force(item, keyed_guesser(scene.fingerprint_key, participant_id)) == [ACH["account_number"]]

@@ -1,16 +1,17 @@
 """``Idempotency-Key`` on state-changing POSTs, with Powertools Idempotency on DynamoDB.
 
-A record belongs to the caller, the route and the header value. The body it answered is
-compared by a keyed fingerprint, so the same key with another body is refused (422). A replay
-returns the stored status and body with ``Idempotent-Replayed: true``. Deterministic refusals
-(4xx) are stored like successes; throttling, outages and crashes are not, so the client can
-retry them.
+A record belongs to the caller and the header value. The request it answered (operation,
+method, route, path parameters and body) is compared by a keyed fingerprint, so the same key on
+another request is refused (422): another loan, another invitation, another route or another
+body. A replay returns the stored status and body with ``Idempotent-Replayed: true``.
+Deterministic refusals (4xx) are stored like successes; throttling, outages and crashes are not,
+so the client can retry them.
 
 Nothing stored lets a reader of the table recover what was sent. The fingerprint is an
 HMAC-SHA256 under a key from Secrets Manager (a plain hash of a body holding an account number
 whose last four digits are shown is reversed by trying the few missing digits), and no route
 wrapped here answers with a full bank number, a password or a token (the response is stored).
-The record id is a plain hash of the caller, route and header value on purpose: it must not change
+The record id is a plain hash of the caller and the header value on purpose: it must not change
 when the key is rotated, or a retry after a rotation would run the request a second time.
 """
 
@@ -54,7 +55,7 @@ def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
 
 
 CONFIG = IdempotencyConfig(
-    event_key_jmespath="[caller, route, key]",
+    event_key_jmespath="[caller, key]",
     payload_validation_jmespath="fingerprint",
     hash_function="sha256",
     expires_after_seconds=EXPIRY_SECONDS,
@@ -70,6 +71,8 @@ class Idempotency:
         self._fingerprint_key = fingerprint_key
 
     def run(self, app: APIGatewayRestResolver, route: str, caller_id: str, execute: Callable[[], Response]) -> Response:
+        """``route`` names the operation; with the method, the resource, the path parameters and
+        the body it is the request one key stands for, whatever the caller sends it to next."""
         key = next((value for name in HEADERS if (value := app.current_event.headers.get(name)) is not None), None)
         if key is None:
             return execute()
@@ -81,9 +84,17 @@ class Idempotency:
         event = app.current_event
         request = {
             "caller": caller_id,
-            "route": route,
             "key": key,
-            "fingerprint": fingerprint(self._fingerprint_key(), {"body": _canonical(event.body)}),
+            "fingerprint": fingerprint(
+                self._fingerprint_key(),
+                {
+                    "operation": route,
+                    "method": event.http_method.upper(),
+                    "resource": event.resource,
+                    "path": event.path_parameters or {},
+                    "body": _canonical(event.body),
+                },
+            ),
         }
 
         @idempotent_function(
@@ -108,7 +119,9 @@ class Idempotency:
                 "A request with this Idempotency-Key is still being processed"
             ) from error
         except IdempotencyValidationError as error:
-            raise errors.IdempotencyKeyReused("This Idempotency-Key was used with a different request body") from error
+            raise errors.IdempotencyKeyReused(
+                "This Idempotency-Key was used with a different request (body, method or path)"
+            ) from error
         except IdempotencyPersistenceLayerError as error:
             raise errors.DependencyUnavailable("Idempotency store unavailable", retry_after=5) from error
         response = _thaw(stored)
