@@ -5,22 +5,26 @@ the digits the API never shows)."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendbridge.data.cursors import SignedCursors
 from lendbridge.domain.lending import LoanTerms
 from lendbridge.domain.loans import Invitee
 from lendbridge.handlers import lender as lender_handler
 from lendbridge.handlers import loans as loans_handler
+from lendbridge.http import envelope
 from lendbridge.http.idempotency import Idempotency
 from lendbridge.lazy import Lazy
 from lendbridge.wiring import LendingServices
@@ -184,3 +188,23 @@ def test_the_stored_accept_record_gives_away_no_account_number(scene: Scene) -> 
     assert hits == []
     # With the key the same search finds the number, so the zero above is the key's doing.
     assert brute_force(item, keyed_guesser(scene.fingerprint_key, participant_id)) == [ACH["account_number"]]
+
+
+def test_a_response_carrying_a_token_is_never_stored(scene: Scene) -> None:
+    """A guard against wrapping the wrong route (login, refresh): the store refuses the response."""
+    from lendbridge.http.app import build_app
+
+    app = build_app()
+    idempotency = loans_handler.services.get().idempotency
+    token = "tok-" + secrets.token_hex(16)
+
+    @app.post("/v1/leaky")
+    def leaky() -> Response:
+        return idempotency.run(app, "Leaky", "u1", lambda: envelope.success({"access_token": token}))
+
+    event = api_event("POST", "/v1/leaky", body={}, headers={"Idempotency-Key": new_key()}, user_id="u1")
+    response = app.resolve(event, cast(LambdaContext, FakeContext()))
+    assert response["statusCode"] == 500
+    table = scene.world.tables["IdempotencyTable"]
+    pages = scene.world.dynamodb.get_paginator("scan").paginate(TableName=table)
+    assert not any(token in json.dumps(item) for page in pages for item in page["Items"])

@@ -47,6 +47,8 @@ HEADERS = ("Idempotency-Key", "X-Idempotency-Key")
 EXPIRY_SECONDS = 24 * 60 * 60
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _REPLAYED = "__replayed__"
+# A response carrying one of these would be stored in clear for 24 hours: never wrap such a route.
+SECRET_FIELDS = frozenset({"password", "account_number", "routing_number", "access_token", "refresh_token", "id_token"})
 
 
 def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
@@ -158,8 +160,20 @@ def _refusal(refusal: errors.LendbridgeError, request_id: str) -> Response:
     )
 
 
+def secret_fields_in(value: Any) -> set[str]:
+    """Names from ``SECRET_FIELDS`` anywhere in a JSON-like value."""
+    if isinstance(value, dict):
+        return {k for k in value if k in SECRET_FIELDS}.union(*(secret_fields_in(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(secret_fields_in(v) for v in value))
+    return set()
+
+
 def _freeze(response: Response) -> dict[str, Any]:
     body = json.loads(response.body) if isinstance(response.body, str) and response.body else response.body
+    if leaked := secret_fields_in(body):
+        # A programming error (a route returning secrets was wrapped): fail loudly, store nothing.
+        raise RuntimeError(f"refusing to store a response with {sorted(leaked)}")
     headers = {k: v for k, v in (response.headers or {}).items() if isinstance(v, str)}
     # Stored as JSON-ready values (money is already text), replayed byte for byte the same.
     return {"status": response.status_code, "body": json.loads(dumps(body)), "headers": headers}
