@@ -9,8 +9,9 @@ so the client can retry them.
 
 Nothing stored lets a reader of the table recover what was sent. The fingerprint is an
 HMAC-SHA256 under a key from Secrets Manager (a plain hash of a body holding an account number
-whose last four digits are shown is reversed by trying the few missing digits), and no route
-wrapped here answers with a full bank number, a password or a token (the response is stored).
+whose last four digits are shown is reversed by trying the few missing digits). The response
+is stored as answered, so a response carrying a bank number, password or token field
+(``SECRET_FIELDS``) is refused rather than kept.
 The record id is a plain hash of the caller and the header value on purpose: it must not change
 when the key is rotated, or a retry after a rotation would run the request a second time.
 """
