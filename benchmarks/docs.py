@@ -120,8 +120,8 @@ def render(info: RunInfo, scenarios: Sequence[Scenario], http: HttpOutcome) -> s
         "Their services are `build_lending_services(make_client=...)`, whose DynamoDB client carries the meter; "
         "the idempotency store shares that client.",
         '- The pagination signing key is a constant (`SignedCursors(lambda: b"bench-key", utc_now)`) instead '
-        "of the Secrets Manager secret: there is no Secrets Manager next to DynamoDB Local, and the key never "
-        "touches DynamoDB.",
+        "of the Secrets Manager secret, and so is the idempotency fingerprint key: there is no Secrets Manager "
+        "next to DynamoDB Local, and neither key touches DynamoDB.",
         "- Counting uses botocore's event system on that client: `provide-client-params.dynamodb.*` adds "
         "`ReturnConsumedCapacity=TOTAL` to every operation that takes it and notes the tables a call touches; "
         "`after-call.dynamodb.*` records each API call once (after botocore's own retries, which are reported "

@@ -3,8 +3,8 @@
 Their services are the production wiring (``build_lending_services``) given a client factory
 whose DynamoDB client carries the meter. One thing differs: the pagination signing key is a
 constant instead of a Secrets Manager secret (there is no Secrets Manager next to DynamoDB
-Local), so the cursors are ``SignedCursors(lambda: b"bench-key", utc_now)``. Neither the key
-nor where it comes from touches DynamoDB.
+Local), so the cursors are ``SignedCursors(lambda: b"bench-key", utc_now)``; the same holds
+for the idempotency fingerprint key. Neither key nor where it comes from touches DynamoDB.
 """
 
 from __future__ import annotations
@@ -61,9 +61,13 @@ def configure_environment(engine: Engine) -> None:
 class InProcessApi:
     def __init__(self, engine: Engine, meter: DynamoMeter) -> None:
         configure_environment(engine)
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
         from lendbridge.data.cursors import SignedCursors
         from lendbridge.handlers import lender as lender_handler
         from lendbridge.handlers import loans as loans_handler
+        from lendbridge.http.idempotency import Idempotency
+        from lendbridge.lazy import Lazy
         from lendbridge.ports import utc_now
         from lendbridge.wiring import build_lending_services
 
@@ -84,7 +88,18 @@ class InProcessApi:
             )
 
         services = build_lending_services(make_client=make_client)
-        services = replace(services, cursors=SignedCursors(lambda: b"bench-key", utc_now))
+        services = replace(
+            services,
+            cursors=SignedCursors(lambda: b"bench-key", utc_now),
+            idempotency=Idempotency(
+                Lazy(
+                    lambda: DynamoDBPersistenceLayer(
+                        table_name=engine.tables["IdempotencyTable"], boto3_client=dynamodb
+                    )
+                ),
+                lambda: b"bench-key",
+            ),
+        )
         self.idempotency_table = engine.tables["IdempotencyTable"]
         self._handlers = {"loans": loans_handler.handler, "lender": lender_handler.handler}
         for module in (loans_handler, lender_handler):

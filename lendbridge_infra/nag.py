@@ -44,6 +44,10 @@ REASONS = {
         "HMAC key for pagination cursors: rotating it invalidates every outstanding cursor, so it is "
         "rotated by a planned re-deploy (docs/runbook.md), not on a schedule."
     ),
+    "SMG4-idempotency": (
+        "HMAC key for idempotency fingerprints: after a rotation, retries of the last 24 hours' requests are "
+        "refused (422) instead of replayed, so it is rotated when it may have leaked (docs/runbook.md)."
+    ),
 }
 
 
@@ -72,5 +76,6 @@ def acknowledge_findings(stacks: LendbridgeStacks) -> None:
         _ack(api.api.deployment_stage, "AwsSolutions::AwsSolutions-APIG3", "APIG3-dev")
     _ack(stacks.identity.user_pool, "AwsSolutions::AwsSolutions-COG2", "COG2")
     _ack(stacks.data.pagination_secret, "AwsSolutions::AwsSolutions-SMG4", "SMG4")
+    _ack(stacks.data.idempotency_secret, "AwsSolutions::AwsSolutions-SMG4", "SMG4-idempotency")
     for queue in [*stacks.identity.dead_letter_queues, *stacks.processing.dead_letter_queues]:
         _ack(queue, "AwsSolutions::AwsSolutions-SQS3", "SQS3")

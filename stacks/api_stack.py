@@ -81,6 +81,7 @@ class ApiStack(cdk.Stack):
             "AUTO_CONFIRM_EMAIL": "true" if config.auto_confirm_email else "false",
             "BANK_DATA_KEY_ID": data.bank_data_key.key_arn,
             "PAGINATION_SECRET_ID": data.pagination_secret.secret_arn,
+            "IDEMPOTENCY_SECRET_ID": data.idempotency_secret.secret_arn,
             "CORS_ORIGINS": ",".join(config.cors_origins),
             "CLAIMS_QUEUE_URL": identity.claims_queue.queue_url,
         }
@@ -138,6 +139,7 @@ class ApiStack(cdk.Stack):
             grant_table(function, data.idempotency_table, IDEMPOTENCY)
             data.data_key.grant(function, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
             grant_secret_read(function, data.pagination_secret.secret_arn)
+            grant_secret_read(function, data.idempotency_secret.secret_arn)
         # Lenders' bank numbers are sealed here; no function in the request path can unseal them.
         data.bank_data_key.grant(lender, "kms:Encrypt")
 

@@ -92,6 +92,16 @@ class DataStack(cdk.Stack):
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
             removal_policy=config.removal_policy,
         )
+        # Its own key, not one derived from the pagination key: the two rotate for different
+        # reasons, and a leaked cursor key must not open the idempotency fingerprints.
+        self.idempotency_secret = secretsmanager.Secret(
+            self,
+            "IdempotencySecret",
+            description="HMAC key that fingerprints idempotent requests",
+            encryption_key=self.data_key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+            removal_policy=config.removal_policy,
+        )
 
     def _table(
         self,

@@ -20,6 +20,7 @@ class Settings:
     bank_data_key_id: str
     pagination_secret_id: str
     claims_queue_url: str
+    idempotency_secret_id: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -40,4 +41,5 @@ class Settings:
             bank_data_key_id=get("BANK_DATA_KEY_ID"),
             pagination_secret_id=get("PAGINATION_SECRET_ID"),
             claims_queue_url=get("CLAIMS_QUEUE_URL"),
+            idempotency_secret_id=get("IDEMPOTENCY_SECRET_ID"),
         )

@@ -77,7 +77,9 @@ def test_buckets_keys_secrets_topics_and_queues_exist_in_moto(stack: LocalStack)
             assert attributes["MessageRetentionPeriod"] == str(properties["MessageRetentionPeriod"])
 
 
-@pytest.mark.parametrize("variable", ["MAIN_TABLE", "USER_POOL_ID", "USER_POOL_CLIENT_ID", "PAGINATION_SECRET_ID"])
+@pytest.mark.parametrize(
+    "variable", ["MAIN_TABLE", "USER_POOL_ID", "USER_POOL_CLIENT_ID", "PAGINATION_SECRET_ID", "IDEMPOTENCY_SECRET_ID"]
+)
 def test_function_environments_name_the_local_resources(stack: LocalStack, variable: str) -> None:
     physical = {value["Ref"] for value in stack.assembly.physical.values()}
     environments = [pool.function.environment for pool in stack.pools.values() if variable in pool.function.environment]

@@ -170,3 +170,28 @@ def test_accounts_function_cannot_scan(synth: Synth) -> None:
     assert "dynamodb:PutItem" in actions, "the role's policies were found"
     scanning = [action for action in actions if fnmatchcase("dynamodb:scan", action.lower())]
     assert scanning == []
+
+
+def test_only_the_idempotent_functions_read_their_own_fingerprint_key(synth: Synth) -> None:
+    """Loans and lender fingerprint idempotent requests with a key of their own (not the cursor
+    key), encrypted with the data key; no other function may read it."""
+    data = synth.stacks.data
+    secret_id = synth.logical_id("data", data.idempotency_secret)
+    assert secret_id != synth.logical_id("data", data.pagination_secret)
+    secret = synth.resource_of("data", data.idempotency_secret)["Properties"]
+    assert ref_id(secret["KmsKeyId"]) == synth.logical_id("data", data.data_key)
+    for name, function in synth.stacks.api.functions.items():
+        properties = synth.resource_of("api", function)["Properties"]
+        variable = properties["Environment"]["Variables"].get("IDEMPOTENCY_SECRET_ID")
+        readable = [
+            resource
+            for statement in role_statements(synth, "api", str(ref_id(properties["Role"])))
+            if statement.allows and "secretsmanager:GetSecretValue" in statement.actions
+            for resource in statement.resources
+            if secret_id in resource
+        ]
+        if name in ("loans", "lender"):
+            assert secret_id in flatten(variable), name
+            assert readable, name
+        else:  # every function shares one environment: what matters is who may read the secret
+            assert readable == [], name

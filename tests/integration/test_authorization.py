@@ -54,7 +54,8 @@ def scene(world: World, tables: dict[str, str]) -> Iterator[Scene]:
         lending=world.lending,
         cursors=SignedCursors(lambda: b"k", lambda: datetime.now(UTC)),
         idempotency=Idempotency(
-            Lazy(lambda: DynamoDBPersistenceLayer(table_name=tables["IdempotencyTable"], boto3_client=world.dynamodb))
+            Lazy(lambda: DynamoDBPersistenceLayer(table_name=tables["IdempotencyTable"], boto3_client=world.dynamodb)),
+            lambda: b"authorization-test-key",
         ),
     )
     for module in (loans_handler, lender_handler):

@@ -66,7 +66,7 @@ def lending(dynamodb: Any, tables: dict[str, str]) -> Iterator[CountingLending]:
         LendingServices(
             lending=fake,  # type: ignore[arg-type]
             cursors=SignedCursors(lambda: b"k", lambda: NOW),
-            idempotency=Idempotency(persistence),
+            idempotency=Idempotency(persistence, lambda: b"idempotency-test-key"),
         )
     )
     yield fake

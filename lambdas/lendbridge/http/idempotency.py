@@ -1,13 +1,25 @@
 """``Idempotency-Key`` on state-changing POSTs, with Powertools Idempotency on DynamoDB.
 
-The key is the caller, the route and the header value (not the whole body); the body is only
-compared, so the same key with another body is refused (422). A replay returns the stored
-status and body with ``Idempotent-Replayed: true``. Deterministic refusals (4xx) are stored
-like successes; throttling, outages and crashes are not, so the client can retry them.
+A record belongs to the caller and the header value. The request it answered (operation,
+method, route, path parameters and body) is compared by a keyed fingerprint, so the same key on
+another request is refused (422): another loan, another invitation, another route or another
+body. A replay returns the stored status and body with ``Idempotent-Replayed: true``.
+Deterministic refusals (4xx) are stored like successes; throttling, outages and crashes are not,
+so the client can retry them.
+
+Nothing stored lets a reader of the table recover what was sent. The fingerprint is an
+HMAC-SHA256 under a key from Secrets Manager (a plain hash of a body holding an account number
+whose last four digits are shown is reversed by trying the few missing digits). The response
+is stored as answered, so a response carrying a bank number, password or token field
+(``SECRET_FIELDS``) is refused rather than kept.
+The record id is a plain hash of the caller and the header value on purpose: it must not change
+when the key is rotated, or a retry after a rotation would run the request a second time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Callable
@@ -36,6 +48,8 @@ HEADERS = ("Idempotency-Key", "X-Idempotency-Key")
 EXPIRY_SECONDS = 24 * 60 * 60
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _REPLAYED = "__replayed__"
+# A response carrying one of these would be stored in clear for 24 hours: never wrap such a route.
+SECRET_FIELDS = frozenset({"password", "account_number", "routing_number", "access_token", "refresh_token", "id_token"})
 
 
 def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
@@ -44,8 +58,9 @@ def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
 
 
 CONFIG = IdempotencyConfig(
-    event_key_jmespath="[caller, route, key]",
-    payload_validation_jmespath="body",
+    event_key_jmespath="[caller, key]",
+    payload_validation_jmespath="fingerprint",
+    hash_function="sha256",
     expires_after_seconds=EXPIRY_SECONDS,
     raise_on_no_idempotency_key=True,
     response_hook=_mark_replayed,
@@ -53,10 +68,14 @@ CONFIG = IdempotencyConfig(
 
 
 class Idempotency:
-    def __init__(self, persistence: Lazy[DynamoDBPersistenceLayer]) -> None:
+    def __init__(self, persistence: Lazy[DynamoDBPersistenceLayer], fingerprint_key: Callable[[], bytes]) -> None:
+        """``fingerprint_key`` is read on every keyed request (the caller caches it)."""
         self._persistence = persistence
+        self._fingerprint_key = fingerprint_key
 
     def run(self, app: APIGatewayRestResolver, route: str, caller_id: str, execute: Callable[[], Response]) -> Response:
+        """``route`` names the operation; with the method, the resource, the path parameters and
+        the body it is the request one key stands for, whatever the caller sends it to next."""
         key = next((value for name in HEADERS if (value := app.current_event.headers.get(name)) is not None), None)
         if key is None:
             return execute()
@@ -65,7 +84,21 @@ class Idempotency:
                 "Invalid Idempotency-Key", field_errors={"Idempotency-Key": ["1 to 255 printable ASCII characters"]}
             )
         request_id = str(app.context.get("request_id", ""))
-        request = {"caller": caller_id, "route": route, "key": key, "body": _canonical(app.current_event.body)}
+        event = app.current_event
+        request = {
+            "caller": caller_id,
+            "key": key,
+            "fingerprint": fingerprint(
+                self._fingerprint_key(),
+                {
+                    "operation": route,
+                    "method": event.http_method.upper(),
+                    "resource": event.resource,
+                    "path": event.path_parameters or {},
+                    "body": _canonical(event.body),
+                },
+            ),
+        }
 
         @idempotent_function(
             data_keyword_argument="request",
@@ -89,13 +122,22 @@ class Idempotency:
                 "A request with this Idempotency-Key is still being processed"
             ) from error
         except IdempotencyValidationError as error:
-            raise errors.IdempotencyKeyReused("This Idempotency-Key was used with a different request body") from error
+            raise errors.IdempotencyKeyReused(
+                "This Idempotency-Key was used with a different request (body, method or path)"
+            ) from error
         except IdempotencyPersistenceLayerError as error:
             raise errors.DependencyUnavailable("Idempotency store unavailable", retry_after=5) from error
         response = _thaw(stored)
         if response.status_code >= 400:
             raise PreparedResponse(response)
         return response
+
+
+def fingerprint(key: bytes, request: dict[str, Any]) -> str:
+    """HMAC-SHA256 of the request as the API understood it (the body canonical, so another key
+    order or spacing is the same request)."""
+    message = json.dumps(request, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def _canonical(body: str | None) -> str:
@@ -119,8 +161,20 @@ def _refusal(refusal: errors.LendbridgeError, request_id: str) -> Response:
     )
 
 
+def secret_fields_in(value: Any) -> set[str]:
+    """Names from ``SECRET_FIELDS`` anywhere in a JSON-like value."""
+    if isinstance(value, dict):
+        return {k for k in value if k in SECRET_FIELDS}.union(*(secret_fields_in(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(secret_fields_in(v) for v in value))
+    return set()
+
+
 def _freeze(response: Response) -> dict[str, Any]:
     body = json.loads(response.body) if isinstance(response.body, str) and response.body else response.body
+    if leaked := secret_fields_in(body):
+        # A programming error (a route returning secrets was wrapped): fail loudly, store nothing.
+        raise RuntimeError(f"refusing to store a response with {sorted(leaked)}")
     headers = {k: v for k, v in (response.headers or {}).items() if isinstance(v, str)}
     # Stored as JSON-ready values (money is already text), replayed byte for byte the same.
     return {"status": response.status_code, "body": json.loads(dumps(body)), "headers": headers}

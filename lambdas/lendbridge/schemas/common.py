@@ -164,7 +164,7 @@ _ERROR_DESCRIPTIONS = {
     403: "Not yours to do",
     404: "No such resource",
     409: "Conflicts with the resource's state",
-    422: "Idempotency key reused with another body",
+    422: "Idempotency-Key reused with a different request (body, method or path)",
     429: "Rate limited or the database throttled; see Retry-After",
     500: "Unexpected error",
     503: "A dependency is unavailable; see Retry-After",
