@@ -11,7 +11,8 @@ Settings (environment variables):
                                feed the synth are unchanged, and re-synthesized when they change)
   LOCAL_TOKEN_ISSUER           the issuer the authorizer expects ({pool_id} is substituted;
                                default: Cognito's, which is what moto writes into tokens)
-  LOCAL_MAX_WORKERS            worker processes per function (default 4)
+  LOCAL_MAX_WORKERS            the most worker processes per function (default 8); each function
+                               runs as many at once as its reserved concurrency in the template
   LOCAL_WARM=0                 start functions on first use instead of before serving
 
 Ctrl-C or SIGTERM stops every process it started.
@@ -27,6 +28,7 @@ from types import FrameType
 
 from local.net import PortTaken
 from local.stack import DEFAULT_API_PORT, LocalStack
+from local.workers import DEFAULT_MAX_WORKERS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PERSIST_DIR = PROJECT_ROOT / ".local" / "dynamodb"
@@ -43,8 +45,17 @@ class Settings:
         assembly = env.get("LOCAL_ASSEMBLY_DIR")
         self.assembly_dir = Path(assembly) if assembly else None
         self.token_issuer = env.get("LOCAL_TOKEN_ISSUER") or None
-        self.max_workers = int(env.get("LOCAL_MAX_WORKERS", "4"))
+        self.max_workers = _count(env, "LOCAL_MAX_WORKERS") or DEFAULT_MAX_WORKERS
         self.warm = env.get("LOCAL_WARM", "1") not in ("0", "false")
+
+
+def _count(env: dict[str, str], name: str) -> int | None:
+    value = env.get(name)
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"{name}={value!r} is not a positive whole number")
+    return int(value)
 
 
 def _port(env: dict[str, str], name: str) -> int | None:
