@@ -40,7 +40,7 @@ def test_the_app_command_runs_an_interpreter_that_has_the_cdk() -> None:
 def test_the_app_command_synthesizes_from_a_plain_shell(tmp_path: Path) -> None:
     """Exactly as the CDK CLI runs it: through the shell, from the project root."""
     result = subprocess.run(  # noqa: S603 - the command cdk.json names, run as the CLI runs it
-        ["/bin/sh", "-c", app_command()],  # noqa: S607
+        ["/bin/sh", "-c", app_command()],
         cwd=PROJECT_ROOT,
         env={**PLAIN_SHELL, "CDK_OUTDIR": str(tmp_path)},
         capture_output=True,
