@@ -66,6 +66,7 @@ class LocalStack:
         token_issuer: str | None = None,
         max_workers: int = DEFAULT_MAX_WORKERS,
         log: LogSink = print_log,
+        function_log: LogSink | None = None,
         docs: DocsSite | None = None,
         reload_code: bool = True,
         warm: bool = True,
@@ -76,7 +77,10 @@ class LocalStack:
         issuer the authorizer expects (``{pool_id}`` is replaced by the pool's id); ``reload_code``
         retires warm workers when code under lambdas/ changes (off for reproducible tests);
         ``warm`` starts one worker per function before serving; ``synth_cache`` reuses
-        .local/cdk.out.<stage> while the app's sources are unchanged (see local.synth_cache)."""
+        .local/cdk.out.<stage> while the app's sources are unchanged (see local.synth_cache).
+        ``log`` gets the stack's own lines and one line per request; ``function_log`` (default:
+        ``log``) what the functions write (their JSON logs and EMF metrics) and the reasons
+        behind the gateway's error answers."""
         self.api_port = api_port
         self.stage = stage
         self._assembly_dir = assembly_dir
@@ -87,6 +91,7 @@ class LocalStack:
         self._token_issuer = token_issuer
         self._max_workers = max_workers
         self._log = log
+        self._function_log = function_log or log
         self._reload_code = reload_code
         self._warm = warm
         self._synth_cache = synth_cache
@@ -122,7 +127,7 @@ class LocalStack:
             self.api = load_api(self.assembly)
             self._start_functions()
             self._start_event_sources()
-            gateway = Gateway(self.api, self.pools, self._authorizers(), self._log)
+            gateway = Gateway(self.api, self.pools, self._authorizers(), self._log, detail=self._function_log)
             self._server = HttpServer(self.api_port, self._application(gateway)).start()
             self._exit.callback(self._server.stop)
         except BaseException:
@@ -210,7 +215,7 @@ class LocalStack:
         endpoints = Endpoints(aws=self.moto_endpoint, dynamodb=self.dynamodb_endpoint)
         for key, function in functions.items():
             env = function_environment(function, endpoints)
-            self.pools[key] = FunctionPool(function, env, self._log, self._max_workers, self._reload_code)
+            self.pools[key] = FunctionPool(function, env, self._function_log, self._max_workers, self._reload_code)
         if not self._warm:
             return
         # One warm worker per function, started in parallel, so the first requests are quick.
