@@ -11,13 +11,14 @@ borrower who has none yet.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import requests
 
 from local.run import SAMPLE_PASSWORD
 from local.state import local_dir, running_stack
@@ -97,26 +98,42 @@ class CannotSeed(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Answer:
+    what: str  # "POST /v1/loans", for messages
+    status: int
+    body: dict[str, Any]
+
+
 class Client:
+    """JSON over HTTP with the standard library (no dependency beyond the project's)."""
+
     def __init__(self, api_url: str) -> None:
         self.api_url = api_url.rstrip("/")
-        self._session = requests.Session()
 
-    def call(self, method: str, path: str, token: str | None = None, body: Any = None) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+    def call(self, method: str, path: str, token: str | None = None, body: Any = None) -> Answer:
+        headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.api_url + path, data=data, headers=headers, method=method)  # noqa: S310
+        what = f"{method} {path}"
         try:
-            return self._session.request(method, self.api_url + path, json=body, headers=headers, timeout=TIMEOUT_S)
-        except requests.RequestException as error:
-            raise CannotSeed(f"{method} {path} failed: {error}") from error
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 - the local API
+                status, payload = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, payload = error.code, error.read()
+        except (urllib.error.URLError, OSError) as error:
+            raise CannotSeed(f"{what} failed: {error}") from error
+        try:
+            parsed = json.loads(payload) if payload else {}
+        except ValueError:
+            parsed = {"text": payload.decode(errors="replace")}
+        return Answer(what, status, parsed if isinstance(parsed, dict) else {"value": parsed})
 
-    def expect(self, response: requests.Response, *statuses: int) -> dict[str, Any]:
-        if response.status_code not in statuses:
-            request = response.request
-            what = f"{request.method} {request.path_url}"
-            raise CannotSeed(f"{what} answered {response.status_code}: {response.text[:500]}")
-        if not response.content:
-            return {}
-        data: dict[str, Any] = response.json().get("data") or {}
+    @staticmethod
+    def expect(answer: Answer, *statuses: int) -> dict[str, Any]:
+        if answer.status not in statuses:
+            raise CannotSeed(f"{answer.what} answered {answer.status}: {json.dumps(answer.body)[:500]}")
+        data: dict[str, Any] = answer.body.get("data") or {}
         return data
 
 
@@ -129,7 +146,7 @@ def log_in(client: Client, person: Person) -> str:
     )
     client.expect(registered, 201, 409)
     login = client.call("POST", "/v1/auth/login", body={"email": person.email, "password": SAMPLE_PASSWORD})
-    if login.status_code == 401:
+    if login.status == 401:
         raise CannotSeed(
             f"{person.email} exists but does not log in with the sample password: it was registered "
             "with another one. Start from empty data (stop `make run`, then `make clean`)."
