@@ -9,8 +9,6 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
-
 from local.stack import DEFAULT_API_PORT
 from local.state import StackState, running_stack
 
