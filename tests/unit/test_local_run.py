@@ -39,4 +39,3 @@ def test_a_state_file_left_by_a_killed_run_names_no_stack(tmp_path: Path) -> Non
     gone.wait()
     StackState(gone.pid, "http://127.0.0.1:3000", "http://127.0.0.1:8123", "http://x", "f.log").write(tmp_path)
     assert running_stack(tmp_path) is None
-
