@@ -5,7 +5,7 @@ Settings (environment variables):
   DYNAMODB_PORT, MOTO_PORT     fixed ports for DynamoDB Local and moto (default: free ports)
   AWS_ENDPOINT_URL_DYNAMODB    use this DynamoDB instead of starting DynamoDB Local
   LOCAL_PERSIST=1              keep DynamoDB Local's data in <LOCAL_DIR>/dynamodb and the
-                               emulated Cognito users in <LOCAL_DIR>/cognito across runs
+                               emulated Cognito users (passwords too) in <LOCAL_DIR>/cognito
   LOCAL_DIR                    where the local stack keeps its files (default .local/): the
                                state file other commands read, the function log, kept data
   LOCAL_ASSEMBLY_DIR           an already synthesized dev assembly: skips the synth
@@ -53,6 +53,7 @@ class Settings:
         self.persist = env.get("LOCAL_PERSIST", "") not in ("", "0", "false")
         self.local_dir = local_dir(env)
         self.persist_dir = self.local_dir / "dynamodb"
+        self.users_file = self.local_dir / "cognito" / "users.json"
         self.function_log = self.local_dir / "logs" / "functions.log"
         assembly = env.get("LOCAL_ASSEMBLY_DIR")
         self.assembly_dir = Path(assembly) if assembly else None
@@ -208,6 +209,7 @@ def main() -> int:
                 dynamodb_endpoint=settings.dynamodb_endpoint,
                 dynamodb_port=settings.dynamodb_port,
                 persist_dir=settings.persist_dir if settings.persist else None,
+                users_file=settings.users_file if settings.persist else None,
                 moto_port=settings.moto_port,
                 token_issuer=settings.token_issuer,
                 max_workers=settings.max_workers,

@@ -62,6 +62,7 @@ class LocalStack:
         dynamodb_endpoint: str | None = None,
         dynamodb_port: int | None = None,
         persist_dir: Path | None = None,
+        users_file: Path | None = None,
         moto_port: int | None = None,
         token_issuer: str | None = None,
         max_workers: int = DEFAULT_MAX_WORKERS,
@@ -73,7 +74,8 @@ class LocalStack:
         synth_cache: bool = True,
     ) -> None:
         """``dynamodb_endpoint`` uses a running DynamoDB instead of starting DynamoDB Local;
-        ``persist_dir`` makes DynamoDB Local keep its data there; ``token_issuer`` overrides the
+        ``persist_dir`` makes DynamoDB Local keep its data there, ``users_file`` moto the
+        Cognito users; ``token_issuer`` overrides the
         issuer the authorizer expects (``{pool_id}`` is replaced by the pool's id); ``reload_code``
         retires warm workers when code under lambdas/ changes (off for reproducible tests);
         ``warm`` starts one worker per function before serving; ``synth_cache`` reuses
@@ -87,6 +89,7 @@ class LocalStack:
         self._dynamodb_endpoint = dynamodb_endpoint
         self._dynamodb_port = dynamodb_port
         self._persist_dir = persist_dir
+        self._users_file = users_file
         self._moto_port = moto_port
         self._token_issuer = token_issuer
         self._max_workers = max_workers
@@ -164,7 +167,7 @@ class LocalStack:
         """The template, DynamoDB Local and moto come up side by side: together they take as
         long as the slowest (a synth, when one is needed) instead of the sum. The services are
         known to ``stop`` before they start, so a signal at any moment still ends them all."""
-        self.moto = MotoServer(port=self._moto_port)
+        self.moto = MotoServer(port=self._moto_port, users_file=self._users_file)
         if self._dynamodb_endpoint is None:
             self.dynamodb = DynamoDBLocal(
                 port=self._dynamodb_port, db_path=self._persist_dir, jvm_options=FAST_START_JVM

@@ -14,6 +14,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,25 +92,15 @@ class Running:
         return {**env, "LOCAL_DIR": str(self.local_dir)}
 
 
-@pytest.fixture
-def running(stack: LocalStack, tmp_path: Path) -> Iterator[Running]:
-    """``local.run`` on a free port, sharing the session's assembly and DynamoDB Local to
-    start quickly; killed with every descendant if a test leaves it running."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "LOCAL_ASSEMBLY_DIR": str(stack.assembly.directory),
-        "AWS_ENDPOINT_URL_DYNAMODB": stack.dynamodb_endpoint,
-        "LOCAL_WARM": "0",
-        "LOCAL_DIR": str(tmp_path / "local"),
-    }
-    console = tmp_path / "run.log"
-    with console.open("w") as log:
+@contextmanager
+def run_local(env: dict[str, str], local: Path, console: Path) -> Iterator[Running]:
+    """``local.run`` with ``env`` until its banner is out; killed with every descendant if the
+    caller leaves it running."""
+    with console.open("a") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "local.run"],
             cwd=PROJECT_ROOT,
-            env=env,
+            env={**env, "LOCAL_DIR": str(local)},
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
@@ -120,7 +111,7 @@ def running(stack: LocalStack, tmp_path: Path) -> Iterator[Running]:
             banner = ""
             while "Ctrl-C stops everything" not in banner:
                 banner += lines.get(timeout=READY_TIMEOUT_S)
-            yield Running(process, f"http://127.0.0.1:{port}", banner, tmp_path / "local", console)
+            yield Running(process, f"http://127.0.0.1:{env['PORT']}", banner, local, console)
         finally:
             leftovers = descendants(process.pid)
             if process.poll() is None:
@@ -129,6 +120,21 @@ def running(stack: LocalStack, tmp_path: Path) -> Iterator[Running]:
             for pid in leftovers:
                 if alive(pid):
                     os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def running(stack: LocalStack, tmp_path: Path) -> Iterator[Running]:
+    """``local.run`` on a free port, sharing the session's assembly and DynamoDB Local to
+    start quickly."""
+    env = {
+        **os.environ,
+        "PORT": str(free_port()),
+        "LOCAL_ASSEMBLY_DIR": str(stack.assembly.directory),
+        "AWS_ENDPOINT_URL_DYNAMODB": stack.dynamodb_endpoint,
+        "LOCAL_WARM": "0",
+    }
+    with run_local(env, tmp_path / "local", tmp_path / "run.log") as started:
+        yield started
 
 
 def test_sigterm_stops_the_api_and_every_child_process(running: Running) -> None:
@@ -252,3 +258,37 @@ def test_make_integrity_check_finds_the_running_stack_by_itself(running: Running
     )
     assert result.returncode == 0, result.stderr
     assert f"at {stack.dynamodb_endpoint}" in result.stdout
+
+
+def test_with_local_persist_the_users_outlive_a_restart_with_their_data(stack: LocalStack, tmp_path: Path) -> None:
+    """DynamoDB Local keeps the profiles; the emulated Cognito must keep the accounts they
+    belong to, or the email is taken (409) by an account nobody can log in to (401)."""
+    env = {
+        **{key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL_DYNAMODB"},
+        "PORT": str(free_port()),
+        "LOCAL_ASSEMBLY_DIR": str(stack.assembly.directory),
+        "LOCAL_WARM": "0",
+        "LOCAL_PERSIST": "1",
+    }
+    account = {"email": "kept@example.com", "password": "Local-Passw0rd!", "full_name": "Kept Across Runs"}
+    credentials = {key: account[key] for key in ("email", "password")}
+    with run_local(env, tmp_path / "local", tmp_path / "run.log") as first:
+        assert "data and users kept in" in first.banner
+        registered = requests.post(f"{first.url}/v1/auth/register", json=account, timeout=60)
+        assert registered.status_code == 201, registered.text
+        first.process.send_signal(signal.SIGTERM)
+        assert first.process.wait(timeout=60) == 0
+    users_file = tmp_path / "local" / "cognito" / "users.json"
+    assert users_file.stat().st_mode & 0o077 == 0, "readable by its owner only"
+
+    with run_local(env, tmp_path / "local", tmp_path / "run.log") as second:
+        again = requests.post(f"{second.url}/v1/auth/register", json=account, timeout=60)
+        assert again.status_code == 409, again.text
+        login = requests.post(f"{second.url}/v1/auth/login", json=credentials, timeout=60)
+        assert login.status_code == 200, login.text
+        token = login.json()["data"]["access_token"]
+        me = requests.get(f"{second.url}/v1/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        assert me.status_code == 200, me.text
+        assert me.json()["data"]["user_id"] == registered.json()["data"]["user_id"]
+        second.process.send_signal(signal.SIGTERM)
+        assert second.process.wait(timeout=60) == 0
