@@ -15,7 +15,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUser, CognitoIdpUserPool, cognitoidp_backends
+from moto.cognitoidp.models import (
+    CognitoIdpBackend,
+    CognitoIdpUser,
+    CognitoIdpUserPool,
+    UserStatus,
+    cognitoidp_backends,
+)
 
 SavedUsers = dict[str, list[dict[str, Any]]]  # pool name -> users
 
@@ -42,7 +48,9 @@ def _user(user: CognitoIdpUser) -> dict[str, Any]:
 
 def restore(pool: CognitoIdpUserPool, users: Iterable[Mapping[str, Any]]) -> None:
     for saved in users:
-        user = CognitoIdpUser(pool.id, saved["username"], saved["password"], saved["status"], saved["attributes"])
+        # moto compares statuses by identity: the enum member, not its string.
+        status = UserStatus(saved["status"])
+        user = CognitoIdpUser(pool.id, saved["username"], saved["password"], status, saved["attributes"])
         user.id = saved["sub"]
         user.update_attributes([{"Name": "sub", "Value": saved["sub"]}])
         user.enabled = bool(saved["enabled"])

@@ -157,10 +157,11 @@ def banner(stack: LocalStack, settings: Settings) -> str:
 
 @contextmanager
 def function_log_file(path: Path) -> Iterator[LogSink]:
-    """A log sink appending to ``path`` (created with its directory), safe across threads."""
+    """A log sink writing this run's lines to ``path`` (created with its directory), safe
+    across threads. Each run starts the file afresh: it is the log of the stack that is up."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = threading.Lock()
-    with path.open("a", encoding="utf-8") as file:
+    with path.open("w", encoding="utf-8") as file:
 
         def write(line: str) -> None:
             with lock:
