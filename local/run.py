@@ -173,13 +173,14 @@ def function_log_file(path: Path) -> Iterator[LogSink]:
 
 def serve(stack: LocalStack, settings: Settings) -> None:
     """Until Ctrl-C or SIGTERM, with the state file that lets other commands find the stack."""
-    StackState(
+    state = StackState(
         pid=os.getpid(),
         api_url=stack.api_url,
         dynamodb_endpoint=stack.dynamodb_endpoint,
         moto_endpoint=stack.moto_endpoint,
         function_log=str(settings.function_log),
-    ).write(settings.local_dir)
+    )
+    state.write(settings.local_dir)
     try:
         print(banner(stack, settings), flush=True)
         try:
@@ -188,7 +189,7 @@ def serve(stack: LocalStack, settings: Settings) -> None:
         except KeyboardInterrupt:
             print("Stopping...", flush=True)
     finally:
-        StackState.remove(settings.local_dir)
+        state.remove(settings.local_dir)
 
 
 def main() -> int:

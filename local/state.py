@@ -36,9 +36,16 @@ class StackState:
         partial.replace(path)  # readers never see half a file
         return path
 
-    @staticmethod
-    def remove(directory: Path) -> None:
-        (directory / STATE_FILE).unlink(missing_ok=True)
+    def remove(self, directory: Path) -> None:
+        """Removes the file if it still describes this stack (a second ``make run`` in the same
+        checkout, on another port, may have replaced it since)."""
+        path = directory / STATE_FILE
+        try:
+            current = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if current.get("pid") == self.pid and current.get("api_url") == self.api_url:
+            path.unlink(missing_ok=True)
 
 
 def running_stack(directory: Path) -> StackState | None:

@@ -30,8 +30,17 @@ def test_the_state_file_names_a_running_stack_until_it_is_removed(tmp_path: Path
     state = StackState(os.getpid(), "http://127.0.0.1:3000", "http://127.0.0.1:8123", "http://127.0.0.1:5000", "f.log")
     state.write(tmp_path)
     assert running_stack(tmp_path) == state
-    StackState.remove(tmp_path)
+    state.remove(tmp_path)
     assert running_stack(tmp_path) is None
+
+
+def test_a_stopping_stack_leaves_the_state_file_of_another_run_in_place(tmp_path: Path) -> None:
+    first = StackState(os.getpid(), "http://127.0.0.1:3000", "http://127.0.0.1:8123", "http://x", "f.log")
+    second = StackState(os.getpid(), "http://127.0.0.1:3001", "http://127.0.0.1:8124", "http://y", "f.log")
+    first.write(tmp_path)
+    second.write(tmp_path)
+    first.remove(tmp_path)
+    assert running_stack(tmp_path) == second
 
 
 def test_a_state_file_left_by_a_killed_run_names_no_stack(tmp_path: Path) -> None:
