@@ -7,10 +7,10 @@ PY     := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run test lint typecheck unit integration infra e2e synth synth-check cfn-lint openapi bench integrity-check clean
+.PHONY: help install run test lint typecheck unit integration infra e2e synth synth-check cfn-lint openapi bench integrity-check seed clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -65,8 +65,11 @@ openapi: install ## Regenerate docs/openapi.json from the handlers
 bench: install ## DynamoDB round trips and consumed capacity per request, on DynamoDB Local
 	$(PY) -m benchmarks.run
 
-integrity-check: install ## Run the referential-integrity job against the local stack
+integrity-check: install ## Run the referential-integrity job against the running local stack
 	$(PY) -m local.integrity_check
+
+seed: install ## Fill the running local stack with sample users and loans; prints their logins
+	$(PY) -m local.seed
 
 clean: ## Remove build output (keeps .venv and node_modules)
 	rm -rf cdk.out cdk.out.dev cdk.out.prod .local .pytest_cache .mypy_cache .ruff_cache

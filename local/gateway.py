@@ -47,13 +47,17 @@ class Gateway:
         log: LogSink,
         clock: Callable[[], float] = time.time,
         after: Sequence[Callable[[HttpRequest, HttpResponse], None]] = (),
+        detail: LogSink | None = None,
     ) -> None:
         """``after`` runs, in order, once a request is answered and before the answer is sent:
-        how the local stack fires what AWS services do behind an API call (Cognito triggers)."""
+        how the local stack fires what AWS services do behind an API call (Cognito triggers).
+        ``log`` gets one line per request; ``detail`` (default: ``log``) the reasons behind the
+        gateway's own error answers, which the request line only names."""
         self.api = api
         self._pools = pools
         self._authorizers = authorizers
         self._log = log
+        self._detail = detail or log
         self._clock = clock
         self._after = tuple(after)
 
@@ -65,7 +69,7 @@ class Gateway:
             hook(request, response)
         response = self._compress(request, response)
         elapsed = (time.monotonic() - started) * 1000
-        self._log(f"{request.method} {request.target} -> {response.status} in {elapsed:.0f} ms ({target}) {request_id}")
+        self._log(request_line(request.method, request.path, response.status, elapsed, request_id, target))
         return response
 
     def _route(self, request: HttpRequest, request_id: str) -> tuple[HttpResponse, str]:
@@ -84,10 +88,10 @@ class Gateway:
             try:
                 claims = self._authorize(method, request)
             except Denied as denial:
-                self._log(f"authorizer refused {request.method} {request.path}: {denial}")
-                return self.gateway_error("UNAUTHORIZED", request, request_id), "authorizer"
+                self._detail(f"{request_id} authorizer refused {request.method} {request.path}: {denial}")
+                return self.gateway_error("UNAUTHORIZED", request, request_id), "authorizer refused the token"
         if method.function is None:
-            self._log(f"{request.method} {method.resource_path}: integration type not emulated locally")
+            self._detail(f"{request_id} {request.method} {method.resource_path}: integration type not emulated locally")
             return self.gateway_error("INTEGRATION_FAILURE", request, request_id), "gateway"
         event = proxy_event(request, self.api, method, matched[1], request_id, claims)
         return self._invoke(method, event, request, request_id), method.function.name
@@ -102,17 +106,20 @@ class Gateway:
         assert method.function is not None  # noqa: S101 - checked by the caller
         payload = json.dumps(event)
         if len(payload.encode()) > INVOKE_LIMIT_BYTES:
-            self._log(f"{method.function.name}: event of {len(payload)} bytes exceeds Lambda's 6 MB limit")
+            name = method.function.name
+            self._detail(f"{request_id} {name}: event of {len(payload)} bytes exceeds Lambda's 6 MB limit")
             return self.gateway_error("REQUEST_TOO_LARGE", request, request_id)
         pool = self._pools[(method.function.stack, method.function.logical_id)]
         invocation = pool.invoke(event, request_id)
         if not invocation.ok:
             error = invocation.error or {}
-            self._log(f"{method.function.name} failed: {error.get('errorType')}: {error.get('errorMessage')}")
+            reason = f"{error.get('errorType')}: {error.get('errorMessage')}"
+            self._detail(f"{request_id} {method.function.name} failed: {reason}")
             return self.gateway_error("DEFAULT_5XX", request, request_id)
         response = _proxy_response(invocation.result)
         if response is None:
-            self._log(f"{method.function.name}: malformed Lambda proxy response: {str(invocation.result)[:300]}")
+            result = str(invocation.result)[:300]
+            self._detail(f"{request_id} {method.function.name}: malformed Lambda proxy response: {result}")
             return self.gateway_error("DEFAULT_5XX", request, request_id)
         response.headers.append(("x-amzn-RequestId", request_id))
         return response
@@ -174,6 +181,16 @@ class Gateway:
         return HttpResponse(
             response.status, [*response.headers, ("Content-Encoding", "gzip")], gzip.compress(response.body)
         )
+
+
+def request_line(method: str, path: str, status: int, elapsed_ms: float, request_id: str, target: str) -> str:
+    """The console's line for one request: ``POST /v1/loans 201 38 ms <request id>``, and what
+    answered when it was not the route's function (the gateway, the authorizer, a mock) or when
+    the function failed (its reason is in the function log)."""
+    line = f"{method} {path} {status} {elapsed_ms:.0f} ms {request_id}"
+    if target in ("gateway", "mock") or target.startswith("authorizer") or status >= 500:
+        line += f"  ({target})"
+    return line
 
 
 def _render(template: str, variables: Mapping[str, str]) -> str:

@@ -4,7 +4,8 @@ Runs the very ``run_job`` the scheduled Lambda runs (so its structured log line 
 lines come out as they would in CloudWatch), then prints a summary. Read-only.
 
   --endpoint URL   DynamoDB endpoint; default AWS_ENDPOINT_URL_DYNAMODB, else
-                   http://127.0.0.1:$DYNAMODB_PORT (``make run`` prints the endpoint it uses)
+                   http://127.0.0.1:$DYNAMODB_PORT, else the one the running ``make run`` uses
+                   (from its state file, <LOCAL_DIR>/stack.json)
   --table NAME     default: the local stack's main table, found with ListTables
 
 Exit status 0 whenever the check ran, orphans or not (it is a report); 1 if it could not run.
@@ -33,6 +34,7 @@ from lendbridge.data.integrity_scan import DEFAULT_SEGMENTS, IntegrityScanner  #
 from lendbridge.domain.integrity import IntegrityReport, OrphanKind  # noqa: E402
 from lendbridge.errors import LendbridgeError  # noqa: E402
 from lendbridge.handlers.integrity import run_job  # noqa: E402
+from local.state import local_dir, running_stack  # noqa: E402
 from local.template import LOCAL_PREFIX, REGION  # noqa: E402
 
 MAIN_TABLE = f"{LOCAL_PREFIX}-MainTable"
@@ -49,9 +51,12 @@ def endpoint_from(given: str | None, env: dict[str, str]) -> str:
         return env["AWS_ENDPOINT_URL_DYNAMODB"]
     if env.get("DYNAMODB_PORT"):
         return f"http://127.0.0.1:{env['DYNAMODB_PORT']}"
+    running = running_stack(local_dir(env))
+    if running is not None:
+        return running.dynamodb_endpoint
     raise CannotRun(
-        "No DynamoDB endpoint: pass --endpoint or set AWS_ENDPOINT_URL_DYNAMODB "
-        "(`make run` prints the endpoint it uses; DYNAMODB_PORT fixes its port)"
+        "No running local stack found: start it with `make run` in another terminal "
+        "(or pass --endpoint / set AWS_ENDPOINT_URL_DYNAMODB)"
     )
 
 

@@ -31,8 +31,10 @@ READY_TIMEOUT_S = 30
 class MotoServer:
     """One moto server on 127.0.0.1, in a child process."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, users_file: Path | None = None) -> None:
+        """``users_file`` keeps the Cognito users across runs (see ``local.cognito_users``)."""
         self.port = port or free_port()
+        self._users_file = users_file
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -49,7 +51,14 @@ class MotoServer:
         # ARNs moto builds must name the account the template resolver uses.
         env = {**os.environ, "MOTO_ACCOUNT_ID": ACCOUNT, "PYTHONUNBUFFERED": "1"}
         self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "local.moto_server", "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "local.moto_server",
+                "--port",
+                str(self.port),
+                *(["--users-file", str(self._users_file)] if self._users_file else []),
+            ],
             cwd=PROJECT_ROOT,
             env=env,
             stdin=subprocess.PIPE,
@@ -97,15 +106,21 @@ class MotoServer:
 def main() -> None:
     parser = argparse.ArgumentParser(description="moto server on 127.0.0.1 until stdin closes")
     parser.add_argument("--port", type=int, required=True)
-    port = parser.parse_args().port
+    parser.add_argument("--users-file", type=Path, help="keep the Cognito users in this file across runs")
+    args = parser.parse_args()
     from moto.server import ThreadedMotoServer
 
     from local import moto_cognito
+    from local.cognito_users import KeptUsers
 
     moto_cognito.install()
+    kept = KeptUsers(args.users_file) if args.users_file else None
+    if kept is not None:
+        kept.install()
+
     # werkzeug logs every request; the gateway logs requests already.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
     stopped = threading.Event()
 
@@ -118,6 +133,8 @@ def main() -> None:
     with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
     server.stop()
+    if kept is not None:
+        kept.save()
 
 
 if __name__ == "__main__":

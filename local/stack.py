@@ -66,31 +66,39 @@ class LocalStack:
         dynamodb_endpoint: str | None = None,
         dynamodb_port: int | None = None,
         persist_dir: Path | None = None,
+        users_file: Path | None = None,
         moto_port: int | None = None,
         token_issuer: str | None = None,
         max_workers: int = DEFAULT_MAX_WORKERS,
         log: LogSink = print_log,
+        function_log: LogSink | None = None,
         docs: DocsSite | None = None,
         reload_code: bool = True,
         warm: bool = True,
         synth_cache: bool = True,
     ) -> None:
         """``dynamodb_endpoint`` uses a running DynamoDB instead of starting DynamoDB Local;
-        ``persist_dir`` makes DynamoDB Local keep its data there; ``token_issuer`` overrides the
+        ``persist_dir`` makes DynamoDB Local keep its data there, ``users_file`` moto the
+        Cognito users; ``token_issuer`` overrides the
         issuer the authorizer expects (``{pool_id}`` is replaced by the pool's id); ``reload_code``
         retires warm workers when code under lambdas/ changes (off for reproducible tests);
         ``warm`` starts one worker per function before serving; ``synth_cache`` reuses
-        .local/cdk.out.<stage> while the app's sources are unchanged (see local.synth_cache)."""
+        .local/cdk.out.<stage> while the app's sources are unchanged (see local.synth_cache).
+        ``log`` gets the stack's own lines and one line per request; ``function_log`` (default:
+        ``log``) what the functions write (their JSON logs and EMF metrics) and the reasons
+        behind the gateway's error answers."""
         self.api_port = api_port
         self.stage = stage
         self._assembly_dir = assembly_dir
         self._dynamodb_endpoint = dynamodb_endpoint
         self._dynamodb_port = dynamodb_port
         self._persist_dir = persist_dir
+        self._users_file = users_file
         self._moto_port = moto_port
         self._token_issuer = token_issuer
         self._max_workers = max_workers
         self._log = log
+        self._function_log = function_log or log
         self._reload_code = reload_code
         self._warm = warm
         self._synth_cache = synth_cache
@@ -129,7 +137,12 @@ class LocalStack:
             self._start_functions()
             self._start_event_sources()
             gateway = Gateway(
-                self.api, self.pools, self._authorizers(), self._log, after=[self.post_confirmation.after_response]
+                self.api,
+                self.pools,
+                self._authorizers(),
+                self._log,
+                after=[self.post_confirmation.after_response],
+                detail=self._function_log,
             )
             self._server = HttpServer(self.api_port, self._application(gateway)).start()
             self._exit.callback(self._server.stop)
@@ -167,7 +180,7 @@ class LocalStack:
         """The template, DynamoDB Local and moto come up side by side: together they take as
         long as the slowest (a synth, when one is needed) instead of the sum. The services are
         known to ``stop`` before they start, so a signal at any moment still ends them all."""
-        self.moto = MotoServer(port=self._moto_port)
+        self.moto = MotoServer(port=self._moto_port, users_file=self._users_file)
         if self._dynamodb_endpoint is None:
             self.dynamodb = DynamoDBLocal(
                 port=self._dynamodb_port, db_path=self._persist_dir, jvm_options=FAST_START_JVM
@@ -222,7 +235,7 @@ class LocalStack:
         endpoints = Endpoints(aws=self.moto_endpoint, dynamodb=self.dynamodb_endpoint)
         for key, function in functions.items():
             env = function_environment(function, endpoints)
-            self.pools[key] = FunctionPool(function, env, self._log, self._max_workers, self._reload_code)
+            self.pools[key] = FunctionPool(function, env, self._function_log, self._max_workers, self._reload_code)
         if not self._warm:
             return
         # One warm worker per function, started in parallel, so the first requests are quick.

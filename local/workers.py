@@ -28,7 +28,10 @@ from local.template import REGION
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CODE_ROOT = PROJECT_ROOT / "lambdas"
 WORKER_SCRIPT = Path(__file__).resolve().parent / "worker.py"
-DEFAULT_MAX_WORKERS = 4
+# The most workers one function may run at once, whatever its reserved concurrency (dev's loans
+# function reserves 25): each worker is an interpreter of about 80 MB, and a burst would start
+# them all on a laptop. LOCAL_MAX_WORKERS changes it.
+DEFAULT_MAX_WORKERS = 8
 INIT_TIMEOUT_S = 30  # Lambda allows 10 s of init; imports on a busy laptop can take longer
 CODE_CHECK_INTERVAL_S = 1.0
 
@@ -192,8 +195,17 @@ class Worker:
                 stream.close()
 
 
+def pool_size(function: Function, cap: int) -> int:
+    """How many invocations of ``function`` may run at once: its reserved concurrency from the
+    template, as in AWS, at most ``cap``; ``cap`` itself when it reserves none (in AWS it would
+    then share the account's unreserved concurrency)."""
+    if function.reserved_concurrency is None:
+        return max(1, cap)
+    return max(1, min(cap, function.reserved_concurrency))
+
+
 class FunctionPool:
-    """Up to ``max_workers`` warm workers for one function; a request waits for a free one
+    """Up to ``pool_size`` warm workers for one function; a request waits for a free one
     rather than share it, as Lambda never runs two invocations in one environment."""
 
     def __init__(
@@ -203,7 +215,7 @@ class FunctionPool:
         self._reload_code = reload_code
         self._env = dict(env)
         self._log = log
-        self._max = max(1, min(max_workers, function.reserved_concurrency or max_workers))
+        self.size = pool_size(function, max_workers)
         self._idle: list[Worker] = []
         self._busy: set[Worker] = set()
         self._starting = 0
@@ -242,7 +254,7 @@ class FunctionPool:
                     worker = self._idle.pop()
                     self._busy.add(worker)
                     return worker, False
-                if len(self._busy) + self._starting < self._max:
+                if len(self._busy) + self._starting < self.size:
                     self._starting += 1
                     self._spawned += 1
                     label = f"{self.function.name}#{self._spawned}"

@@ -78,10 +78,10 @@ def test_cors_preflight_answers_from_the_templates_mock_integration(api: Api) ->
     response = api.request(
         "OPTIONS",
         "/v1/auth/login",
-        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"},
+        headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST"},
     )
     assert response.status_code == 204
-    assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
     assert "POST" in response.headers["Access-Control-Allow-Methods"].split(",")
     assert "Authorization" in response.headers["Access-Control-Allow-Headers"].split(",")
     assert response.content == b""
