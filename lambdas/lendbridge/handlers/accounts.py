@@ -18,6 +18,7 @@ from lendbridge.domain.accounts import Accounts
 from lendbridge.domain.lending import InvitationClaims
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
+from lendbridge.http.conditional import LOCATION_HEADER, documented
 from lendbridge.lazy import Lazy
 from lendbridge.ports import iso, new_id, utc_now
 from lendbridge.schemas.accounts import LoginRequest, ProfileOut, RegisterRequest, TokensOut, UserOut
@@ -46,12 +47,17 @@ def _build() -> Accounts:
 accounts: Lazy[Accounts] = Lazy(_build)
 
 
-@app.post("/v1/auth/register", responses=responses(201, Success[UserOut], 409))
+@app.post(
+    "/v1/auth/register",
+    responses=documented(responses(201, Success[UserOut], 409), headers={201: {"Location": LOCATION_HEADER}}),
+)
 def register(body: Annotated[RegisterRequest, Body()]) -> Response[Success[UserOut]]:
     profile = accounts.get().register(body.email, body.password, body.full_name, current.request_id(app))
     logger.info("user_registered", extra={"user_id": profile.user_id})
+    # The new account's resource is the caller's own profile (the contract has no /users/{id}).
     return envelope.created(
-        UserOut(user_id=profile.user_id, email=profile.email, full_name=profile.full_name).model_dump()
+        UserOut(user_id=profile.user_id, email=profile.email, full_name=profile.full_name).model_dump(),
+        envelope.location(app.current_event.raw_event, "/v1/users/me"),
     )
 
 

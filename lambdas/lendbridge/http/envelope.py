@@ -21,12 +21,28 @@ def success(data: Any, status: int = HTTPStatus.OK, headers: Mapping[str, str] |
     )
 
 
-def created(data: Any, headers: Mapping[str, str] | None = None) -> Response:
-    return success(data, HTTPStatus.CREATED, headers)
+def created(data: Any, location: str, headers: Mapping[str, str] | None = None) -> Response:
+    """201 with ``Location``, the new resource's URL (RFC 9110 10.2.2)."""
+    return success(data, HTTPStatus.CREATED, {**(headers or {}), "Location": location})
 
 
 def no_content() -> Response:
     return Response(status_code=HTTPStatus.NO_CONTENT, content_type=None, body="")
+
+
+def not_modified(etag: str) -> Response:
+    """304: the client's copy is current; no body (RFC 9110 15.4.5)."""
+    return Response(status_code=HTTPStatus.NOT_MODIFIED, content_type=None, body="", headers={"ETag": etag})
+
+
+def location(event: Mapping[str, Any], path: str) -> str:
+    """``path`` (an API path such as ``/v1/loans/<id>``) as the client reaches it: behind a
+    stage (``/dev``) or a custom domain's base path, API Gateway reports the full path in
+    ``requestContext.path`` and the API path in ``path``; their difference is the prefix."""
+    api_path = str(event.get("path") or "")
+    full_path = str((event.get("requestContext") or {}).get("path") or api_path)
+    prefix = full_path[: -len(api_path)] if api_path and full_path.endswith(api_path) else ""
+    return f"{prefix.rstrip('/')}{path}"
 
 
 def error_body(
