@@ -115,7 +115,7 @@ def test_an_unreadable_loan_is_left_out_of_every_list_and_counted(
 
     output = capsys.readouterr().out
     metrics = skipped_metrics(output)
-    assert [(m["Endpoint"], m["DamagedItemsSkipped"]) for m in metrics] == [("loan", [1.0]), ("loan", [1.0])]
+    assert [(m["Entity"], m["DamagedItemsSkipped"]) for m in metrics] == [("loan", [1.0]), ("loan", [1.0])]
     logged = [record for record in caplog.records if record.getMessage() == "damaged item skipped"]
     # The log names the key, so on-call can find the item; never its content.
     assert [record.item_key for record in logged] == [loan_key(broken.loan_id)] * 2  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
 
 from lendbridge import observability
 from lendbridge.data import keys
@@ -52,7 +53,7 @@ def readable(items: Iterable[T], convert: Callable[[T], R], entity: str) -> Iter
 def report_damaged(entity: str, key: dict[str, Any], problem: str) -> None:
     # Keys hold ids only (emails are hashed), so they may be logged; the item itself may not.
     logger.error("damaged item skipped", extra={"entity": entity, "item_key": key, "problem": problem})
-    observability.record_count("DamagedItemsSkipped", entity, 1)
+    observability.emit("DamagedItemsSkipped", MetricUnit.Count, 1, {"Entity": entity})
 
 
 def parse_time(value: str | None) -> datetime | None:
