@@ -18,7 +18,14 @@ from lendbridge.domain.accounts import Accounts
 from lendbridge.domain.lending import InvitationClaims
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
-from lendbridge.http.conditional import LOCATION_HEADER, documented
+from lendbridge.http.conditional import (
+    CONTENT_TAG_HEADER,
+    LOCATION_HEADER,
+    IfNoneMatch,
+    content_tag,
+    documented,
+    stop_if_current,
+)
 from lendbridge.lazy import Lazy
 from lendbridge.ports import iso, new_id, utc_now
 from lendbridge.schemas.accounts import LoginRequest, ProfileOut, RegisterRequest, TokensOut, UserOut
@@ -74,17 +81,27 @@ def login(body: Annotated[LoginRequest, Body()]) -> Response[Success[TokensOut]]
     )
 
 
-@app.get("/v1/users/me", responses=responses(200, Success[ProfileOut], 401, 404))
-def me() -> Response[Success[ProfileOut]]:
+@app.get(
+    "/v1/users/me",
+    responses=documented(
+        responses(200, Success[ProfileOut], 401, 404),
+        headers={200: {"ETag": CONTENT_TAG_HEADER}},
+        not_modified=True,
+        tag_header=CONTENT_TAG_HEADER,
+    ),
+)
+def me(if_none_match: IfNoneMatch = None) -> Response[Success[ProfileOut]]:
     profile = accounts.get().profile(current.caller(app).user_id)
-    return envelope.success(
-        ProfileOut(
-            user_id=profile.user_id,
-            email=profile.email,
-            full_name=profile.full_name,
-            created_at=iso(profile.created_at),
-        ).model_dump()
-    )
+    shown = ProfileOut(
+        user_id=profile.user_id,
+        email=profile.email,
+        full_name=profile.full_name,
+        created_at=iso(profile.created_at),
+    ).model_dump()
+    # A profile has no version: its entity tag is a digest of what is shown.
+    tag = content_tag(shown)
+    stop_if_current(if_none_match, tag)
+    return envelope.success(shown, headers={"ETag": tag})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

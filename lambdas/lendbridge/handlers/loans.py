@@ -26,7 +26,7 @@ from lendbridge.http.conditional import (
     documented,
     etag,
     if_match_versions,
-    none_match,
+    stop_if_current,
 )
 from lendbridge.http.params import Fields, Limit, NextToken, select_fields
 from lendbridge.lazy import Lazy
@@ -115,8 +115,7 @@ def get_loan(loan_id: LoanId, fields: Fields = None, if_none_match: IfNoneMatch 
     loan = services.get().lending.get_loan(current.caller(app).user_id, loan_id)
     payload = select_fields(present_loan(loan), fields, LOAN_FIELDS)
     tag = etag(loan.version)
-    if none_match(if_none_match, tag):
-        return envelope.not_modified(tag)
+    stop_if_current(if_none_match, tag)
     return envelope.success(payload, headers={"ETag": tag})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -35,14 +36,19 @@ def not_modified(etag: str) -> Response:
     return Response(status_code=HTTPStatus.NOT_MODIFIED, content_type=None, body="", headers={"ETag": etag})
 
 
+# API Gateway's default endpoint puts the stage in every URL (https://<id>.execute-api.<region>
+# .amazonaws.com/<stage>/v1/...); a custom domain (and the local stack) serves the API at its root.
+_DEFAULT_ENDPOINT = re.compile(r"^[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com$")
+
+
 def location(event: Mapping[str, Any], path: str) -> str:
-    """``path`` (an API path such as ``/v1/loans/<id>``) as the client reaches it: behind a
-    stage (``/dev``) or a custom domain's base path, API Gateway reports the full path in
-    ``requestContext.path`` and the API path in ``path``; their difference is the prefix."""
-    api_path = str(event.get("path") or "")
-    full_path = str((event.get("requestContext") or {}).get("path") or api_path)
-    prefix = full_path[: -len(api_path)] if api_path and full_path.endswith(api_path) else ""
-    return f"{prefix.rstrip('/')}{path}"
+    """``path`` (an API path such as ``/v1/loans/<id>``) as the client reaches it: under the
+    stage when the request came through API Gateway's default endpoint."""
+    context = event.get("requestContext") or {}
+    domain, stage = str(context.get("domainName") or ""), str(context.get("stage") or "")
+    if stage and _DEFAULT_ENDPOINT.match(domain):
+        return f"/{stage}{path}"
+    return path
 
 
 def error_body(
