@@ -14,7 +14,7 @@ import pytest
 from lendbridge.data import keys
 from lendbridge.data.dynamo import from_item
 from lendbridge.domain.lending import LoanTerms
-from lendbridge.domain.loans import MAX_LIVE_PARTICIPANTS, AchDetails, Invitee, ParticipantStatus
+from lendbridge.domain.loans import AchDetails, Invitee, ParticipantStatus
 from lendbridge.errors import LendbridgeError, ValidationFailed
 from tests.events import body_of
 from tests.integration.conftest import World
@@ -22,6 +22,7 @@ from tests.integration.handler_calls import call, handlers_on
 
 BIG = LoanTerms(Decimal("10000000"), Decimal("5"), 12, None)  # money never binds here
 ONE = Decimal("1.00")
+MAX_LIVE_PARTICIPANTS = 100  # the contract's cap on PENDING plus ACCEPTED participants
 ACH = AchDetails("Grace Hopper", "011000015", "000123456789", "checking")
 
 
