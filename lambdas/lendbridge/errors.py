@@ -57,6 +57,20 @@ class Conflict(LendbridgeError):
     error_type = "Conflict"
 
 
+class PreconditionFailed(LendbridgeError):
+    """RFC 9110: the version named in If-Match is no longer the current one."""
+
+    code = "PRECONDITION_FAILED"
+    error_type = "PreconditionFailed"
+
+
+class PreconditionRequired(LendbridgeError):
+    """RFC 6585: a conditional update was sent without If-Match."""
+
+    code = "PRECONDITION_REQUIRED"
+    error_type = "PreconditionRequired"
+
+
 class IdempotencyInProgress(LendbridgeError):
     code = "IDEMPOTENCY_IN_PROGRESS"
     error_type = "IdempotencyInProgress"

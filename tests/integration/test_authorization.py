@@ -98,17 +98,18 @@ def request(scene: Scene, method: str, path: str, user: str | None) -> dict[str,
     return handler(event, FakeContext())
 
 
-# Expected status per route for (borrower, participant, stranger); a caller who may not see
-# a loan gets 404, never 403, so a loan's existence is never revealed.
+# Expected status per route for (borrower, participant, stranger). A caller who may not see
+# a loan gets 404, never 403, so a loan's existence is never revealed; a participant, who can
+# see it, gets 403 for the borrower's actions (PATCH, DELETE, adding or removing participants).
 EXPECTED: dict[tuple[str, str], tuple[int, int, int]] = {
     ("POST", "/v1/loans"): (201, 201, 201),
     ("GET", "/v1/loans/my-loans"): (200, 200, 200),
     ("GET", "/v1/loans/{loan_id}"): (200, 200, 404),
-    ("POST", "/v1/loans/{loan_id}/lenders"): (200, 404, 404),
-    ("PATCH", "/v1/loans/{loan_id}"): (200, 404, 404),
-    ("DELETE", "/v1/loans/{loan_id}"): (204, 404, 404),
-    ("DELETE", "/v1/loans/{loan_id}/participants/{participant_id}"): (204, 404, 404),
-    ("POST", "/v1/loans/{loan_id}/participants/batch"): (200, 404, 404),
+    ("POST", "/v1/loans/{loan_id}/lenders"): (200, 403, 404),
+    ("PATCH", "/v1/loans/{loan_id}"): (200, 403, 404),
+    ("DELETE", "/v1/loans/{loan_id}"): (204, 403, 404),
+    ("DELETE", "/v1/loans/{loan_id}/participants/{participant_id}"): (204, 403, 404),
+    ("POST", "/v1/loans/{loan_id}/participants/batch"): (200, 403, 404),
     ("GET", "/v1/loans/{loan_id}/history"): (200, 404, 404),
     ("GET", "/v1/loans/{loan_id}/funding-history"): (200, 404, 404),
     ("GET", "/v1/loans/{loan_id}/audit-log"): (200, 404, 404),
@@ -137,8 +138,8 @@ def test_route_as(scene: Scene, route: Any, who: str) -> None:
         return
     expected = EXPECTED[(route.method, route.path)][("borrower", "participant", "stranger").index(who)]
     assert response["statusCode"] == expected, body_of(response)
-    if expected == 404:
-        assert body_of(response)["error"] == "NOT_FOUND"
+    if expected in (403, 404):
+        assert body_of(response)["error"] == {403: "FORBIDDEN", 404: "NOT_FOUND"}[expected]
 
 
 def test_a_strangers_lists_never_show_the_loan(scene: Scene) -> None:

@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 from lendbridge.domain.lending import LoanTerms
 from lendbridge.domain.loans import AchDetails, Invitee, LoanStatus, ParticipantStatus
 from lendbridge.domain.money import cents, percentage
-from lendbridge.errors import Conflict, LendbridgeError, NotFound
+from lendbridge.errors import (
+    Conflict,
+    Forbidden,
+    LendbridgeError,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+)
 from tests.integration.conftest import World
 from tests.integration.faults import failing
 from tests.integration.test_lending import audit_log, collection
@@ -30,11 +37,11 @@ def email() -> str:
 def test_revise_needs_the_current_version_and_no_acceptance(world: World) -> None:
     (borrower, actor), (alice, alice_actor) = world.user("b"), world.user("alice")
     loan = world.lending.create_loan(actor, TERMS, [Invitee(alice.email, Decimal("100"))])
-    with pytest.raises(Conflict, match="If-Match"):
+    with pytest.raises(PreconditionRequired, match="If-Match"):
         world.lending.revise(actor, loan.loan_id, None, {"term_months": 12}, "shorter")
-    with pytest.raises(Conflict, match="version 1, not 7"):
-        world.lending.revise(actor, loan.loan_id, 7, {"term_months": 12}, "shorter")
-    revised = world.lending.revise(actor, loan.loan_id, 1, {"term_months": 12, "purpose": None}, "shorter")
+    with pytest.raises(PreconditionFailed, match="version 1, not the one named"):
+        world.lending.revise(actor, loan.loan_id, (7,), {"term_months": 12}, "shorter")
+    revised = world.lending.revise(actor, loan.loan_id, (1,), {"term_months": 12, "purpose": None}, "shorter")
     assert (revised.version, revised.term_months, revised.purpose) == (2, 12, None)
     world.process_stream()
     latest = collection(world, loan.loan_id, "VERSION#")[-1]
@@ -43,7 +50,7 @@ def test_revise_needs_the_current_version_and_no_acceptance(world: World) -> Non
     pid = revised.participants[0].participant_id
     world.lending.accept(alice_actor, pid, ACH)
     with pytest.raises(Conflict, match="fixed once an invitation has been accepted"):
-        world.lending.revise(actor, loan.loan_id, 3, {"term_months": 6}, "again")
+        world.lending.revise(actor, loan.loan_id, (3,), {"term_months": 6}, "again")
     _ = borrower
 
 
@@ -53,8 +60,7 @@ def test_cancel_is_soft_withdraws_pending_and_is_refused_once_funded(world: Worl
         actor, TERMS, [Invitee(alice.email, Decimal("100")), Invitee(email(), Decimal("5"))]
     )
     world.lending.cancel(actor, loan.loan_id, "no longer needed")
-    with pytest.raises(NotFound):
-        world.lending.get_loan(borrower.user_id, loan.loan_id)
+    assert world.lending.get_loan(borrower.user_id, loan.loan_id).status == LoanStatus.CANCELLED
     assert loan.loan_id not in {item.loan_id for item in world.lending.my_loans(borrower.user_id, 100, None).items}
     stored = world.store.get(loan.loan_id)
     assert stored is not None
@@ -67,7 +73,7 @@ def test_cancel_is_soft_withdraws_pending_and_is_refused_once_funded(world: Worl
     assert {p.status for p in stored.participants} == {ParticipantStatus.REMOVED}
     assert (stored.total_invited, stored.pending_count) == (Decimal("0.00"), 0)
     assert world.lending.lender_participations(alice.user_id, ParticipantStatus.PENDING, 50, None).items == []
-    with pytest.raises(NotFound):
+    with pytest.raises(Conflict, match="already cancelled"):
         world.lending.cancel(actor, loan.loan_id, "again")
     funded = world.lending.create_loan(
         actor, LoanTerms(Decimal("100"), Decimal("1"), 1, None), [Invitee(alice.email, Decimal("100"))]
@@ -108,7 +114,7 @@ def test_removing_a_pending_participant_frees_its_amount(world: World) -> None:
     world.lending.accept(alice_actor, alice_pid, ACH)
     with pytest.raises(Conflict, match="Only PENDING"):
         world.lending.remove_participant(actor, loan.loan_id, alice_pid)
-    with pytest.raises(NotFound):
+    with pytest.raises(Forbidden):
         world.lending.remove_participant(alice_actor, loan.loan_id, alice_pid)
 
 
@@ -181,6 +187,7 @@ def recomputed(world: World, loan_id: str) -> dict[str, Any]:
         "smallest": min(accepted) if accepted else None,
         "average": cents(funded / len(accepted)) if accepted else None,
         "fully_funded": funded >= stored.amount,
+        "open_slots": 100 - sum(1 for p in live if p.status in (ParticipantStatus.PENDING, ParticipantStatus.ACCEPTED)),
     }
 
 
@@ -206,6 +213,7 @@ def stored_figures(world: World, loan_id: str) -> dict[str, Any]:
         "smallest": item.get("smallest_contribution"),
         "average": cents(item["average_contribution"]) if item.get("average_contribution") is not None else None,
         "fully_funded": bool(item["is_fully_funded"]),
+        "open_slots": int(item["open_slots"]),
         "remaining_is_amount_minus_invited": item["remaining"] == item["amount"] - item["total_invited"],
         "participant_count": int(item["participant_count"])
         == int(item["pending_count"]) + int(item["accepted_count"]) + int(item["declined_count"]),
@@ -254,7 +262,7 @@ def test_computed_figures_stay_exact_through_any_sequence(world: World, operatio
             elif operation == "remove" and pending:
                 world.lending.remove_participant(actor, loan.loan_id, pending[pick % len(pending)].participant_id)
             elif operation == "patch":
-                world.lending.revise(actor, loan.loan_id, current.version, {"term_months": pick + 1}, "adjust")
+                world.lending.revise(actor, loan.loan_id, (current.version,), {"term_months": pick + 1}, "adjust")
             elif operation == "cancel":
                 world.lending.cancel(actor, loan.loan_id, "stop")
         except LendbridgeError:

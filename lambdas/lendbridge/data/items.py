@@ -3,13 +3,57 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
 
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
+
+from lendbridge import observability
 from lendbridge.data import keys
 from lendbridge.domain.loans import BankSummary, Loan, LoanStatus, Participant, ParticipantStatus
+from lendbridge.errors import LendbridgeError
 from lendbridge.ports import iso
+
+logger = Logger(child=True)
+T = TypeVar("T")
+R = TypeVar("R")
+
+# What a stored attribute of the wrong shape raises while it is converted.
+_UNREADABLE = (KeyError, TypeError, ValueError, InvalidOperation, AttributeError)
+
+
+class DamagedItem(LendbridgeError):
+    """A stored item lacks an attribute it cannot be read without (its identity, money, counts
+    or version). Lists skip it; a single read answers 500 and the log names its key."""
+
+    error_type = "DamagedItem"
+
+    def __init__(self, item: dict[str, Any], problem: Exception) -> None:
+        super().__init__("A stored record cannot be read")
+        self.key = {"PK": item.get("PK"), "SK": item.get("SK")}
+        self.problem = f"{type(problem).__name__}: {problem}"[:200]
+
+
+def readable(items: Iterable[T], convert: Callable[[T], R], entity: str) -> Iterator[R]:
+    """``convert`` each item, skipping (and logging, and counting) those that cannot be read,
+    so one damaged item never takes a whole list down."""
+    for item in items:
+        try:
+            yield convert(item)
+        except DamagedItem as damaged:
+            report_damaged(entity, damaged.key, damaged.problem)
+        except _UNREADABLE as problem:
+            key = {"PK": item.get("PK"), "SK": item.get("SK")} if isinstance(item, dict) else {}
+            report_damaged(entity, key, f"{type(problem).__name__}: {problem}"[:200])
+
+
+def report_damaged(entity: str, key: dict[str, Any], problem: str) -> None:
+    # Keys hold ids only (emails are hashed), so they may be logged; the item itself may not.
+    logger.error("damaged item skipped", extra={"entity": entity, "item_key": key, "problem": problem})
+    observability.emit("DamagedItemsSkipped", MetricUnit.Count, 1, {"Entity": entity})
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -18,8 +62,19 @@ def parse_time(value: str | None) -> datetime | None:
 
 def _time(value: str) -> datetime:
     parsed = parse_time(value)
-    assert parsed is not None  # noqa: S101 - required attribute
+    if parsed is None:
+        raise ValueError("missing timestamp")
     return parsed
+
+
+def _lenient(convert: Callable[[Any], R], value: Any) -> R | None:
+    """An attribute the entity can be shown without: missing or malformed reads as None."""
+    if value is None:
+        return None
+    try:
+        return convert(value)
+    except _UNREADABLE:
+        return None
 
 
 def loan_sort_key(loan: Loan) -> str:
@@ -58,6 +113,7 @@ def loan_state(loan: Loan) -> dict[str, Any]:
         "funding_percentage": loan.funding_percentage,
         "is_fully_funded": loan.is_fully_funded,
         "participant_count": loan.participant_count,
+        "open_slots": loan.open_slots,
         "pending_count": loan.pending_count,
         "accepted_count": loan.accepted_count,
         "declined_count": loan.declined_count,
@@ -75,37 +131,44 @@ def loan_state(loan: Loan) -> dict[str, Any]:
 
 
 def loan_of(item: dict[str, Any], participants: tuple[Participant, ...] = ()) -> Loan:
+    """The loan an item stores. Its terms and descriptive fields are read leniently (a PATCH
+    with null once removed ``interest_rate``); identity, money, counts and version are not,
+    and their absence raises DamagedItem."""
+    try:
+        return _loan_of(item, participants)
+    except _UNREADABLE as problem:
+        raise DamagedItem(item, problem) from problem
+
+
+def _loan_of(item: dict[str, Any], participants: tuple[Participant, ...]) -> Loan:
+    created_at = _time(item["created_at"])
     return Loan(
         loan_id=item["loan_id"],
         borrower_id=item["borrower_id"],
-        borrower_name=item["borrower_name"],
+        borrower_name=str(item.get("borrower_name") or ""),
         amount=Decimal(item["amount"]),
-        interest_rate=Decimal(item["interest_rate"]),
-        term_months=int(item["term_months"]),
-        purpose=item.get("purpose"),
+        interest_rate=_lenient(Decimal, item.get("interest_rate")),
+        term_months=_lenient(int, item.get("term_months")),
+        purpose=_lenient(str, item.get("purpose")),
         status=LoanStatus(item["status"]),
-        created_at=_time(item["created_at"]),
-        created_by=item["created_by"],
-        updated_at=_time(item["updated_at"]),
-        updated_by=item["updated_by"],
+        created_at=created_at,
+        created_by=str(item.get("created_by") or ""),
+        updated_at=_lenient(_time, item.get("updated_at")) or created_at,
+        updated_by=str(item.get("updated_by") or item.get("created_by") or ""),
         version=int(item["version"]),
         total_invited=Decimal(item["total_invited"]),
         total_funded=Decimal(item["total_funded"]),
         pending_count=int(item["pending_count"]),
         accepted_count=int(item["accepted_count"]),
         declined_count=int(item["declined_count"]),
-        largest_contribution=_decimal(item.get("largest_contribution")),
-        smallest_contribution=_decimal(item.get("smallest_contribution")),
-        change_reason=item.get("change_reason"),
-        deleted_at=parse_time(item.get("deleted_at")),
-        deleted_by=item.get("deleted_by"),
-        deletion_reason=item.get("deletion_reason"),
+        largest_contribution=_lenient(Decimal, item.get("largest_contribution")),
+        smallest_contribution=_lenient(Decimal, item.get("smallest_contribution")),
+        change_reason=_lenient(str, item.get("change_reason")),
+        deleted_at=_lenient(parse_time, item.get("deleted_at")),
+        deleted_by=_lenient(str, item.get("deleted_by")),
+        deletion_reason=_lenient(str, item.get("deletion_reason")),
         participants=participants,
     )
-
-
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(value)
 
 
 def lender_partition(participant: Participant) -> str:
@@ -158,7 +221,17 @@ def participant_item(participant: Participant) -> dict[str, Any]:
 
 
 def participant_of(item: dict[str, Any]) -> Participant:
-    bank = item.get("bank")
+    try:
+        return _participant_of(item)
+    except _UNREADABLE as problem:
+        raise DamagedItem(item, problem) from problem
+
+
+def _bank(value: dict[str, Any]) -> BankSummary:
+    return BankSummary(**value)
+
+
+def _participant_of(item: dict[str, Any]) -> Participant:
     return Participant(
         participant_id=item["participant_id"],
         loan_id=item["loan_id"],
@@ -169,9 +242,9 @@ def participant_of(item: dict[str, Any]) -> Participant:
         status=ParticipantStatus(item["status"]),
         invited_at=_time(item["invited_at"]),
         lender_id=item.get("lender_id"),
-        lender_name=item.get("lender_name"),
-        responded_at=parse_time(item.get("responded_at")),
-        bank=BankSummary(**bank) if bank else None,
+        lender_name=_lenient(str, item.get("lender_name")),
+        responded_at=_lenient(parse_time, item.get("responded_at")),
+        bank=_lenient(_bank, item.get("bank")),
         version=int(item["version"]),
         created_by=item.get("created_by", ""),
         updated_at=parse_time(item.get("updated_at")),

@@ -7,7 +7,7 @@ on a loan once, the version snapshot, the funding point and the audit entries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -28,6 +28,7 @@ from lendbridge.data.dynamo import (
 )
 from lendbridge.data.items import (
     GUARD_CONDITION,
+    DamagedItem,
     audited_participant,
     invitee_guard_item,
     loan_item,
@@ -35,6 +36,8 @@ from lendbridge.data.items import (
     loan_state,
     participant_item,
     participant_of,
+    readable,
+    report_damaged,
 )
 from lendbridge.domain.loans import (
     Change,
@@ -47,6 +50,7 @@ from lendbridge.domain.loans import (
     SealedBankAccount,
     VersionConflict,
     changed_fields,
+    too_many_participants,
 )
 from lendbridge.domain.pages import Page, Position
 from lendbridge.errors import Conflict
@@ -101,7 +105,9 @@ class DynamoLoanStore:
         loan_items = [item for item in items if item["SK"] == keys.LOAN]
         if not loan_items:
             return None
-        participants = tuple(participant_of(item) for item in items if item["SK"].startswith("PART#"))
+        participants = tuple(
+            readable((item for item in items if item["SK"].startswith("PART#")), participant_of, "participant")
+        )
         return loan_of(loan_items[0], _newest_first(participants))
 
     def invitation_context(
@@ -194,14 +200,14 @@ class DynamoLoanStore:
         with translated_errors():
             found = [from_item(item) for item in self._client.query(**request)["Items"]]
         page, more = found[:limit], len(found) > limit
-        participants = [participant_of(item) for item in page]
+        participants = list(readable(page, participant_of, "participant"))
         loan_items = self._batch_get(
             [
                 {"PK": keys.loan_pk(loan_id), "SK": keys.LOAN}
                 for loan_id in dict.fromkeys(p.loan_id for p in participants)
             ]
         )
-        loans = {item["loan_id"]: loan_of(item) for item in loan_items}
+        loans = {loan.loan_id: loan for loan in readable(loan_items, loan_of, "loan")}
         rows = [(p, loans[p.loan_id]) for p in participants if p.loan_id in loans]
         last = page[-1] if page else None
         next_position = {"pk": last["PK"], "sk": last["SK"], "ik": last["GSI2SK"]} if more and last else None
@@ -226,7 +232,8 @@ class DynamoLoanStore:
         }
         if keys.LOAN not in items or located["SK"] not in items:
             return None
-        return loan_of(items[keys.LOAN]), participant_of(items[located["SK"]])
+        participant = next(readable([items[located["SK"]]], participant_of, "participant"), None)
+        return (loan_of(items[keys.LOAN]), participant) if participant else None
 
     def header(self, loan_id: str) -> Loan | None:
         """The loan item alone (no participants), strongly consistent."""
@@ -301,7 +308,8 @@ class DynamoLoanStore:
         with translated_errors():
             response = self._client.query(**request)
         last = response.get("LastEvaluatedKey")
-        return Page([participant_of(from_item(item)) for item in response["Items"]], from_item(last) if last else None)
+        invitations = list(readable(response["Items"], participant_of, "participant"))
+        return Page(invitations, from_item(last) if last else None)
 
     # ---- writes ------------------------------------------------------------------------
 
@@ -358,13 +366,16 @@ class DynamoLoanStore:
 
     def add_participants(self, loan: Loan, created: Sequence[Participant], actor: Actor, now_iso: str) -> None:
         """Invite lenders without locking the loan: DynamoDB itself moves the running totals
-        and refuses the write unless ``remaining`` still covers the new contributions, so
-        concurrent requests never over-commit and never retry."""
+        and refuses the write unless ``remaining`` still covers the new contributions and
+        ``open_slots`` the new participants (the cap), so concurrent requests never
+        over-commit, never exceed the cap and never retry."""
         added = sum((p.contribution_amount for p in created), Decimal("0"))
+        count = len(created)
         increments = {
             "total_invited": added,
-            "pending_count": len(created),
-            "participant_count": len(created),
+            "pending_count": count,
+            "participant_count": count,
+            "open_slots": -count,
             "version": 1,
         }
         actions: list[dict[str, Any]] = [
@@ -373,16 +384,29 @@ class DynamoLoanStore:
                     "TableName": self._table,
                     "Key": to_item({"PK": keys.loan_pk(loan.loan_id), "SK": keys.LOAN}),
                     "UpdateExpression": (
-                        "SET #rem = #rem - :added, updated_at = :now, updated_by = :by REMOVE change_reason "
+                        "SET #rem = #rem - :added, #slots = if_not_exists(#slots, :slots) - :n, "
+                        "updated_at = :now, updated_by = :by REMOVE change_reason "
                         "ADD total_invited :added, pending_count :n, participant_count :n, #version :one"
                     ),
-                    "ConditionExpression": "#status = :open AND borrower_id = :by AND #rem >= :added",
-                    "ExpressionAttributeNames": {"#rem": "remaining", "#version": "version", "#status": "status"},
+                    # A loan written before the cap existed has no ``open_slots``: it gets the
+                    # figure computed from what was read, valid only if nothing changed since.
+                    "ConditionExpression": (
+                        "#status = :open AND borrower_id = :by AND #rem >= :added AND "
+                        "(#slots >= :n OR (attribute_not_exists(#slots) AND #version = :read))"
+                    ),
+                    "ExpressionAttributeNames": {
+                        "#rem": "remaining",
+                        "#slots": "open_slots",
+                        "#version": "version",
+                        "#status": "status",
+                    },
                     "ExpressionAttributeValues": to_values(
                         {
                             ":added": added,
-                            ":n": len(created),
+                            ":n": count,
                             ":one": 1,
+                            ":slots": loan.open_slots,
+                            ":read": loan.version,
                             ":now": now_iso,
                             ":by": actor.user_id,
                             ":open": "FUNDING",
@@ -400,7 +424,7 @@ class DynamoLoanStore:
         actions.append(
             self._audit(actor, now_iso, "loan", loan.loan_id, "UPDATE", None, {"increments": increments}, loan.loan_id)
         )
-        self._transact(actions, guards)
+        self._transact(actions, guards, refused=lambda error: _raise_refusal(error, added, count))
 
     def claim(self, participant: Participant, lender: Lender, actor: Actor, now_iso: str) -> bool:
         """Make an email's invitation the new user's: same participant id, lender filled in place."""
@@ -572,7 +596,13 @@ class DynamoLoanStore:
             scope_pk=keys.loan_pk(loan_id),
         )
 
-    def _transact(self, actions: list[dict[str, Any]], guards: dict[int, str]) -> None:
+    def _transact(
+        self,
+        actions: list[dict[str, Any]],
+        guards: dict[int, str],
+        refused: Callable[[ClientError], None] | None = None,
+    ) -> None:
+        """``refused`` explains a failed condition on the first action (the loan)."""
         try:
             with translated_errors():
                 self._client.transact_write_items(TransactItems=actions)
@@ -580,8 +610,8 @@ class DynamoLoanStore:
             if error_code(error) != "TransactionCanceledException":
                 raise
             codes = cancellation_codes(error)
-            if codes and codes[0] == "ConditionalCheckFailed" and guards:
-                _raise_refusal(error)
+            if codes and codes[0] == "ConditionalCheckFailed" and refused is not None:
+                refused(error)
             for index, code in enumerate(codes):
                 if code == "ConditionalCheckFailed" and index in guards:
                     email = guards[index]
@@ -608,7 +638,7 @@ class DynamoLoanStore:
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
-def _raise_refusal(error: ClientError) -> None:
+def _raise_refusal(error: ClientError, added: Decimal, count: int) -> None:
     """Why DynamoDB refused new invitations, from the loan as it was (ALL_OLD)."""
     reasons = error.response.get("CancellationReasons") or [{}]
     old = from_item(reasons[0].get("Item") or {})
@@ -617,11 +647,15 @@ def _raise_refusal(error: ClientError) -> None:
     if old.get("status") != "FUNDING":
         raise Conflict(f"The loan is {old.get('status')}; it no longer takes changes") from error
     remaining = Decimal(old.get("remaining", 0))
-    raise InsufficientRoom(
-        f"Contributions exceed the {remaining:.2f} still open on this loan",
-        field_errors={"lenders": [f"Total contributions exceed the remaining amount {remaining:.2f}"]},
-        details={"remaining": f"{remaining:.2f}"},
-    ) from error
+    if remaining < added:
+        raise InsufficientRoom(
+            f"Contributions exceed the {remaining:.2f} still open on this loan",
+            field_errors={"lenders": [f"Total contributions exceed the remaining amount {remaining:.2f}"]},
+            details={"remaining": f"{remaining:.2f}"},
+        ) from error
+    if "open_slots" in old and int(old["open_slots"]) < count:
+        raise too_many_participants(int(old["open_slots"])) from error
+    raise VersionConflict("The loan changed while this request ran") from error
 
 
 def _pick(values: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
@@ -633,14 +667,23 @@ def _newest_first(participants: tuple[Participant, ...]) -> tuple[Participant, .
 
 
 def _assemble(items: list[dict[str, Any]]) -> dict[str, Loan]:
+    """Loans with their participants; a damaged loan or participant is left out (and logged),
+    never the page."""
     loans: dict[str, dict[str, Any]] = {}
     participants: dict[str, list[Participant]] = {}
     for item in items:
         if item["SK"] == keys.LOAN:
             loans[item["PK"]] = item
-        elif item["SK"].startswith("PART#"):
-            participants.setdefault(item["PK"], []).append(participant_of(item))
-    return {pk: loan_of(item, _newest_first(tuple(participants.get(pk, [])))) for pk, item in loans.items()}
+    parts = (item for item in items if item["SK"].startswith("PART#"))
+    for participant in readable(parts, participant_of, "participant"):
+        participants.setdefault(keys.loan_pk(participant.loan_id), []).append(participant)
+    assembled: dict[str, Loan] = {}
+    for pk, item in loans.items():
+        try:
+            assembled[pk] = loan_of(item, _newest_first(tuple(participants.get(pk, []))))
+        except DamagedItem as damaged:
+            report_damaged("loan", damaged.key, damaged.problem)
+    return assembled
 
 
 def _removals(state: dict[str, Any]) -> list[str]:

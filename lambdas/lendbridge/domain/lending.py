@@ -21,6 +21,7 @@ from lendbridge.domain.loans import (
     ParticipantStatus,
     SealedBankAccount,
     VersionConflict,
+    borrower_action,
     borrower_view,
     cancel,
     check_invitees,
@@ -33,7 +34,7 @@ from lendbridge.domain.loans import (
 )
 from lendbridge.domain.money import cents
 from lendbridge.domain.pages import Page, Position
-from lendbridge.errors import Conflict, LendbridgeError, NotFound, RetryableError
+from lendbridge.errors import Conflict, LendbridgeError, NotFound, PreconditionFailed, RetryableError
 from lendbridge.ports import Actor, Clock, IdGenerator, iso
 
 T = TypeVar("T")
@@ -160,7 +161,7 @@ class Lending:
         database re-checks the money rule in the write itself, so a race cannot over-commit."""
         emails = [invitee.email.lower() for invitee in invitees]
         context = self.store.invitation_context(emails, loan_id=loan_id)
-        loan = borrower_view(context.loan, actor.user_id)
+        loan = self._borrowers(context.loan, loan_id, actor.user_id)
         require_open(loan)
         check_invitees(
             invitees,
@@ -168,6 +169,7 @@ class Lending:
             users_by_email=context.users_by_email,
             emails_on_loan=context.emails_on_loan,
             room=loan.remaining,
+            open_slots=loan.open_slots,
         )
         now = self.clock()
         _, created = invite(
@@ -190,10 +192,11 @@ class Lending:
         a failing item never affects another."""
         emails = [invitee.email.lower() for invitee in invitees]
         context = self.store.invitation_context(emails, loan_id=loan_id)
-        loan = borrower_view(context.loan, actor.user_id)
+        loan = self._borrowers(context.loan, loan_id, actor.user_id)
         require_open(loan)
         on_loan = set(context.emails_on_loan)
         room = loan.remaining
+        slots = loan.open_slots
         outcomes: list[ItemOutcome] = []
         for invitee in invitees:
             email = invitee.email.lower()
@@ -204,6 +207,7 @@ class Lending:
                     users_by_email=context.users_by_email,
                     emails_on_loan=on_loan,
                     room=room,
+                    open_slots=slots,
                 )
                 now = self.clock()
                 _, created = invite(
@@ -217,21 +221,23 @@ class Lending:
                 continue
             on_loan.add(email)
             room -= created[0].contribution_amount
+            slots -= 1
             outcomes.append(ItemOutcome(email=email, participant_id=created[0].participant_id))
         return outcomes
 
     def revise(
-        self, actor: Actor, loan_id: str, expected_version: int | None, terms: dict[str, Any], reason: str
+        self, actor: Actor, loan_id: str, expected_versions: Sequence[int] | None, terms: dict[str, Any], reason: str
     ) -> Loan:
         loan = self._existing(loan_id)
         now = self.clock()
         after = stamp(
-            revise(loan, actor.user_id, expected_version, terms), now=now, actor_id=actor.user_id, reason=reason
+            revise(loan, actor.user_id, expected_versions, terms), now=now, actor_id=actor.user_id, reason=reason
         )
         try:
             self.store.apply(Change(before=loan, after=after), actor)
         except VersionConflict:
-            raise Conflict("The loan changed since you read it; read it again") from None
+            # Another write moved the loan past the version If-Match named.
+            raise PreconditionFailed("The loan changed since you read it; read it again") from None
         return _without_removed(after)
 
     def cancel(self, actor: Actor, loan_id: str, reason: str | None) -> None:
@@ -246,7 +252,10 @@ class Lending:
                 )
                 after = stamp(after, now=now, actor_id=actor.user_id, reason=reason)
                 self.store.apply(Change(before=loan, after=after, updated=withdrawn), actor)
-                return after.pending_count > 0
+                # Counted from the participants read, not the loan's counter: an unreadable
+                # participant item must not keep this loop going.
+                pending = sum(1 for p in loan.participants if p.status == ParticipantStatus.PENDING)
+                return pending > len(withdrawn)
 
             if not self._retrying(attempt):
                 return
@@ -280,10 +289,19 @@ class Lending:
         return loan
 
     def get_loan(self, caller_id: str, loan_id: str) -> Loan:
+        """The loan, cancelled ones included (with their deletion fields), to its borrower and
+        participants; lists leave cancelled loans out, a direct read does not."""
         loan = self.store.get(loan_id)
-        if loan is None or loan.status == LoanStatus.CANCELLED or not loan.visible_to(caller_id):
+        if loan is None or not loan.visible_to(caller_id):
             raise NotFound("Loan not found")
         return _without_removed(loan)
+
+    def _borrowers(self, header: Loan | None, loan_id: str, caller_id: str) -> Loan:
+        """``header`` (the loan item alone) if the caller is its borrower. Otherwise the
+        participants are read, only on this refusal path, to tell 403 from 404."""
+        if header is not None and header.borrower_id == caller_id:
+            return header
+        return borrower_action(self.store.get(loan_id) if header is not None else None, caller_id)
 
     def my_loans(self, caller_id: str, limit: int, position: Position | None) -> Page[Loan]:
         page = self.store.borrower_page(caller_id, limit, position)

@@ -9,9 +9,12 @@ from decimal import Decimal
 from enum import StrEnum
 
 from lendbridge.domain.money import ZERO, cents, percentage
-from lendbridge.errors import Conflict, NotFound, ValidationFailed
+from lendbridge.errors import Conflict, Forbidden, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
 
 MAX_LENDERS_PER_REQUEST = 20
+# The contract's cap on PENDING plus ACCEPTED participants of one loan. The loan item carries
+# ``open_slots`` (this cap minus its live participants) so DynamoDB enforces it in the write.
+MAX_LIVE_PARTICIPANTS = 100
 
 
 class LoanStatus(StrEnum):
@@ -110,8 +113,10 @@ class Loan:
     borrower_id: str
     borrower_name: str
     amount: Decimal
-    interest_rate: Decimal
-    term_months: int
+    # None only when a stored item lost the attribute (a PATCH with null once removed it): the
+    # loan stays readable, cancellable and repairable by a PATCH instead of failing every read.
+    interest_rate: Decimal | None
+    term_months: int | None
     purpose: str | None
     status: LoanStatus
     created_at: datetime
@@ -139,6 +144,15 @@ class Loan:
     @property
     def participant_count(self) -> int:
         return self.pending_count + self.accepted_count + self.declined_count
+
+    @property
+    def live_count(self) -> int:
+        """Participants that hold a slot under the cap (PENDING or ACCEPTED)."""
+        return self.pending_count + self.accepted_count
+
+    @property
+    def open_slots(self) -> int:
+        return MAX_LIVE_PARTICIPANTS - self.live_count
 
     @property
     def funding_percentage(self) -> Decimal:
@@ -177,6 +191,7 @@ def check_invitees(
     users_by_email: dict[str, Lender],
     emails_on_loan: Iterable[str] = (),
     room: Decimal,
+    open_slots: int = MAX_LIVE_PARTICIPANTS,
 ) -> None:
     """The contract's lender rules; every failure names the offending email."""
     if len(invitees) > MAX_LENDERS_PER_REQUEST:
@@ -184,6 +199,8 @@ def check_invitees(
             f"At most {MAX_LENDERS_PER_REQUEST} lenders per request; got {len(invitees)}",
             field_errors={"lenders": [f"At most {MAX_LENDERS_PER_REQUEST} lenders; got {len(invitees)}"]},
         )
+    if len(invitees) > open_slots:
+        raise too_many_participants(open_slots)
     seen: set[str] = set()
     already = {email.lower() for email in emails_on_loan}
     for index, invitee in enumerate(invitees):
@@ -204,6 +221,14 @@ def check_invitees(
             field_errors={"lenders": [f"Total contributions exceed the remaining amount {room:.2f}"]},
             details={"requested": f"{total:.2f}", "remaining": f"{room:.2f}"},
         )
+
+
+def too_many_participants(open_slots: int) -> ValidationFailed:
+    message = (
+        f"A loan has at most {MAX_LIVE_PARTICIPANTS} pending or accepted participants; "
+        f"{max(open_slots, 0)} more can be invited"
+    )
+    return ValidationFailed(message, field_errors={"lenders": [message]}, details={"open_slots": max(open_slots, 0)})
 
 
 def _lender_error(field_name: str, message: str, email: str) -> ValidationFailed:
@@ -262,6 +287,16 @@ def borrower_view(loan: Loan | None, caller_id: str) -> Loan:
     return loan
 
 
+def borrower_action(loan: Loan | None, caller_id: str) -> Loan:
+    """A borrower's action: a participant, who can see the loan, is told it is not theirs to
+    do (403); anyone else learns nothing about the loan (404). ``loan`` needs its participants."""
+    if loan is not None and loan.borrower_id == caller_id:
+        return loan
+    if loan is not None and loan.visible_to(caller_id):
+        raise Forbidden("Only the loan's borrower may do this")
+    raise NotFound("Loan not found")
+
+
 def respond(
     loan: Loan,
     participant: Participant,
@@ -312,16 +347,17 @@ def respond(
 EDITABLE_TERMS = ("interest_rate", "term_months", "purpose")
 
 
-def revise(loan: Loan, caller_id: str, expected_version: int | None, terms: dict[str, object]) -> Loan:
-    """PATCH: only the borrower, only at the version they read, only before any acceptance."""
-    loan = borrower_view(loan, caller_id)
-    if loan.status == LoanStatus.CANCELLED:
-        raise NotFound("Loan not found")
-    if expected_version is None:
-        raise Conflict("Send If-Match with the loan version you read")
-    if expected_version != loan.version:
-        raise Conflict(
-            f"The loan is at version {loan.version}, not {expected_version}", details={"version": loan.version}
+def revise(loan: Loan, caller_id: str, expected_versions: Iterable[int] | None, terms: dict[str, object]) -> Loan:
+    """PATCH: only the borrower, only at a version they read (If-Match), only before any
+    acceptance. ``expected_versions`` is None when no If-Match was sent."""
+    loan = borrower_action(loan, caller_id)
+    if expected_versions is None:
+        raise PreconditionRequired("Send If-Match with the loan version you read (its ETag)")
+    expected = set(expected_versions)
+    if loan.version not in expected:
+        raise PreconditionFailed(
+            f"The loan is at version {loan.version}, not the one named in If-Match",
+            details={"current_version": loan.version},
         )
     require_open(loan)
     if loan.accepted_count:
@@ -338,12 +374,12 @@ def cancel(
     """Soft delete: status CANCELLED with who, when and why; pending invitations withdrawn, at
     most ``max_withdrawals`` per write so each write fits one transaction. A cancelled loan that
     still has pending invitations (an interrupted cancel) continues where it stopped."""
-    loan = borrower_view(loan, caller_id)
+    loan = borrower_action(loan, caller_id)
     pending = [p for p in loan.participants if p.status == ParticipantStatus.PENDING]
     if loan.status == LoanStatus.FUNDED:
         raise Conflict("A funded loan cannot be cancelled")
     if loan.status == LoanStatus.CANCELLED and not pending:
-        raise NotFound("Loan not found")
+        raise Conflict("The loan is already cancelled")
     withdrawn = tuple(
         (p, replace(p, status=ParticipantStatus.REMOVED, version=p.version + 1, updated_at=now, updated_by=caller_id))
         for p in pending[:max_withdrawals]
@@ -366,9 +402,7 @@ def remove_participant(
     loan: Loan, participant_id: str, caller_id: str, *, now: datetime
 ) -> tuple[Loan, Participant, Participant]:
     """Withdraw one PENDING invitation; its amount is free again."""
-    loan = borrower_view(loan, caller_id)
-    if loan.status == LoanStatus.CANCELLED:
-        raise NotFound("Loan not found")
+    loan = borrower_action(loan, caller_id)
     participant = next((p for p in loan.participants if p.participant_id == participant_id), None)
     if participant is None or participant.status == ParticipantStatus.REMOVED:
         raise NotFound("Participant not found")

@@ -23,6 +23,14 @@ from lendbridge.data.users import DynamoUserStore
 from lendbridge.domain.accounts import Accounts, Challenge, ClientContext, Tokens
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
+from lendbridge.http.conditional import (
+    CONTENT_TAG_HEADER,
+    LOCATION_HEADER,
+    IfNoneMatch,
+    content_tag,
+    documented,
+    stop_if_current,
+)
 from lendbridge.http.request_context import client_of, header
 from lendbridge.lazy import Lazy
 from lendbridge.ports import iso, new_id, utc_now
@@ -64,12 +72,17 @@ def _build() -> Accounts:
 accounts: Lazy[Accounts] = Lazy(_build)
 
 
-@app.post("/v1/auth/register", responses=responses(201, Success[UserOut], 409))
+@app.post(
+    "/v1/auth/register",
+    responses=documented(responses(201, Success[UserOut], 409), headers={201: {"Location": LOCATION_HEADER}}),
+)
 def register(body: Annotated[RegisterRequest, Body()]) -> Response[Success[UserOut]]:
     profile = accounts.get().register(body.email, body.password, body.full_name, current.request_id(app))
     logger.info("user_registered", extra={"user_id": profile.user_id})
+    # The new account's resource is the caller's own profile (the contract has no /users/{id}).
     return envelope.created(
-        UserOut(user_id=profile.user_id, email=profile.email, full_name=profile.full_name).model_dump()
+        UserOut(user_id=profile.user_id, email=profile.email, full_name=profile.full_name).model_dump(),
+        envelope.location(app.current_event.raw_event, "/v1/users/me"),
     )
 
 
@@ -134,17 +147,27 @@ def reset_password(body: Annotated[ResetPasswordRequest, Body()]) -> Response[Su
     return envelope.success(MessageOut(message="Password changed; sign in with the new password").model_dump())
 
 
-@app.get("/v1/users/me", responses=responses(200, Success[ProfileOut], 401, 404))
-def me() -> Response[Success[ProfileOut]]:
+@app.get(
+    "/v1/users/me",
+    responses=documented(
+        responses(200, Success[ProfileOut], 401, 404),
+        headers={200: {"ETag": CONTENT_TAG_HEADER}},
+        not_modified=True,
+        tag_header=CONTENT_TAG_HEADER,
+    ),
+)
+def me(if_none_match: IfNoneMatch = None) -> Response[Success[ProfileOut]]:
     profile = accounts.get().profile(current.caller(app).user_id)
-    return envelope.success(
-        ProfileOut(
-            user_id=profile.user_id,
-            email=profile.email,
-            full_name=profile.full_name,
-            created_at=iso(profile.created_at),
-        ).model_dump()
-    )
+    shown = ProfileOut(
+        user_id=profile.user_id,
+        email=profile.email,
+        full_name=profile.full_name,
+        created_at=iso(profile.created_at),
+    ).model_dump()
+    # A profile has no version: its entity tag is a digest of what is shown.
+    tag = content_tag(shown)
+    stop_if_current(if_none_match, tag)
+    return envelope.success(shown, headers={"ETag": tag})
 
 
 def _tokens(tokens: Tokens) -> Response[Success[TokensOut]]:

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from lendbridge import observability
+from lendbridge.data.items import readable
 from lendbridge.domain.lending import LoanTerms
 from lendbridge.domain.loans import Invitee
 from lendbridge.domain.money import as_text
-from lendbridge.errors import ValidationFailed
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
+from lendbridge.http.conditional import (
+    ETAG_HEADER,
+    LOCATION_HEADER,
+    IfMatch,
+    IfNoneMatch,
+    documented,
+    etag,
+    if_match_versions,
+    stop_if_current,
+)
 from lendbridge.http.params import Fields, Limit, NextToken, ResourceId, select_fields
 from lendbridge.lazy import Lazy
 from lendbridge.schemas.common import Success, responses
@@ -59,7 +68,12 @@ def _invitees(lenders: list[LenderIn]) -> list[Invitee]:
     return [Invitee(email=lender.email, contribution=lender.contribution_amount) for lender in lenders]
 
 
-@app.post("/v1/loans", responses=responses(201, Success[LoanOut], 401, 404, 409, 422))
+@app.post(
+    "/v1/loans",
+    responses=documented(
+        responses(201, Success[LoanOut], 401, 404, 409, 422), headers={201: {"Location": LOCATION_HEADER}}
+    ),
+)
 def create_loan(body: Annotated[CreateLoanRequest, Body()]) -> Response[Success[LoanOut]]:
     actor = current.actor(app)
 
@@ -67,7 +81,8 @@ def create_loan(body: Annotated[CreateLoanRequest, Body()]) -> Response[Success[
         terms = LoanTerms(body.amount, body.interest_rate, body.term_months, body.purpose)
         loan = services.get().lending.create_loan(actor, terms, _invitees(body.lenders))
         logger.info("loan_created", extra={"loan_id": loan.loan_id, "lender_count": len(body.lenders)})
-        return envelope.created(present_loan(loan))
+        where = envelope.location(app.current_event.raw_event, f"/v1/loans/{loan.loan_id}")
+        return envelope.created(present_loan(loan), where, headers={"ETag": etag(loan.version)})
 
     return services.get().idempotency.run(app, "CreateLoan", actor.user_id, execute)
 
@@ -88,15 +103,23 @@ def my_loans(limit: Limit = 20, next_token: NextToken = None) -> Response[Succes
     )
 
 
-@app.get("/v1/loans/<loan_id>", responses=responses(200, Success[LoanOut], 401, 404))
-def get_loan(loan_id: LoanId, fields: Fields = None) -> Response[dict[str, Any]]:
+@app.get(
+    "/v1/loans/<loan_id>",
+    responses=documented(
+        responses(200, Success[LoanOut], 401, 404), headers={200: {"ETag": ETAG_HEADER}}, not_modified=True
+    ),
+)
+def get_loan(loan_id: LoanId, fields: Fields = None, if_none_match: IfNoneMatch = None) -> Response[dict[str, Any]]:
     # Annotated loosely because ``fields`` returns a subset of LoanOut; the full schema is
     # documented in ``responses`` above.
     loan = services.get().lending.get_loan(current.caller(app).user_id, loan_id)
-    return envelope.success(select_fields(present_loan(loan), fields, LOAN_FIELDS))
+    payload = select_fields(present_loan(loan), fields, LOAN_FIELDS)
+    tag = etag(loan.version)
+    stop_if_current(if_none_match, tag)
+    return envelope.success(payload, headers={"ETag": tag})
 
 
-@app.post("/v1/loans/<loan_id>/lenders", responses=responses(200, Success[AddLendersOut], 401, 404, 409, 422))
+@app.post("/v1/loans/<loan_id>/lenders", responses=responses(200, Success[AddLendersOut], 401, 403, 404, 409, 422))
 def add_lenders(loan_id: LoanId, body: Annotated[AddLendersRequest, Body()]) -> Response[Success[AddLendersOut]]:
     actor = current.actor(app)
 
@@ -116,31 +139,23 @@ def add_lenders(loan_id: LoanId, body: Annotated[AddLendersRequest, Body()]) -> 
     return services.get().idempotency.run(app, "AddLenders", actor.user_id, execute)
 
 
-@app.patch("/v1/loans/<loan_id>", responses=responses(200, Success[LoanOut], 401, 404, 409))
+@app.patch(
+    "/v1/loans/<loan_id>",
+    responses=documented(
+        responses(200, Success[LoanOut], 401, 403, 404, 409), headers={200: {"ETag": ETAG_HEADER}}, preconditions=True
+    ),
+)
 def patch_loan(
-    loan_id: LoanId,
-    body: Annotated[PatchLoanRequest, Body()],
-    if_match: Annotated[str | None, Header(alias="If-Match", description="The loan version you read")] = None,
+    loan_id: LoanId, body: Annotated[PatchLoanRequest, Body()], if_match: IfMatch = None
 ) -> Response[Success[LoanOut]]:
     actor = current.actor(app)
-    loan = services.get().lending.revise(actor, loan_id, _version(if_match), body.terms(), body.change_reason)
+    versions = if_match_versions(if_match)
+    loan = services.get().lending.revise(actor, loan_id, versions, body.terms(), body.change_reason)
     logger.info("loan_updated", extra={"loan_id": loan_id, "version": loan.version})
-    return envelope.success(present_loan(loan), headers={"ETag": f'"{loan.version}"'})
+    return envelope.success(present_loan(loan), headers={"ETag": etag(loan.version)})
 
 
-def _version(if_match: str | None) -> int | None:
-    if if_match is None:
-        return None
-    text = if_match.strip().removeprefix("W/").strip('"')
-    # ASCII digits only: int() also reads other scripts' digits, and fails past 4,300 of them.
-    if not re.fullmatch(r"[0-9]{1,18}", text):
-        raise ValidationFailed(
-            "If-Match must be the loan version, e.g. 3", field_errors={"If-Match": ["Not a version"]}
-        )
-    return int(text)
-
-
-@app.delete("/v1/loans/<loan_id>", responses=responses(204, None, 401, 404, 409))
+@app.delete("/v1/loans/<loan_id>", responses=responses(204, None, 401, 403, 404, 409))
 def cancel_loan(loan_id: LoanId, body: Annotated[CancelLoanRequest | None, Body()] = None) -> Response[None]:
     actor = current.actor(app)
     services.get().lending.cancel(actor, loan_id, body.reason if body else None)
@@ -148,7 +163,7 @@ def cancel_loan(loan_id: LoanId, body: Annotated[CancelLoanRequest | None, Body(
     return envelope.no_content()
 
 
-@app.delete("/v1/loans/<loan_id>/participants/<participant_id>", responses=responses(204, None, 401, 404, 409))
+@app.delete("/v1/loans/<loan_id>/participants/<participant_id>", responses=responses(204, None, 401, 403, 404, 409))
 def remove_participant(loan_id: LoanId, participant_id: ParticipantId) -> Response[None]:
     actor = current.actor(app)
     services.get().lending.remove_participant(actor, loan_id, participant_id)
@@ -156,7 +171,9 @@ def remove_participant(loan_id: LoanId, participant_id: ParticipantId) -> Respon
     return envelope.no_content()
 
 
-@app.post("/v1/loans/<loan_id>/participants/batch", responses=responses(200, Success[BatchOut], 401, 404, 409, 422))
+@app.post(
+    "/v1/loans/<loan_id>/participants/batch", responses=responses(200, Success[BatchOut], 401, 403, 404, 409, 422)
+)
 def batch_participants(
     loan_id: LoanId, body: Annotated[BatchParticipantsRequest, Body()]
 ) -> Response[Success[BatchOut]]:
@@ -211,7 +228,7 @@ def _records(
 @app.get("/v1/loans/<loan_id>/history", responses=responses(200, Success[VersionList], 401, 404))
 def history(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) -> Response[Success[VersionList]]:
     items, more, token = _records(loan_id, "VERSION", limit, next_token, newest_first=True)
-    versions = [present_version(item) for item in items]
+    versions = list(readable(items, present_version, "loan_version"))
     return envelope.success({"versions": versions, "count": len(versions), "has_more": more, "next_token": token})
 
 
@@ -220,14 +237,14 @@ def funding_history(
     loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None
 ) -> Response[Success[FundingHistory]]:
     items, more, token = _records(loan_id, "FUNDING", limit, next_token, newest_first=False)
-    points = [present_point(item) for item in items]
+    points = list(readable(items, present_point, "funding_point"))
     return envelope.success({"points": points, "count": len(points), "has_more": more, "next_token": token})
 
 
 @app.get("/v1/loans/<loan_id>/audit-log", responses=responses(200, Success[AuditLog], 401, 404))
 def audit_log(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) -> Response[Success[AuditLog]]:
     items, more, token = _records(loan_id, "audit", limit, next_token, newest_first=True)
-    entries = [present_audit(item) for item in items]
+    entries = list(readable(items, present_audit, "audit_entry"))
     return envelope.success({"entries": entries, "count": len(entries), "has_more": more, "next_token": token})
 
 

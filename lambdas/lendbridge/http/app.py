@@ -60,7 +60,7 @@ def serve(app: APIGatewayRestResolver, event: Mapping[str, Any], context: Lambda
     return response
 
 
-EXPOSED_HEADERS = "X-Request-Id,Retry-After,Idempotent-Replayed,ETag"
+EXPOSED_HEADERS = "X-Request-Id,Retry-After,Idempotent-Replayed,ETag,Location"
 
 
 @lru_cache(maxsize=1)

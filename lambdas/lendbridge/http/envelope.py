@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -21,12 +22,33 @@ def success(data: Any, status: int = HTTPStatus.OK, headers: Mapping[str, str] |
     )
 
 
-def created(data: Any, headers: Mapping[str, str] | None = None) -> Response:
-    return success(data, HTTPStatus.CREATED, headers)
+def created(data: Any, location: str, headers: Mapping[str, str] | None = None) -> Response:
+    """201 with ``Location``, the new resource's URL (RFC 9110 10.2.2)."""
+    return success(data, HTTPStatus.CREATED, {**(headers or {}), "Location": location})
 
 
 def no_content() -> Response:
     return Response(status_code=HTTPStatus.NO_CONTENT, content_type=None, body="")
+
+
+def not_modified(etag: str) -> Response:
+    """304: the client's copy is current; no body (RFC 9110 15.4.5)."""
+    return Response(status_code=HTTPStatus.NOT_MODIFIED, content_type=None, body="", headers={"ETag": etag})
+
+
+# API Gateway's default endpoint puts the stage in every URL (https://<id>.execute-api.<region>
+# .amazonaws.com/<stage>/v1/...); a custom domain (and the local stack) serves the API at its root.
+_DEFAULT_ENDPOINT = re.compile(r"^[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com$")
+
+
+def location(event: Mapping[str, Any], path: str) -> str:
+    """``path`` (an API path such as ``/v1/loans/<id>``) as the client reaches it: under the
+    stage when the request came through API Gateway's default endpoint."""
+    context = event.get("requestContext") or {}
+    domain, stage = str(context.get("domainName") or ""), str(context.get("stage") or "")
+    if stage and _DEFAULT_ENDPOINT.match(domain):
+        return f"/{stage}{path}"
+    return path
 
 
 def error_body(

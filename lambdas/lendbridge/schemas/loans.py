@@ -92,8 +92,9 @@ class LoanOut(BaseModel):
     borrower_id: str
     borrower_name: str
     amount: str
-    interest_rate: str
-    term_months: int
+    # null only for a damaged stored loan that lost the value (see docs/runbook.md)
+    interest_rate: str | None
+    term_months: int | None
     purpose: str | None
     status: str
     total_invited: str
@@ -113,6 +114,9 @@ class LoanOut(BaseModel):
     created_by: str
     updated_at: str
     updated_by: str
+    deleted_at: str | None = Field(None, description="Set once the loan is CANCELLED")
+    deleted_by: str | None = Field(None, description="Set once the loan is CANCELLED")
+    deletion_reason: str | None = Field(None, description="The reason given when it was cancelled")
     participants: list[ParticipantOut]
 
 
@@ -134,8 +138,8 @@ class LoanSummary(BaseModel):
     loan_id: str
     borrower_name: str
     amount: str
-    interest_rate: str
-    term_months: int
+    interest_rate: str | None
+    term_months: int | None
     status: str
     funding_percentage: str
 
@@ -186,6 +190,10 @@ def _optional(value: Decimal | None) -> str | None:
     return None if value is None else as_text(value)
 
 
+def _rate(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value.normalize():f}"
+
+
 def present_participant(participant: Participant) -> dict[str, Any]:
     bank = participant.bank
     return ParticipantOut(
@@ -208,7 +216,7 @@ def present_loan(loan: Loan) -> dict[str, Any]:
         borrower_id=loan.borrower_id,
         borrower_name=loan.borrower_name,
         amount=as_text(loan.amount),
-        interest_rate=f"{loan.interest_rate.normalize():f}",
+        interest_rate=_rate(loan.interest_rate),
         term_months=loan.term_months,
         purpose=loan.purpose,
         status=loan.status.value,
@@ -229,6 +237,9 @@ def present_loan(loan: Loan) -> dict[str, Any]:
         created_by=loan.created_by,
         updated_at=iso(loan.updated_at),
         updated_by=loan.updated_by,
+        deleted_at=iso(loan.deleted_at) if loan.deleted_at else None,
+        deleted_by=loan.deleted_by,
+        deletion_reason=loan.deletion_reason,
         participants=[ParticipantOut(**present_participant(p)) for p in loan.participants],
     ).model_dump()
 
@@ -238,7 +249,7 @@ def present_summary(loan: Loan) -> dict[str, Any]:
         loan_id=loan.loan_id,
         borrower_name=loan.borrower_name,
         amount=as_text(loan.amount),
-        interest_rate=f"{loan.interest_rate.normalize():f}",
+        interest_rate=_rate(loan.interest_rate),
         term_months=loan.term_months,
         status=loan.status.value,
         funding_percentage=as_text(loan.funding_percentage),
