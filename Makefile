@@ -27,7 +27,7 @@ install: $(VENV)/.installed node_modules/.installed ## Create .venv and node_mod
 run: install ## Serve the whole API on http://127.0.0.1:3000 (PORT overrides) on local AWS emulators
 	$(PY) -m local.run
 
-test: install lint typecheck synth-check cfn-lint security ## Every check: lint, types, synth + cdk-nag, cfn-lint, all tests
+test: install lint typecheck synth-check cfn-lint security ## Every check: lint, types, synth + cdk-nag, cfn-lint, bandit + checkov, all tests
 	$(PY) -m pytest -p no:cacheprovider tests
 
 lint: install ## ruff
