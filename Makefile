@@ -27,7 +27,7 @@ install: $(VENV)/.installed node_modules/.installed ## Create .venv and node_mod
 run: install ## Serve the whole API on http://127.0.0.1:3000 (PORT overrides) on local AWS emulators
 	$(PY) -m local.run
 
-test: install lint typecheck synth-check cfn-lint ## Every check: lint, types, synth + cdk-nag, cfn-lint, all tests
+test: install lint typecheck synth-check cfn-lint security ## Every check: lint, types, synth + cdk-nag, cfn-lint, bandit + checkov, all tests
 	$(PY) -m pytest -p no:cacheprovider tests
 
 lint: install ## ruff
@@ -70,6 +70,25 @@ integrity-check: install ## Run the referential-integrity job against the runnin
 
 seed: install ## Fill the running local stack with sample users and loans; prints their logins
 	$(PY) -m local.seed
+
+CHECKOV_VENV := .venv-checkov
+
+.PHONY: security bandit checkov
+
+security: bandit checkov ## Security scans: bandit on the Python code, checkov on both stages' templates
+
+bandit: install ## bandit on lambdas/, lendbridge_infra/, stacks/: any medium or high finding fails
+	$(VENV)/bin/bandit -c pyproject.toml -r lambdas lendbridge_infra stacks --severity-level medium --quiet
+
+# checkov pins an older boto3 than the project's, so it gets a virtualenv of its own.
+$(CHECKOV_VENV)/.installed: tools/checkov-requirements.txt tools/checkov-constraints.txt
+	@test -x $(CHECKOV_VENV)/bin/python || python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tools/checkov-requirements.txt -c tools/checkov-constraints.txt
+	@touch $@
+
+checkov: synth-check $(CHECKOV_VENV)/.installed ## checkov on both stages' templates (skips and their reasons: .checkov.yaml)
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --directory cdk.out.dev
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --directory cdk.out.prod
 
 clean: ## Remove build output (keeps .venv and node_modules)
 	rm -rf cdk.out cdk.out.dev cdk.out.prod .local .pytest_cache .mypy_cache .ruff_cache

@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -67,6 +68,10 @@ class ProcessingStack(cdk.Stack):
         ).function
         grant_table(function, data.main_table, ["dynamodb:Scan", "dynamodb:BatchGetItem"])
         data.data_key.grant(function, "kms:Decrypt")
+        # A run EventBridge could not deliver, or one that still failed after Lambda's own async
+        # retries, lands here; the queue's depth alarm pages, so a skipped day is never silent.
+        missed_runs = self._dead_letter_queue("IntegrityDlq")
+        function.configure_async_invoke(on_failure=destinations.SqsDestination(missed_runs), retry_attempts=2)
         events.Rule(
             self,
             "IntegritySchedule",
@@ -74,13 +79,17 @@ class ProcessingStack(cdk.Stack):
             schedule=events.Schedule.expression(config.integrity_schedule),
             # Delivery is retried briefly; a run that still fails is reported again by the next
             # day's run. The job is read-only, so a repeated run is harmless.
-            targets=[targets.LambdaFunction(function, retry_attempts=2, max_event_age=cdk.Duration.hours(1))],
+            targets=[
+                targets.LambdaFunction(
+                    function, retry_attempts=2, max_event_age=cdk.Duration.hours(1), dead_letter_queue=missed_runs
+                )
+            ],
         )
         return function
 
     def _dead_letter_queue(self, construct_id: str) -> sqs.Queue:
-        # A stream's failure destination receives batch metadata (shard and sequence numbers),
-        # not item images, so SQS-managed encryption is enough and needs no key grants.
+        # These queues receive batch metadata (shard and sequence numbers) or the schedule's
+        # event, never item images, so SQS-managed encryption is enough and needs no key grants.
         queue = sqs.Queue(
             self,
             construct_id,

@@ -3,6 +3,7 @@ produced for personal data, tokens and bank numbers."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -217,7 +218,32 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
 
 
-def test_no_log_line_holds_an_email_a_token_or_a_bank_number(story: Story, stack_log: Path) -> None:
+def spelled_out(number: str) -> re.Pattern[str]:
+    """The number's significant digits in order, whatever stands between them (spaces, dashes,
+    quotes and commas of a list) and with or without its leading zeros, as when it is logged
+    as an integer."""
+    digits = number.lstrip("0")
+    return re.compile(r"[^0-9A-Za-z]{0,4}".join(digits))
+
+
+BANK_NUMBERS = [spelled_out(ROUTING), spelled_out(ACCOUNT)]
+HOLDER = re.compile(re.escape(ACH["account_holder_name"]), re.IGNORECASE)
+
+
+def test_the_bank_number_patterns_find_the_disguises_a_log_line_could_carry() -> None:
+    disguised = [
+        f"account={int(ACCOUNT)}",
+        "routing: " + " ".join(ROUTING),
+        f"routing={ROUTING[:3]}-{ROUTING[3:6]}-{ROUTING[6:]}",
+        f'"digits": {json.dumps(list(ACCOUNT))}',
+    ]
+    for line in disguised:
+        assert any(pattern.search(line) for pattern in BANK_NUMBERS), line
+    assert HOLDER.search('{"holder": "invited lender"}')
+    assert not any(pattern.search(f"last4={ACCOUNT[-4:]} routing_last4={ROUTING[-4:]}") for pattern in BANK_NUMBERS)
+
+
+def test_no_log_line_holds_an_email_a_token_a_bank_number_or_the_holders_name(story: Story, stack_log: Path) -> None:
     lines = stack_log.read_text(encoding="utf-8").splitlines()
     assert len(lines) > 50, "the story's requests and handler logs were captured"
     assert any('"message":"loan_funded"' in line for line in lines), "business events are logged"
@@ -226,8 +252,8 @@ def test_no_log_line_holds_an_email_a_token_or_a_bank_number(story: Story, stack
         for line in lines
         if EMAIL.search(line)
         or JWT.search(line)
-        or ACCOUNT in line
-        or ROUTING in line
+        or any(pattern.search(line) for pattern in BANK_NUMBERS)
+        or HOLDER.search(line)
         or story.borrower.access_token[:40] in line
     ]
     assert offenders == []

@@ -44,11 +44,17 @@ def _handler_module(properties: dict[str, Any]) -> str:
     return str(properties["Handler"]).rsplit(".", 1)[0]
 
 
-def test_every_route_function_is_deployed(synth: Synth) -> None:
-    deployed = {_handler_module(properties) for _, _, properties in _functions(synth)}
-    for name in FUNCTIONS:
+def test_every_route_function_is_deployed_running_its_own_handler(synth: Synth) -> None:
+    """The API stack holds one function per name in the route table, each running the handler
+    module of that name, and no other function."""
+    expected = {name: f"lendbridge.handlers.{name}" for name in FUNCTIONS}
+    for name, module in expected.items():
         fn = synth.resource_of("api", synth.stacks.api.functions[name])
-        assert _handler_module(fn["Properties"]) in deployed, name
+        assert _handler_module(fn["Properties"]) == module, name
+    in_api_stack = [
+        _handler_module(fn["Properties"]) for fn in synth.resources("api", "AWS::Lambda::Function").values()
+    ]
+    assert sorted(in_api_stack) == sorted(expected.values())
 
 
 def test_every_function_runs_python_3_13_on_arm64_with_active_tracing(synth: Synth) -> None:

@@ -52,17 +52,48 @@ def dynamodb(dynamodb_local: DynamoDBLocal, tables: dict[str, str]) -> Any:
 
 
 class FakeVault:
-    """Stands in for KMS (tested on its own with moto): a reversible but non-plaintext seal."""
+    """Stands in for KMS (tested on its own with moto). Its seal carries the numbers and the
+    record they are bound to, reversibly but never as plain text, so a test can prove that the
+    stored bank record holds exactly what was sealed, and that nothing else can be opened."""
+
+    PREFIX = b"fake-kms:"
 
     def __init__(self) -> None:
         self.sealed: list[tuple[str, str]] = []
 
     def seal(self, loan_id: str, participant_id: str, ach: Any) -> Any:
+        import base64
+        import json
+
         from lendbridge.domain.loans import SealedBankAccount
 
         self.sealed.append((loan_id, participant_id))
-        blob = f"sealed:{loan_id}:{participant_id}:{len(ach.account_number)}".encode()
+        plaintext = json.dumps(
+            {
+                "loan_id": loan_id,
+                "participant_id": participant_id,
+                "routing_number": ach.routing_number,
+                "account_number": ach.account_number,
+            }
+        ).encode()
+        blob = self.PREFIX + base64.b64encode(plaintext[::-1])
         return SealedBankAccount(participant_id=participant_id, ciphertext=blob, key_id="test-key")
+
+    @classmethod
+    def open(cls, blob: Any) -> dict[str, str] | None:
+        """What ``seal`` put in, or None when ``blob`` is not one of its seals."""
+        import base64
+        import binascii
+        import json
+
+        data = bytes(blob) if isinstance(blob, bytes | bytearray) else str(blob).encode()
+        if not data.startswith(cls.PREFIX):
+            return None
+        try:
+            opened: dict[str, str] = json.loads(base64.b64decode(data[len(cls.PREFIX) :], validate=True)[::-1])
+        except (ValueError, binascii.Error):
+            return None
+        return opened
 
 
 class World:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from lendbridge.data.dynamo import from_item
 from lendbridge.domain.lending import LoanTerms
 from lendbridge.domain.loans import AchDetails, Invitee, LoanStatus, ParticipantStatus
 from lendbridge.errors import Conflict, NotFound, Throttled, ValidationFailed
-from tests.integration.conftest import World
+from tests.integration.conftest import FakeVault, World
 from tests.integration.faults import failing
 
 ACH = AchDetails("Grace Hopper", "011000015", "000123456789", "checking")
@@ -43,6 +44,51 @@ def audit_log(world: World, loan_id: str) -> list[dict[str, Any]]:
         ConsistentRead=True,
     )["Items"]
     return [from_item(item) for item in items]
+
+
+def _values(value: Any) -> Iterator[Any]:
+    """Every leaf of a stored item (DynamoDB binaries as bytes)."""
+    if isinstance(value, dict):
+        for inner in value.values():
+            yield from _values(inner)
+    elif isinstance(value, list | set | tuple):
+        for inner in value:
+            yield from _values(inner)
+    else:
+        yield getattr(value, "value", value)
+
+
+def assert_bank_numbers_only_sealed(world: World, loan_id: str, accepted: dict[str, AchDetails]) -> None:
+    """Each accepted participant's numbers are in its bank record, sealed for that loan and
+    participant; no stored value of the loan (items, audit entries) holds them in plain text or
+    holds anything else the vault can open."""
+    loan_items = world.dynamodb.query(
+        TableName=world.tables["MainTable"],
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": keys.loan_pk(loan_id)}},
+        ConsistentRead=True,
+    )["Items"]
+    items = [from_item(item) for item in loan_items] + audit_log(world, loan_id)
+    bank_rows = [item for item in items if str(item.get("SK", "")).startswith("BANK#")]
+    assert {row["participant_id"] for row in bank_rows} == set(accepted)
+    for row in bank_rows:
+        ach = accepted[row["participant_id"]]
+        assert row["SK"] == keys.bank_sk(row["participant_id"])
+        assert FakeVault.open(_values(row["ciphertext"]).__next__()) == {
+            "loan_id": loan_id,
+            "participant_id": row["participant_id"],
+            "routing_number": ach.routing_number,
+            "account_number": ach.account_number,
+        }
+    numbers = {n for ach in accepted.values() for n in (ach.routing_number, ach.account_number)}
+    openable = 0
+    for item in items:
+        for value in _values(item):
+            text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+            assert not any(number in text for number in numbers), item
+            if FakeVault.open(value) is not None:
+                openable += 1
+    assert openable == len(bank_rows), "a sealed blob was copied outside the bank records"
 
 
 def test_create_loan_with_a_registered_and_an_unregistered_lender(world: World) -> None:
@@ -130,11 +176,7 @@ def test_accepting_funds_the_loan_in_the_same_write(world: World) -> None:
     stored = world.lending.get_loan(borrower.user_id, loan.loan_id)
     assert (stored.status, stored.accepted_count, stored.pending_count) == (LoanStatus.FUNDED, 2, 0)
     assert (stored.largest_contribution, stored.smallest_contribution) == (Decimal("2000.00"), Decimal("1000.00"))
-    bank_rows = collection(world, loan.loan_id, "BANK#")
-    assert len(bank_rows) == 2
-    raw = str(bank_rows) + str(collection(world, loan.loan_id, "PART#")) + str(audit_log(world, loan.loan_id))
-    assert "000123456789" not in raw
-    assert "011000015" not in raw
+    assert_bank_numbers_only_sealed(world, loan.loan_id, {ids[alice.user_id]: ACH, ids[bob.user_id]: ACH})
 
 
 def test_accept_is_for_the_invitations_own_lender_and_only_while_pending(world: World) -> None:
