@@ -308,7 +308,7 @@ class DynamoLoanStore:
         with translated_errors():
             response = self._client.query(**request)
         last = response.get("LastEvaluatedKey")
-        invitations = list(readable(response["Items"], participant_of, "participant"))
+        invitations = list(readable((from_item(item) for item in response["Items"]), participant_of, "participant"))
         return Page(invitations, from_item(last) if last else None)
 
     # ---- writes ------------------------------------------------------------------------
@@ -499,10 +499,11 @@ class DynamoLoanStore:
         invited = after.total_invited - before.total_invited
         funded = after.total_funded - before.total_funded
         state = {k: v for k, v in loan_state(after).items() if k not in _RUNNING_TOTALS}
-        names = {f"#{k}": k for k in state}
+        removed = _removals(state, loan_state(before))
+        names = {f"#{k}": k for k, v in state.items() if v is not None or k in removed}
         values: dict[str, Any] = {f":{k}": v for k, v in state.items() if v is not None}
         assignments = [f"#{k} = :{k}" for k, v in state.items() if v is not None]
-        removals = [f"#{k}" for k in _removals(state)]
+        removals = [f"#{k}" for k in removed]
         names.update({"#ti": "total_invited", "#rem": "remaining", "#tf": "total_funded"})
         values.update({":invited": invited, ":funded": funded, ":expected": before.version})
         assignments += ["#ti = #ti + :invited", "#rem = #rem - :invited", "#tf = #tf + :funded"]
@@ -686,10 +687,11 @@ def _assemble(items: list[dict[str, Any]]) -> dict[str, Loan]:
     return assembled
 
 
-def _removals(state: dict[str, Any]) -> list[str]:
-    """The attributes a loan update removes; refuses, before anything is written, to remove one
-    that every loan must have."""
-    absent = [name for name, value in state.items() if value is None]
+def _removals(state: dict[str, Any], previous: dict[str, Any]) -> list[str]:
+    """The attributes a loan update removes (set before, None now); refuses, before anything is
+    written, to remove one that every loan must have. An attribute a damaged item already lacks
+    is left alone, so such a loan can still be cancelled or repaired."""
+    absent = [name for name, value in state.items() if value is None and previous.get(name) is not None]
     required = sorted(set(absent) - _OPTIONAL_LOAN_ATTRIBUTES)
     if required:
         raise ValueError(f"Refusing to remove required loan attributes: {', '.join(required)}")
