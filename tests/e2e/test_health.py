@@ -28,4 +28,4 @@ def test_concurrent_requests_are_served_by_at_most_the_pools_workers(api: Api, s
     assert len({response.headers["X-Request-Id"] for response in responses}) == 16
     (health,) = [pool for pool in stack.pools.values() if pool.function.handler.endswith("health.handler")]
     # The pool's size comes from the function's reserved concurrency, capped by LOCAL_MAX_WORKERS.
-    assert 1 <= len(health.pids()) <= health.max_workers
+    assert 1 <= len(health.pids()) <= health.size
