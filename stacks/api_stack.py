@@ -179,7 +179,6 @@ class ApiStack(cdk.Stack):
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
             ),
         )
-        api.add_request_validator("RequestValidator", validate_request_parameters=True, validate_request_body=True)
         for gateway_id, (response_type, status, code, message) in GATEWAY_ERRORS.items():
             retry = {"Retry-After": f"'{GATEWAY_RETRY_AFTER_S}'"} if status in RETRYABLE_STATUSES else {}
             api.add_gateway_response(

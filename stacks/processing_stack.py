@@ -22,6 +22,9 @@ class ProcessingStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.dead_letter_queues: list[sqs.Queue] = []
+        # Functions fed by a DynamoDB stream: they are alarmed on iterator age, and their roles
+        # carry CDK's dynamodb:ListStreams grant on "*".
+        self.stream_consumers: list[lambda_.Function] = []
 
         self.loan_history = LendbridgeFunction(
             self,
@@ -34,6 +37,7 @@ class ProcessingStack(cdk.Stack):
         ).function
         grant_table(self.loan_history, data.main_table, ["dynamodb:PutItem"])
         data.data_key.grant(self.loan_history, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+        self.stream_consumers.append(self.loan_history)
         history_dlq = self._dead_letter_queue("LoanHistoryDlq")
         self.loan_history.add_event_source(
             sources.DynamoEventSource(

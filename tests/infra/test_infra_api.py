@@ -175,3 +175,9 @@ def test_dev_has_no_web_acl(dev: Synth) -> None:
     for template in dev.templates.values():
         template.resource_count_is("AWS::WAFv2::WebACL", 0)
         template.resource_count_is("AWS::WAFv2::WebACLAssociation", 0)
+
+
+def test_no_request_validator_is_left_unattached(synth: Synth) -> None:
+    validators = set(synth.resources("api", "AWS::ApiGateway::RequestValidator"))
+    attached = {ref_id(method.properties.get("RequestValidatorId")) for method in api_methods(synth.json["api"])}
+    assert validators <= attached, f"validators no method uses: {sorted(validators - attached)}"
