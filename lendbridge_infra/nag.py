@@ -32,8 +32,8 @@ REASONS = {
         "permissions either."
     ),
     "L1": (
-        "Pinned to Python 3.13 because the pinned Powertools layer is published and tested for it; "
-        "moving runtime means moving layer version with it (lendbridge_infra/powertools.py)."
+        "Pinned to Python 3.13 because the Powertools layer is resolved for that runtime (the public SSM "
+        "parameter names it); moving runtime moves the layer with it (lendbridge_infra/powertools.py)."
     ),
     "APIG4": "Public by contract: health probes, registration and login are reached before a token exists.",
     "COG4": "Public by contract: health probes, registration and login are reached before a token exists.",

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from lendbridge.routes import FUNCTIONS
 from lendbridge_infra.bundling import module_closure
+from lendbridge_infra.powertools import pinned_powertools_version
 from tests.infra.support import (
     CDK_PROVIDER_HANDLER,
     Statement,
@@ -20,10 +24,12 @@ from tests.infra.support import (
     role_statements,
 )
 
+# AWS's public parameter per Powertools release, runtime and architecture, resolved by CloudFormation.
 POWERTOOLS_LAYER = re.compile(
-    r"arn:(?:aws[\w-]*|\$\{AWS::Partition\}):lambda:(?:[\w-]+|\$\{AWS::Region\}):017000801446:layer:"
-    r"AWSLambdaPowertoolsPythonV3-python313-arm64:\d+"
+    r"\{\{resolve:ssm:/aws/service/powertools/python/(?P<arch>arm64|x86_64)/(?P<runtime>python3\.\d+)/"
+    r"(?P<version>\d+\.\d+\.\d+)\}\}"
 )
+REQUIREMENTS = Path(__file__).resolve().parents[2] / "lambdas" / "requirements.txt"
 METRICS_NAMESPACE = "PrivateLending/API"
 LOG_RETENTION_DAYS = {"dev": 14, "prod": 365}
 FORBIDDEN_ACTIONS = {"*", "dynamodb:*", "kms:*"}
@@ -68,10 +74,24 @@ def test_every_function_runs_python_3_13_on_arm64_with_active_tracing(synth: Syn
         assert properties.get("TracingConfig") == {"Mode": "Active"}, logical_id
 
 
-def test_every_function_uses_the_aws_published_powertools_layer(synth: Synth) -> None:
+def _pinned_powertools() -> str:
+    (version,) = re.findall(r"^aws-lambda-powertools(?:\[[^\]]*\])?==([\d.]+)\s*$", REQUIREMENTS.read_text(), re.M)
+    return str(version)
+
+
+def test_every_function_deploys_the_powertools_release_the_tests_run(synth: Synth) -> None:
+    """The layer is the one AWS publishes for the release lambdas/requirements.txt pins (and this
+    virtualenv runs), for the function's own runtime and architecture."""
+    pinned = _pinned_powertools()
+    assert importlib.metadata.version("aws-lambda-powertools") == pinned, "the tests run another release"
     for _, logical_id, properties in _functions(synth):
         layers = [flatten(layer) for layer in properties.get("Layers", [])]
-        assert any(POWERTOOLS_LAYER.fullmatch(layer) for layer in layers), f"{logical_id}: {layers}"
+        matches = [match for layer in layers if (match := POWERTOOLS_LAYER.fullmatch(layer))]
+        assert len(matches) == 1, f"{logical_id}: {layers}"
+        (match,) = matches
+        assert match["version"] == pinned, f"{logical_id} deploys Powertools {match['version']}, tests run {pinned}"
+        assert match["runtime"] == properties["Runtime"], logical_id
+        assert [match["arch"]] == properties["Architectures"], logical_id
 
 
 def test_every_function_names_its_service_and_metrics_namespace(synth: Synth) -> None:
@@ -184,3 +204,18 @@ def test_accounts_function_cannot_scan(synth: Synth) -> None:
     assert "dynamodb:PutItem" in actions, "the role's policies were found"
     scanning = [action for action in actions if fnmatchcase("dynamodb:scan", action.lower())]
     assert scanning == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "aws-lambda-powertools[tracer]>=3.37.0\n",
+        "aws-lambda-powertools==3.37.0\naws-lambda-powertools[tracer]==3.36.0\n",
+        "pydantic>=2.7\n",
+    ],
+)
+def test_a_powertools_pin_that_is_not_one_exact_release_fails_synth(tmp_path: Path, text: str) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(text)
+    with pytest.raises(ValueError, match="one exact release"):
+        pinned_powertools_version(requirements)
