@@ -51,8 +51,12 @@ class StageConfig:
     api_throttle_rate: int
     waf_enabled: bool
     integrity_schedule: str
-    # Reserved concurrency per API function (lendbridge.routes function names).
+    # Reserved concurrency per function: the API's (lendbridge.routes function names) and
+    # "integrity"; a function not named reserves none. Empty in dev, which then fits any account.
     reserved_concurrency: Mapping[str, int]
+    # The Lambda concurrent-executions quota of the account and region the stage deploys to: synth
+    # fails when the stage reserves more than it leaves Lambda (lendbridge_infra.quotas).
+    lambda_concurrency_quota: int
     # Alarm family (lendbridge_infra.monitoring.ALARM_KINDS key) -> its trigger in this stage.
     alarms: Mapping[str, AlarmSettings]
     alarm_emails: list[str] = field(default_factory=list)

@@ -66,8 +66,9 @@ class ProcessingStack(cdk.Stack):
             environment={"MAIN_TABLE": data.main_table.table_name},
             memory_mb=1024,
             timeout=cdk.Duration.minutes(5),
-            # One run at a time: a second concurrent scan would only double the read cost.
-            reserved_concurrency=1,
+            # 1 in prod: one run at a time, as a second concurrent scan would only double the read
+            # cost. Dev reserves nothing, so that it deploys into an account with the lowest quota.
+            reserved_concurrency=config.reserved_concurrency.get("integrity"),
         ).function
         grant_table(function, data.main_table, ["dynamodb:Scan", "dynamodb:BatchGetItem"])
         data.data_key.grant(function, "kms:Decrypt")

@@ -14,10 +14,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 
+from lendbridge_infra.app import LendbridgeStacks, cdk_json_context
 from lendbridge_infra.config import AlarmSettings, StageConfig
 from lendbridge_infra.monitoring import ALARM_KINDS, DYNAMODB_OPERATIONS, trigger_text
+from lendbridge_infra.quotas import QuotaExceeded
 from tests.infra.support import CDK_PROVIDER_HANDLER, Synth, as_list, flatten, ref_id
 
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
@@ -56,9 +59,9 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "orphaned_records": (0, 3600, 1, 1, "ignore"),
     },
 }
-RESERVED_CONCURRENCY = {
-    "dev": {"health": 5, "accounts": 20, "loans": 25, "lender": 25},
-    "prod": {"health": 10, "accounts": 50, "loans": 100, "lender": 100},
+RESERVED_CONCURRENCY: dict[str, dict[str, int]] = {
+    "dev": {},
+    "prod": {"health": 10, "accounts": 50, "loans": 100, "lender": 100, "integrity": 1},
 }
 
 CLIENT_QUERIES = {
@@ -545,12 +548,35 @@ def test_api_functions_have_reserved_concurrency_from_the_stage_config(synth: Sy
     expected = RESERVED_CONCURRENCY[synth.stage]
     assert dict(synth.config.reserved_concurrency) == expected
     api = synth.stacks.api
-    assert set(api.functions) == set(expected)
+    assert set(expected) - {"integrity"} <= set(api.functions)
     for name, function in api.functions.items():
         properties = synth.resource_of("api", function)["Properties"]
-        assert properties.get("ReservedConcurrentExecutions") == expected[name], name
-    # The account keeps at least 100 unreserved executions out of the default 1,000.
-    assert sum(expected.values()) <= 900
+        assert properties.get("ReservedConcurrentExecutions") == expected.get(name), name
+    integrity = synth.resource_of("processing", synth.stacks.processing.integrity)["Properties"]
+    assert integrity.get("ReservedConcurrentExecutions") == expected.get("integrity")
+
+
+def test_each_stage_fits_its_lambda_quota_and_dev_reserves_nothing(synth: Synth) -> None:
+    """Lambda keeps 100 executions unreserved; dev must deploy into a brand-new account."""
+    total = sum(
+        int(resource["Properties"].get("ReservedConcurrentExecutions", 0))
+        for _, _, resource in synth.all_resources("AWS::Lambda::Function")
+    )
+    assert total == synth.stacks.reserved_concurrency
+    assert total == 0 or total + 100 <= synth.config.lambda_concurrency_quota
+    if synth.stage == "dev":
+        assert total == 0
+
+
+def test_synth_fails_when_a_stage_reserves_more_than_its_quota_allows() -> None:
+    context = cdk_json_context()
+    prod = context["stages"]["prod"]
+    total = sum(prod["reserved_concurrency"].values())
+    prod["lambda_concurrency_quota"] = total + 99  # one short of keeping 100 unreserved
+    with pytest.raises(QuotaExceeded, match=rf"reserves {total} .*lambda_concurrency_quota = {total + 99}"):
+        LendbridgeStacks(cdk.App(context=context), "prod")
+    prod["lambda_concurrency_quota"] = total + 100
+    assert LendbridgeStacks(cdk.App(context=context), "prod").reserved_concurrency == total
 
 
 # --- settings validation -------------------------------------------------------------------
