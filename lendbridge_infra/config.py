@@ -50,6 +50,10 @@ class StageConfig:
     api_throttle_burst: int
     api_throttle_rate: int
     waf_enabled: bool
+    # API Gateway's CloudWatch Logs role is one setting per account and region (access logs need
+    # it). The stage that owns it creates the role and the setting, retained; exactly one stage per
+    # account and region may own it (docs/decisions.md).
+    owns_api_gateway_account: bool
     integrity_schedule: str
     # Reserved concurrency per function: the API's (lendbridge.routes function names) and
     # "integrity"; a function not named reserves none. Empty in dev, which then fits any account.

@@ -46,6 +46,11 @@ REASONS = {
         "answer the contract's 400 VALIDATION_ERROR with field_errors; an API Gateway validator would answer "
         "its own 400 without them first, and one attached to no method validates nothing."
     ),
+    "IAM4-apigateway-logs": (
+        "AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for API Gateway's account-level "
+        "CloudWatch Logs role; API Gateway writes every stage's access logs in the account with it, so its "
+        "log groups cannot be listed in advance."
+    ),
     "APIG3-dev": "The dev stage runs without WAF to keep costs down; prod attaches a WebACL (waf_enabled).",
     "COG2": (
         "MFA is optional (TOTP offered) for marketplace users; the contract's login is password based and "
@@ -82,6 +87,14 @@ def acknowledge_findings(stacks: LendbridgeStacks) -> None:
         _ack(method, "AwsSolutions::AwsSolutions-COG4", "COG4")
     _ack(api.api.deployment_stage, "AwsSolutions::AwsSolutions-APIG6", "APIG6")
     _ack(api.api, "AwsSolutions::AwsSolutions-APIG2", "APIG2")
+    cloud_watch_role = api.api.node.try_find_child("CloudWatchRole")
+    if cloud_watch_role is not None:  # only in the stage that owns the account setting
+        _ack(
+            cloud_watch_role,
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "IAM4-apigateway-logs",
+        )
     if not stacks.config.waf_enabled:
         _ack(api.api.deployment_stage, "AwsSolutions::AwsSolutions-APIG3", "APIG3-dev")
     _ack(stacks.identity.user_pool, "AwsSolutions::AwsSolutions-COG2", "COG2")

@@ -146,7 +146,12 @@ class ApiStack(cdk.Stack):
             rest_api_name=self.config.resource_name("api"),
             description="Lendbridge HTTP API v1",
             min_compression_size=cdk.Size.bytes(MIN_COMPRESSION_BYTES),
-            cloud_watch_role=False,
+            # Access logs need the account's CloudWatch Logs role; the owning stage creates the role and
+            # the account setting and retains both, since other stages in the account rely on them.
+            cloud_watch_role=self.config.owns_api_gateway_account,
+            cloud_watch_role_removal_policy=(
+                cdk.RemovalPolicy.RETAIN if self.config.owns_api_gateway_account else None
+            ),
             endpoint_types=[apigw.EndpointType.REGIONAL],
             default_cors_preflight_options=apigw.CorsOptions(
                 allow_origins=self.config.cors_origins,

@@ -181,3 +181,39 @@ def test_no_request_validator_is_left_unattached(synth: Synth) -> None:
     validators = set(synth.resources("api", "AWS::ApiGateway::RequestValidator"))
     attached = {ref_id(method.properties.get("RequestValidatorId")) for method in api_methods(synth.json["api"])}
     assert validators <= attached, f"validators no method uses: {sorted(validators - attached)}"
+
+
+def test_the_owning_stage_sets_api_gateways_cloudwatch_role_and_retains_it(synth: Synth) -> None:
+    """Access logs need the account's CloudWatch Logs role ("CloudWatch Logs role ARN must be set
+    in account settings"): the owning stage creates role and setting before its stage, and keeps
+    both when deleted, because every other API in the account and region relies on them."""
+    accounts = synth.resources("api", "AWS::ApiGateway::Account")
+    (stage_id, stage), *_ = synth.resources("api", "AWS::ApiGateway::Stage").items()
+    assert stage["Properties"].get("AccessLogSetting"), stage_id
+    if not synth.config.owns_api_gateway_account:
+        assert accounts == {}
+        assert not any(
+            "apigateway.amazonaws.com" in json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
+            for role in synth.resources("api", "AWS::IAM::Role").values()
+        )
+        return
+    assert len(accounts) == 1
+    (account_id, account), *_ = accounts.items()
+    assert (account.get("DeletionPolicy"), account.get("UpdateReplacePolicy")) == ("Retain", "Retain")
+    role_id = ref_id(account["Properties"]["CloudWatchRoleArn"])
+    role = synth.json["api"]["Resources"][role_id]
+    assert (role.get("DeletionPolicy"), role.get("UpdateReplacePolicy")) == ("Retain", "Retain")
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    (policy,) = [flatten(arn) for arn in role["Properties"]["ManagedPolicyArns"]]
+    assert policy.endswith(":iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+    assert account_id in stage.get("DependsOn", []), "the stage must wait for the account setting"
+
+
+def test_one_stage_owns_the_account_setting_when_both_share_an_account() -> None:
+    """The README deploys both stages into one account and region, which has one API Gateway
+    CloudWatch role setting: exactly one stage may create it, and it is prod (retained, never
+    deleted with a dev teardown)."""
+    stages = cdk_json_context()["stages"]
+    owners = [name for name, settings in stages.items() if settings["owns_api_gateway_account"]]
+    assert owners == ["prod"]
