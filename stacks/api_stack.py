@@ -23,6 +23,7 @@ MIN_COMPRESSION_BYTES = 1024
 # The contract's 429 and 503 always tell the client when to retry, API Gateway's own included.
 RETRYABLE_STATUSES = frozenset({"429", "503"})
 GATEWAY_RETRY_AFTER_S = 5
+GATEWAY_REQUEST_ID_HEADER = "method.request.header.X-Request-Id"
 
 
 @dataclass(frozen=True)
@@ -191,11 +192,14 @@ class ApiStack(cdk.Stack):
                 type=response_type,
                 status_code=status,
                 response_headers={
-                    "X-Request-Id": "context.requestId",
+                    # Header mappings take only request parameters or static values, never
+                    # context.requestId: the caller's own id is echoed when it sent one, and the
+                    # body's request_id is API Gateway's, which it also sends as x-amzn-RequestId.
+                    "X-Request-Id": GATEWAY_REQUEST_ID_HEADER,
                     "Content-Type": "'application/json'",
                     # A static value only: browsers on the stage's origin can read these errors too.
                     "Access-Control-Allow-Origin": f"'{self.config.cors_origins[0]}'",
-                    "Access-Control-Expose-Headers": "'X-Request-Id,Retry-After'",
+                    "Access-Control-Expose-Headers": "'X-Request-Id,x-amzn-RequestId,Retry-After'",
                     **retry,
                 },
                 templates={"application/json": json.dumps(_gateway_error_body(code, message, bool(retry)))},

@@ -217,3 +217,23 @@ def test_one_stage_owns_the_account_setting_when_both_share_an_account() -> None
     stages = cdk_json_context()["stages"]
     owners = [name for name, settings in stages.items() if settings["owns_api_gateway_account"]]
     assert owners == ["prod"]
+
+
+# What API Gateway accepts as a gateway response header's source: a static value or a request parameter.
+HEADER_SOURCE = re.compile(r"'[^']*'|method\.request\.(?:header|querystring|path|multivaluequerystring)\.[\w-]+")
+
+
+def test_gateway_response_headers_map_only_what_api_gateway_accepts(synth: Synth) -> None:
+    """context variables are refused as header sources; the request id stays in the body
+    (API Gateway's own, also sent as x-amzn-RequestId) and the header echoes the caller's."""
+    responses = synth.resources("api", "AWS::ApiGateway::GatewayResponse")
+    assert responses
+    for logical_id, response in responses.items():
+        properties = response["Properties"]
+        headers = properties.get("ResponseParameters", {})
+        for name, source in headers.items():
+            assert name.startswith("gatewayresponse.header."), (logical_id, name)
+            assert HEADER_SOURCE.fullmatch(source), f"{logical_id}: {name} <- {source}"
+        assert headers["gatewayresponse.header.X-Request-Id"] == "method.request.header.X-Request-Id"
+        assert "x-amzn-RequestId" in headers["gatewayresponse.header.Access-Control-Expose-Headers"]
+        assert '"request_id": "$context.requestId"' in properties["ResponseTemplates"]["application/json"]
