@@ -16,6 +16,7 @@ from lendbridge.routes import ROUTES
 from lendbridge_infra.config import StageConfig
 from lendbridge_infra.function import LendbridgeFunction, retention_of
 from lendbridge_infra.grants import grant_secret_read, grant_table
+from lendbridge_infra.waf import web_acl
 from stacks.data_stack import DataStack
 from stacks.identity_stack import SIGNIN_SCOPE, IdentityStack
 
@@ -231,40 +232,7 @@ class ApiStack(cdk.Stack):
         return api
 
     def _web_acl(self) -> None:
-        def managed(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
-            return wafv2.CfnWebACL.RuleProperty(
-                name=name,
-                priority=priority,
-                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS", name=name
-                    )
-                ),
-                visibility_config=_visibility(name),
-            )
-
-        rate_rule = wafv2.CfnWebACL.RuleProperty(
-            name="RatePerIp",
-            priority=10,
-            action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-            statement=wafv2.CfnWebACL.StatementProperty(
-                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(limit=2000, aggregate_key_type="IP")
-            ),
-            visibility_config=_visibility("RatePerIp"),
-        )
-        acl = wafv2.CfnWebACL(
-            self,
-            "WebAcl",
-            scope="REGIONAL",
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            visibility_config=_visibility("LendbridgeApi"),
-            rules=[
-                managed("AWSManagedRulesCommonRuleSet", 1),
-                managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
-                rate_rule,
-            ],
-        )
+        acl = web_acl(self, "WebAcl", allowed_origin=self.config.cors_origins[0])
         wafv2.CfnWebACLAssociation(
             self, "WebAclAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn
         )
@@ -297,9 +265,3 @@ def _gateway_error_body(code: str, message: str, retryable: bool) -> dict[str, o
     if retryable:
         body["retry_after"] = GATEWAY_RETRY_AFTER_S
     return body
-
-
-def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
-    return wafv2.CfnWebACL.VisibilityConfigProperty(
-        cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
-    )
