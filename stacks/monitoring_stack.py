@@ -46,7 +46,13 @@ API_ALARM_KINDS = (
     "lambda_errors",
     "lambda_throttles",
 )
-DATA_ALARM_KINDS = ("dynamodb_throttles", "dynamodb_system_errors", "dlq_depth", "orphaned_records")
+DATA_ALARM_KINDS = (
+    "dynamodb_throttles",
+    "dynamodb_system_errors",
+    "stream_iterator_age",
+    "dlq_depth",
+    "orphaned_records",
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,7 @@ class MonitoringStack(cdk.Stack):
         self._api_gateway_alarms(stage)
         self._function_alarms()
         self._table_alarms()
+        self._stream_alarms(processing)
         self._queue_alarms()
         self._integrity_alarm()
 
@@ -246,6 +253,20 @@ class MonitoringStack(cdk.Stack):
                 subject=monitored.name,
             )
 
+    def _stream_alarms(self, processing: ProcessingStack) -> None:
+        """A consumer falling behind its stream loses records after max_record_age (24 h) without
+        an error: its iterator age is the early signal."""
+        for function in processing.stream_consumers:
+            name = function.node.scope.node.id if function.node.scope else function.node.id
+            self.page(
+                f"{name}IteratorAge",
+                "stream_iterator_age",
+                function.metric(
+                    "IteratorAge", statistic=cloudwatch.Stats.MAXIMUM, period=self.period("stream_iterator_age")
+                ),
+                subject=name,
+            )
+
     def _queue_alarms(self) -> None:
         for name, queue in self.queues:
             self.page(
@@ -313,7 +334,7 @@ class MonitoringStack(cdk.Stack):
             graph(
                 "APIError by ErrorType (per 5 minutes)",
                 [grouped(monitoring.API_ERRORS_BY_TYPE_QUERY)],
-                left_annotations=[threshold("api_errors", "APIError alarm (all types)")],
+                left_annotations=[threshold("api_errors", "APIError alarm (server-side types)")],
                 period=FIVE_MINUTES,
             ),
         )

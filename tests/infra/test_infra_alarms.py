@@ -31,7 +31,7 @@ NAMESPACE = "PrivateLending/API"
 Trigger = tuple[float, int, int, int, str]
 NB = "notBreaching"
 CLIENT: dict[str, Trigger] = {
-    "api_errors": (10, 300, 1, 1, NB),  # APIError sum > 10 in 5 minutes
+    "api_errors": (10, 300, 1, 1, NB),  # APIError of server-side types, sum > 10 in 5 minutes
     "api_latency": (1000, 300, 1, 1, NB),  # APILatency average > 1,000 ms over 5 minutes
     "database_throttled": (5, 60, 1, 1, NB),  # APIError ErrorType=DatabaseThrottled > 5 in 1 minute
 }
@@ -44,6 +44,7 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "lambda_throttles": (10, 300, 1, 1, NB),
         "dynamodb_throttles": (10, 300, 1, 1, NB),
         "dynamodb_system_errors": (5, 300, 1, 1, NB),
+        "stream_iterator_age": (900_000, 300, 1, 1, NB),  # a consumer 15 minutes behind its stream
         "dlq_depth": (0, 300, 1, 1, NB),
         "orphaned_records": (0, 3600, 1, 1, "ignore"),
     },
@@ -55,6 +56,7 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "lambda_throttles": (0, 300, 1, 1, NB),
         "dynamodb_throttles": (0, 60, 5, 2, NB),
         "dynamodb_system_errors": (0, 300, 3, 2, NB),
+        "stream_iterator_age": (300_000, 300, 3, 3, NB),  # 5 minutes behind for 15 minutes
         "dlq_depth": (0, 60, 1, 1, NB),
         "orphaned_records": (0, 3600, 1, 1, "ignore"),
     },
@@ -65,7 +67,11 @@ RESERVED_CONCURRENCY: dict[str, dict[str, int]] = {
 }
 
 CLIENT_QUERIES = {
-    "api_errors": 'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType)',
+    "api_errors": (
+        'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType) WHERE '
+        "ErrorType = 'UnexpectedError' OR ErrorType = 'DatabaseUnavailable' OR ErrorType = 'IdentityUnavailable' "
+        "OR ErrorType = 'EncryptionUnavailable' OR ErrorType = 'IdentityThrottled'"
+    ),
     "api_latency": 'SELECT AVG(APILatency) FROM SCHEMA("PrivateLending/API", Endpoint, Status)',
     "database_throttled": (
         'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType) '
@@ -274,7 +280,8 @@ def test_alarms_are_exactly_the_catalogue(synth: Synth) -> None:
     tables = synth.resources("data", "AWS::DynamoDB::Table")
     indexes = sum(len(table["Properties"].get("GlobalSecondaryIndexes", [])) for table in tables.values())
     queues = len(synth.stacks.processing.dead_letter_queues)
-    expected = 6 + 2 * functions + (len(tables) + indexes) + len(tables) + queues
+    consumers = len(synth.stacks.processing.stream_consumers)
+    expected = 6 + 2 * functions + (len(tables) + indexes) + len(tables) + queues + consumers
     names = [alarm.name for alarm in alarms(synth)]
     assert len(names) == len(set(names)) == expected
     assert all(name.startswith(f"lendbridge-{synth.stage}-") for name in names)
@@ -324,6 +331,47 @@ def test_client_queries_read_exactly_the_dimensions_the_handlers_emit(capsys: py
         namespace, dimensions = schema[0], tuple(part.strip() for part in schema[1].split(","))
         assert (namespace, dimensions) == emitted[metric][:2], query
     assert "ErrorType = 'DatabaseThrottled'" in CLIENT_QUERIES["database_throttled"]
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    return [cls, *(sub for direct in cls.__subclasses__() for sub in _all_subclasses(direct))]
+
+
+def test_api_errors_pages_on_server_side_error_types_only(synth: Synth) -> None:
+    """10 typos in 5 minutes must not page: client mistakes (4xx) are charted, not alarmed on.
+    Server-side types are the ones answered with 5xx, and a throttled dependency other than the
+    database (which has its own alarm)."""
+    from lendbridge import errors
+    from lendbridge.http.errors import ERROR_TYPE_OF, status_of
+
+    server, client = set(), set()
+    for cls in _all_subclasses(errors.LendbridgeError):
+        error = cls.__new__(cls)
+        if status_of(error) >= 500 or issubclass(cls, errors.Throttled):
+            server.add(cls.error_type)
+        else:
+            client.add(cls.error_type)
+    server.discard("DatabaseThrottled")
+    client.update(error_type for code, error_type in ERROR_TYPE_OF.items() if code == "METHOD_NOT_ALLOWED")
+    expression = only_alarm(synth, "api_errors").expression or ""
+    paged = set(re.findall(r"ErrorType = '(\w+)'", expression))
+    assert paged == server
+    assert not paged & client
+    assert {"ValidationError", "NotFound", "Unauthorized", "MethodNotAllowed"} <= client
+
+
+def test_every_stream_consumer_has_an_iterator_age_alarm(synth: Synth) -> None:
+    processing = synth.stacks.processing
+    consumers = {("processing", processing.get_logical_id(f.node.default_child)) for f in processing.stream_consumers}
+    assert consumers
+    watched = {}
+    for subject, alarm in alarms_named(synth, "stream_iterator_age").items():
+        metric = alarm.only_metric()
+        assert (metric.namespace, metric.name, metric.statistic) == ("AWS/Lambda", "IteratorAge", "Maximum")
+        assert metric.period == EXPECTED[synth.stage]["stream_iterator_age"][1]
+        watched[metric.dimensions["FunctionName"]] = subject
+    assert set(watched) == consumers
+    assert "LoanHistoryFn" in watched.values()
 
 
 def test_orphaned_records_alarm_reads_the_integrity_jobs_total(
