@@ -44,6 +44,9 @@ class LendbridgeFunction(Construct):
             self,
             "Function",
             description=description,
+            # A name known at synth: the monitoring stack names it in alarms without a
+            # CloudFormation export, so replacing the function never waits on that stack.
+            function_name=config.resource_name(construct_id),
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=f"{module}.handler",

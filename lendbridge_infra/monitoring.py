@@ -19,6 +19,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
+from constructs import IConstruct
 
 from lendbridge_infra.config import METRICS_NAMESPACE, AlarmSettings
 from lendbridge_infra.function import LendbridgeFunction
@@ -172,6 +173,16 @@ def orphaned_records(period: cdk.Duration) -> cloudwatch.Metric:
     )
 
 
+def lambda_metric(function_name: str, metric_name: str, statistic: str, period: cdk.Duration) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace="AWS/Lambda",
+        metric_name=metric_name,
+        dimensions_map={"FunctionName": function_name},
+        statistic=statistic,
+        period=period,
+    )
+
+
 # --- DynamoDB ------------------------------------------------------------------------------
 
 
@@ -259,3 +270,11 @@ def dead_letter_queues(stacks: Iterable[cdk.Stack]) -> Iterator[tuple[str, sqs.I
         queue: sqs.IQueue
         for queue in getattr(stack, "dead_letter_queues", []):
             yield queue.node.id, queue
+
+
+def name_known_at_synth(resource: IConstruct, attribute: str) -> str | None:
+    """The physical name a resource was given in code (e.g. ``function_name``), or None when
+    CloudFormation generates it. Alarms use a known name as a literal: no export, so replacing
+    the resource never waits on the monitoring stack."""
+    name = getattr(resource.node.default_child, attribute, None)
+    return name if isinstance(name, str) and not cdk.Token.is_unresolved(name) else None

@@ -21,6 +21,7 @@ class ProcessingStack(cdk.Stack):
         self, scope: Construct, construct_id: str, *, config: StageConfig, data: DataStack, **kwargs: object
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.config = config
         self.dead_letter_queues: list[sqs.Queue] = []
         # Functions fed by a DynamoDB stream: they are alarmed on iterator age, and their roles
         # carry CDK's dynamodb:ListStreams grant on "*".
@@ -89,6 +90,8 @@ class ProcessingStack(cdk.Stack):
         queue = sqs.Queue(
             self,
             construct_id,
+            # Known at synth, so the monitoring stack's depth alarm needs no export of it.
+            queue_name=self.config.resource_name(construct_id),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),

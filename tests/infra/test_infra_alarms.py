@@ -111,10 +111,27 @@ def exports(synth: Synth) -> dict[str, tuple[str, str]]:
 Target = tuple[str, str] | str
 
 
+# Physical names producers set in code, by the CloudFormation property that holds them.
+NAME_PROPERTIES = {"AWS::Lambda::Function": "FunctionName", "AWS::SQS::Queue": "QueueName"}
+
+
+def named_resources(synth: Synth) -> dict[str, tuple[str, str]]:
+    """Physical name -> (producing stack, logical id) of every function and queue named in code."""
+    named = {}
+    for stack in PRODUCER_STACKS:
+        for logical_id, resource in template(synth, stack).get("Resources", {}).items():
+            name = resource.get("Properties", {}).get(NAME_PROPERTIES.get(resource["Type"], ""))
+            if isinstance(name, str):
+                assert name not in named, f"{name} names two resources"
+                named[name] = (stack, logical_id)
+    return named
+
+
 def resolve(synth: Synth, value: Any) -> Target:
-    """A literal stays a string; an import becomes (stack, logical id) of what it exports."""
+    """An import becomes (stack, logical id) of what it exports, and so does the literal name of a
+    function or queue named in code; any other literal stays a string."""
     if isinstance(value, str):
-        return value
+        return named_resources(synth).get(value, value)
     if isinstance(value, dict) and "Fn::ImportValue" in value:
         return exports(synth)[flatten(value["Fn::ImportValue"])]
     if isinstance(value, dict) and ref_id(value):
@@ -579,6 +596,40 @@ def test_runbook_settings_table_matches_cdk_json(synth: Synth) -> None:
             f"{trigger_text(kind, by_stage['prod'])} |"
         )
         assert row in text, row
+
+
+def test_monitoring_imports_only_what_must_never_be_replaced(synth: Synth) -> None:
+    """Strong references are chosen: tables (replacing one loses its data, so the export blocking
+    it is wanted) and the API stage (its name never changes). Functions and dead-letter queues are
+    named at synth and read as literals, so replacing one never waits on the monitoring stack."""
+    imported = {exports(synth)[flatten(value)] for value in _imports(template(synth, "monitoring"))}
+    allowed_types = {"AWS::DynamoDB::Table", "AWS::ApiGateway::Stage"}
+    for stack, logical_id in imported:
+        assert template(synth, stack)["Resources"][logical_id]["Type"] in allowed_types, (stack, logical_id)
+    named = named_resources(synth)
+    functions = [
+        (stack, logical_id)
+        for stack in PRODUCER_STACKS
+        for logical_id in logical_ids(synth, stack, "AWS::Lambda::Function")
+        if not CDK_PROVIDER_HANDLER.fullmatch(logical_id)
+    ]
+    queues = [("processing", q) for q in logical_ids(synth, "processing", "AWS::SQS::Queue")]
+    assert functions
+    assert queues
+    for target in [*functions, *queues]:
+        assert target in named.values(), f"{target} has no name known at synth"
+    for name, target in named.items():
+        assert name.startswith(f"lendbridge-{synth.stage}-"), (name, target)
+
+
+def _imports(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        if "Fn::ImportValue" in value:
+            return [value["Fn::ImportValue"]]
+        return [found for item in value.values() for found in _imports(item)]
+    if isinstance(value, list):
+        return [found for item in value for found in _imports(item)]
+    return []
 
 
 def test_monitoring_depends_on_every_other_stack_and_nothing_depends_on_it(synth: Synth) -> None:
