@@ -702,3 +702,13 @@ def test_alarm_settings_refuse_impossible_triggers(changes: dict[str, Any]) -> N
     }
     with pytest.raises(ValueError):  # noqa: PT011 - each case has its own message
         AlarmSettings(**settings)
+
+
+def test_readme_checklist_states_prods_concurrency_requirement(prod: Synth) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    deploying = readme.split("## Deploying", 1)[1].split("\n## ", 1)[0]
+    required = prod.stacks.reserved_concurrency + 100
+    assert f"reserves {prod.stacks.reserved_concurrency} concurrent executions" in deploying
+    assert f"at least **{required}**" in deploying
+    for prerequisite in ("bootstrap", "SES", "CloudWatch role", "quota"):
+        assert prerequisite in deploying, prerequisite
