@@ -22,8 +22,6 @@ from aws_cdk import aws_lambda as lambda_
 
 LAMBDA_REQUIREMENTS = Path(__file__).resolve().parent.parent / "lambdas" / "requirements.txt"
 _PIN = re.compile(r"^aws-lambda-powertools(?:\[[^\]]*\])?==(?P<version>\d+\.\d+\.\d+)\s*(?:#.*)?$")
-# The parameter tree names architectures as Lambda's ARM_64/X86_64 do.
-_ARCHITECTURES = {lambda_.Architecture.ARM_64.name: "arm64", lambda_.Architecture.X86_64.name: "x86_64"}
 
 
 def pinned_powertools_version(requirements: Path = LAMBDA_REQUIREMENTS) -> str:
@@ -38,7 +36,8 @@ def pinned_powertools_version(requirements: Path = LAMBDA_REQUIREMENTS) -> str:
 
 
 def powertools_layer_parameter(runtime: lambda_.Runtime, architecture: lambda_.Architecture, version: str) -> str:
-    return f"/aws/service/powertools/python/{_ARCHITECTURES[architecture.name]}/{runtime.name}/{version}"
+    # The parameter tree names runtimes and architectures as Lambda does (python3.13, arm64).
+    return f"/aws/service/powertools/python/{architecture.name}/{runtime.name}/{version}"
 
 
 def powertools_layer_arn(runtime: lambda_.Runtime, architecture: lambda_.Architecture) -> str:
