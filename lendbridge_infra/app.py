@@ -13,6 +13,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from lendbridge_infra.config import StageConfig
 from lendbridge_infra.nag import acknowledge_findings
+from lendbridge_infra.quotas import check_reserved_concurrency
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT / "lambdas"))
@@ -48,6 +49,9 @@ class LendbridgeStacks:
         for stack in (self.data, self.identity, self.api, self.processing, self.monitoring):
             cdk.Tags.of(stack).add("project", "lendbridge")
             cdk.Tags.of(stack).add("stage", config.name)
+        self.reserved_concurrency = check_reserved_concurrency(
+            config, [self.data, self.identity, self.api, self.processing, self.monitoring]
+        )
         acknowledge_findings(self)
 
 

@@ -50,13 +50,27 @@ class StageConfig:
     api_throttle_burst: int
     api_throttle_rate: int
     waf_enabled: bool
+    # API Gateway's CloudWatch Logs role is one setting per account and region (access logs need
+    # it). The stage that owns it creates the role and the setting, retained; exactly one stage per
+    # account and region may own it (docs/decisions.md).
+    owns_api_gateway_account: bool
     integrity_schedule: str
-    # Reserved concurrency per API function (lendbridge.routes function names).
+    # Reserved concurrency per function: the API's (lendbridge.routes function names) and
+    # "integrity"; a function not named reserves none. Empty in dev, which then fits any account.
     reserved_concurrency: Mapping[str, int]
+    # The Lambda concurrent-executions quota of the account and region the stage deploys to: synth
+    # fails when the stage reserves more than it leaves Lambda (lendbridge_infra.quotas).
+    lambda_concurrency_quota: int
     # Alarm family (lendbridge_infra.monitoring.ALARM_KINDS key) -> its trigger in this stage.
     alarms: Mapping[str, AlarmSettings]
     alarm_emails: list[str] = field(default_factory=list)
     alarm_https_endpoints: list[str] = field(default_factory=list)
+    # Cognito's emails (verification codes, password resets) go through SES from this address,
+    # an SES identity verified in the stage's account and region (the address itself, or
+    # ses_verified_domain when the whole domain is verified). Required where codes are emailed.
+    ses_from_email: str | None = None
+    ses_from_name: str | None = None
+    ses_verified_domain: str | None = None
 
     @property
     def removal_policy(self) -> cdk.RemovalPolicy:
@@ -77,7 +91,31 @@ class StageConfig:
             raise ValueError(f"stage {chosen!r} must list at least one CORS origin")
         if chosen == "prod" and "*" in settings["cors_origins"]:
             raise ValueError("prod must list its CORS origins; '*' is refused")
+        _check_email_sender(chosen, settings)
         settings = dict(settings)
         settings["alarms"] = {key: AlarmSettings(**values) for key, values in (settings.get("alarms") or {}).items()}
         settings["reserved_concurrency"] = dict(settings.get("reserved_concurrency") or {})
         return cls(name=chosen, **settings)
+
+
+def _check_email_sender(stage: str, settings: Mapping[str, Any]) -> None:
+    """Cognito's own sender is limited to a few emails a day (AWS: not for production): a stage
+    that emails verification codes must name its verified SES identity."""
+    sender = settings.get("ses_from_email")
+    if not sender:
+        if stage == "prod" or not settings.get("auto_confirm_email", False):
+            raise ValueError(
+                f"stage {stage!r} emails verification codes, so it must send through SES: set "
+                f"stages.{stage}.ses_from_email in cdk.json to an address whose SES identity (the address, "
+                f"or ses_verified_domain) is verified in the stage's account and region, out of the SES sandbox"
+            )
+        return
+    local, _, domain = str(sender).partition("@")
+    if not local or "." not in domain:
+        raise ValueError(f"stages.{stage}.ses_from_email must be an email address, got {sender!r}")
+    verified = settings.get("ses_verified_domain")
+    if verified and domain.lower() != str(verified).lower():
+        raise ValueError(
+            f"stages.{stage}.ses_from_email {sender!r} is not at ses_verified_domain {verified!r}; SES sends "
+            "only from a verified identity"
+        )

@@ -14,6 +14,7 @@ from lendbridge_infra.config import METRICS_NAMESPACE, SERVICE_NAME, StageConfig
 from lendbridge_infra.powertools import powertools_layer_arn
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
 # Well inside API Gateway's 29 s integration limit.
 DEFAULT_TIMEOUT = cdk.Duration.seconds(10)
 
@@ -33,7 +34,6 @@ class LendbridgeFunction(Construct):
         reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -44,11 +44,18 @@ class LendbridgeFunction(Construct):
             self,
             "Function",
             description=description,
+            # A name known at synth: the monitoring stack names it in alarms without a
+            # CloudFormation export, so replacing the function never waits on that stack.
+            function_name=config.resource_name(construct_id),
             runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
+            architecture=ARCHITECTURE,
             handler=f"{module}.handler",
             code=lambda_.Code.from_asset(str(stage_function_code(module))),
-            layers=[lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", powertools_layer_arn(stack))],
+            layers=[
+                lambda_.LayerVersion.from_layer_version_arn(
+                    self, "Powertools", powertools_layer_arn(RUNTIME, ARCHITECTURE)
+                )
+            ],
             memory_size=memory_mb,
             timeout=timeout or DEFAULT_TIMEOUT,
             tracing=lambda_.Tracing.ACTIVE,

@@ -19,6 +19,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
+from constructs import IConstruct
 
 from lendbridge_infra.config import METRICS_NAMESPACE, AlarmSettings
 from lendbridge_infra.function import LendbridgeFunction
@@ -28,7 +29,22 @@ RUNBOOK = "docs/runbook.md"
 # Metrics Insights queries over the client's metrics, with their exact dimension sets
 # (lambdas/lendbridge/observability.py: no service dimension). Written out in full, as they read
 # in the console; the infra tests check them against what the handlers emit.
-API_ERRORS_QUERY = 'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType)'
+# ErrorType values that mean the service failed, not the caller (lendbridge.errors; the infra tests
+# check the list against it): the API errors alarm pages on these only; the dashboard charts every
+# type. DatabaseThrottled pages through its own alarm.
+SERVER_ERROR_TYPES = (
+    "UnexpectedError",
+    "DatabaseUnavailable",
+    "IdentityUnavailable",
+    "EncryptionUnavailable",
+    "IdentityThrottled",
+    "DamagedItem",
+)
+_SERVER_ERROR_FILTER = " OR ".join(f"ErrorType = '{error_type}'" for error_type in SERVER_ERROR_TYPES)
+# A Metrics Insights query over constants, not SQL sent to a database.
+API_ERRORS_QUERY = (
+    f'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType) WHERE {_SERVER_ERROR_FILTER}'  # noqa: S608
+)
 API_LATENCY_QUERY = 'SELECT AVG(APILatency) FROM SCHEMA("PrivateLending/API", Endpoint, Status)'
 # ErrorType value: lendbridge.http.errors.ERROR_TYPE_OF["TOO_MANY_REQUESTS"]
 DATABASE_THROTTLED_QUERY = (
@@ -77,7 +93,14 @@ class AlarmKind:
 ALARM_KINDS: dict[str, AlarmKind] = {
     kind.key: kind
     for kind in (
-        AlarmKind("api_errors", "API errors", "APIError summed over every endpoint and error type", "Sum"),
+        AlarmKind(
+            "api_errors",
+            "API errors",
+            "APIError of the server-side error types ("
+            + ", ".join(SERVER_ERROR_TYPES)
+            + "), summed over every endpoint",
+            "Sum",
+        ),
         AlarmKind("api_latency", "API latency", "APILatency averaged over every endpoint and status", "Average"),
         AlarmKind(
             "database_throttled",
@@ -100,6 +123,12 @@ ALARM_KINDS: dict[str, AlarmKind] = {
             "DynamoDB system errors",
             "SystemErrors of one table, summed over its request operations",
             "Sum",
+        ),
+        AlarmKind(
+            "stream_iterator_age",
+            "Stream iterator age",
+            "Lambda IteratorAge (ms) of one stream consumer: how old the last record it read was",
+            "Maximum",
         ),
         AlarmKind("dlq_depth", "Dead-letter queue depth", "ApproximateNumberOfMessagesVisible of one DLQ", "Maximum"),
         AlarmKind(
@@ -142,6 +171,16 @@ def orphaned_records(period: cdk.Duration) -> cloudwatch.Metric:
         statistic=cloudwatch.Stats.MAXIMUM,
         period=period,
         label="Orphaned records (all kinds)",
+    )
+
+
+def lambda_metric(function_name: str, metric_name: str, statistic: str, period: cdk.Duration) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace="AWS/Lambda",
+        metric_name=metric_name,
+        dimensions_map={"FunctionName": function_name},
+        statistic=statistic,
+        period=period,
     )
 
 
@@ -232,3 +271,11 @@ def dead_letter_queues(stacks: Iterable[cdk.Stack]) -> Iterator[tuple[str, sqs.I
         queue: sqs.IQueue
         for queue in getattr(stack, "dead_letter_queues", []):
             yield queue.node.id, queue
+
+
+def name_known_at_synth(resource: IConstruct, attribute: str) -> str | None:
+    """The physical name a resource was given in code (e.g. ``function_name``), or None when
+    CloudFormation generates it. Alarms use a known name as a literal: no export, so replacing
+    the resource never waits on the monitoring stack."""
+    name = getattr(resource.node.default_child, attribute, None)
+    return name if isinstance(name, str) and not cdk.Token.is_unresolved(name) else None

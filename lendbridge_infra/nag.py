@@ -24,15 +24,32 @@ REASONS = {
         "which every function needs for its own log group."
     ),
     "IAM5-xray": "X-Ray PutTraceSegments and PutTelemetryRecords have no resource-level permissions.",
+    "IAM5-stream-consumer": (
+        "dynamodb:ListStreams has no resource-level permission (it lists the account's streams, so IAM "
+        "accepts only Resource '*'); CDK's DynamoDB event source grants it for the stream mapping. The "
+        "stream itself (DescribeStream, GetRecords, GetShardIterator) is granted on its own ARN only. "
+        "X-Ray PutTraceSegments and PutTelemetryRecords, in the same policy, have no resource-level "
+        "permissions either."
+    ),
     "L1": (
-        "Pinned to Python 3.13 because the pinned Powertools layer is published and tested for it; "
-        "moving runtime means moving layer version with it (lendbridge_infra/powertools.py)."
+        "Pinned to Python 3.13 because the Powertools layer is resolved for that runtime (the public SSM "
+        "parameter names it); moving runtime moves the layer with it (lendbridge_infra/powertools.py)."
     ),
     "APIG4": "Public by contract: health probes, registration and login are reached before a token exists.",
     "COG4": "Public by contract: health probes, registration and login are reached before a token exists.",
     "APIG6": (
         "Execution logging can write request and response bodies, which carry bank and personal data; "
         "the JSON access log records request id, caller, status and latency instead."
+    ),
+    "APIG2": (
+        "Requests are validated in each function by pydantic models generated from the same routes, which "
+        "answer the contract's 400 VALIDATION_ERROR with field_errors; an API Gateway validator would answer "
+        "its own 400 without them first, and one attached to no method validates nothing."
+    ),
+    "IAM4-apigateway-logs": (
+        "AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for API Gateway's account-level "
+        "CloudWatch Logs role; API Gateway writes every stage's access logs in the account with it, so its "
+        "log groups cannot be listed in advance."
     ),
     "APIG3-dev": "The dev stage runs without WAF to keep costs down; prod attaches a WebACL (waf_enabled).",
     "COG2": (
@@ -64,14 +81,25 @@ def acknowledge_findings(stacks: LendbridgeStacks) -> None:
         stacks.processing.loan_history,
         stacks.processing.integrity,
     ]
+    stream_consumers = stacks.processing.stream_consumers
     for function in functions:
         _ack(function, BASIC_EXECUTION_ROLE, "IAM4-basic-execution")
         _ack(function, "AwsSolutions::AwsSolutions-L1", "L1")
-        _ack(function, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", "IAM5-xray")
+        wildcard_reason = "IAM5-stream-consumer" if function in stream_consumers else "IAM5-xray"
+        _ack(function, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", wildcard_reason)
     for method in api.public_methods:
         _ack(method, "AwsSolutions::AwsSolutions-APIG4", "APIG4")
         _ack(method, "AwsSolutions::AwsSolutions-COG4", "COG4")
     _ack(api.api.deployment_stage, "AwsSolutions::AwsSolutions-APIG6", "APIG6")
+    _ack(api.api, "AwsSolutions::AwsSolutions-APIG2", "APIG2")
+    cloud_watch_role = api.api.node.try_find_child("CloudWatchRole")
+    if cloud_watch_role is not None:  # only in the stage that owns the account setting
+        _ack(
+            cloud_watch_role,
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "IAM4-apigateway-logs",
+        )
     if not stacks.config.waf_enabled:
         _ack(api.api.deployment_stage, "AwsSolutions::AwsSolutions-APIG3", "APIG3-dev")
     _ack(stacks.identity.user_pool, "AwsSolutions::AwsSolutions-COG2", "COG2")

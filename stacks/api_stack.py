@@ -16,6 +16,7 @@ from lendbridge.routes import ROUTES
 from lendbridge_infra.config import StageConfig
 from lendbridge_infra.function import LendbridgeFunction, retention_of
 from lendbridge_infra.grants import grant_secret_read, grant_send, grant_table
+from lendbridge_infra.waf import web_acl
 from stacks.data_stack import DataStack
 from stacks.identity_stack import SIGNIN_SCOPE, IdentityStack
 
@@ -23,6 +24,7 @@ MIN_COMPRESSION_BYTES = 1024
 # The contract's 429 and 503 always tell the client when to retry, API Gateway's own included.
 RETRYABLE_STATUSES = frozenset({"429", "503"})
 GATEWAY_RETRY_AFTER_S = 5
+GATEWAY_REQUEST_ID_HEADER = "method.request.header.X-Request-Id"
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,12 @@ class ApiStack(cdk.Stack):
             rest_api_name=self.config.resource_name("api"),
             description="Lendbridge HTTP API v1",
             min_compression_size=cdk.Size.bytes(MIN_COMPRESSION_BYTES),
-            cloud_watch_role=False,
+            # Access logs need the account's CloudWatch Logs role; the owning stage creates the role and
+            # the account setting and retains both, since other stages in the account rely on them.
+            cloud_watch_role=self.config.owns_api_gateway_account,
+            cloud_watch_role_removal_policy=(
+                cdk.RemovalPolicy.RETAIN if self.config.owns_api_gateway_account else None
+            ),
             endpoint_types=[apigw.EndpointType.REGIONAL],
             default_cors_preflight_options=apigw.CorsOptions(
                 allow_origins=self.config.cors_origins,
@@ -189,7 +196,6 @@ class ApiStack(cdk.Stack):
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
             ),
         )
-        api.add_request_validator("RequestValidator", validate_request_parameters=True, validate_request_body=True)
         for gateway_id, (response_type, status, code, message) in GATEWAY_ERRORS.items():
             retry = {"Retry-After": f"'{GATEWAY_RETRY_AFTER_S}'"} if status in RETRYABLE_STATUSES else {}
             api.add_gateway_response(
@@ -197,11 +203,14 @@ class ApiStack(cdk.Stack):
                 type=response_type,
                 status_code=status,
                 response_headers={
-                    "X-Request-Id": "context.requestId",
+                    # Header mappings take only request parameters or static values, never
+                    # context.requestId: the caller's own id is echoed when it sent one, and the
+                    # body's request_id is API Gateway's, which it also sends as x-amzn-RequestId.
+                    "X-Request-Id": GATEWAY_REQUEST_ID_HEADER,
                     "Content-Type": "'application/json'",
                     # A static value only: browsers on the stage's origin can read these errors too.
                     "Access-Control-Allow-Origin": f"'{self.config.cors_origins[0]}'",
-                    "Access-Control-Expose-Headers": "'X-Request-Id,Retry-After'",
+                    "Access-Control-Expose-Headers": "'X-Request-Id,x-amzn-RequestId,Retry-After'",
                     **retry,
                 },
                 templates={"application/json": json.dumps(_gateway_error_body(code, message, bool(retry)))},
@@ -233,40 +242,7 @@ class ApiStack(cdk.Stack):
         return api
 
     def _web_acl(self) -> None:
-        def managed(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
-            return wafv2.CfnWebACL.RuleProperty(
-                name=name,
-                priority=priority,
-                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS", name=name
-                    )
-                ),
-                visibility_config=_visibility(name),
-            )
-
-        rate_rule = wafv2.CfnWebACL.RuleProperty(
-            name="RatePerIp",
-            priority=10,
-            action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-            statement=wafv2.CfnWebACL.StatementProperty(
-                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(limit=2000, aggregate_key_type="IP")
-            ),
-            visibility_config=_visibility("RatePerIp"),
-        )
-        acl = wafv2.CfnWebACL(
-            self,
-            "WebAcl",
-            scope="REGIONAL",
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            visibility_config=_visibility("LendbridgeApi"),
-            rules=[
-                managed("AWSManagedRulesCommonRuleSet", 1),
-                managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
-                rate_rule,
-            ],
-        )
+        acl = web_acl(self, "WebAcl", allowed_origin=self.config.cors_origins[0])
         wafv2.CfnWebACLAssociation(
             self, "WebAclAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn
         )
@@ -299,9 +275,3 @@ def _gateway_error_body(code: str, message: str, retryable: bool) -> dict[str, o
     if retryable:
         body["retry_after"] = GATEWAY_RETRY_AFTER_S
     return body
-
-
-def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
-    return wafv2.CfnWebACL.VisibilityConfigProperty(
-        cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
-    )

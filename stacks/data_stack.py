@@ -56,6 +56,9 @@ class DataStack(cdk.Stack):
         self.booking_table = self._table("BookingTable")
         self._index(self.booking_table, "by-owner", "GSI1PK", "GSI1SK")
 
+        # CloudFormation cannot delete a bucket that holds objects (or versions): a stage that
+        # destroys its buckets must empty them first, or deleting the stack fails half-way.
+        self._empties_buckets_on_delete = not config.removal_retain
         # Log delivery cannot write with a KMS key, so the log bucket uses S3-managed keys.
         self.access_log_bucket = s3.Bucket(
             self,
@@ -66,6 +69,7 @@ class DataStack(cdk.Stack):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
             removal_policy=config.removal_policy,
+            auto_delete_objects=self._empties_buckets_on_delete,
         )
         self.documents_bucket = s3.Bucket(
             self,
@@ -81,7 +85,7 @@ class DataStack(cdk.Stack):
             server_access_logs_prefix="documents/",
             lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=cdk.Duration.days(90))],
             removal_policy=config.removal_policy,
-            auto_delete_objects=False,
+            auto_delete_objects=self._empties_buckets_on_delete,
         )
 
         self.pagination_secret = secretsmanager.Secret(

@@ -68,6 +68,7 @@ class IdentityStack(cdk.Stack):
             deletion_protection=config.deletion_protection,
             removal_policy=config.removal_policy,
             lambda_triggers=cognito.UserPoolTriggers(post_confirmation=self.post_confirmation),
+            email=_email_sender(config),
         )
         self.client = self.user_pool.add_client(
             "ApiClient",
@@ -137,3 +138,17 @@ class IdentityStack(cdk.Stack):
         )
         self.claim_worker: lambda_.Function = worker
         return queue
+
+
+def _email_sender(config: StageConfig) -> cognito.UserPoolEmail | None:
+    """SES where the stage names a verified identity; Cognito's default sender (a few emails a day,
+    enough for dev) otherwise. lendbridge_infra.config refuses a stage that emails codes without SES."""
+    if not config.ses_from_email:
+        return None
+    return cognito.UserPoolEmail.with_ses(
+        from_email=config.ses_from_email,
+        from_name=config.ses_from_name,
+        ses_verified_domain=config.ses_verified_domain,
+        # The identity lives in the pool's own region (README checklist); synth needs no region.
+        ses_region=cdk.Aws.REGION,
+    )

@@ -17,8 +17,10 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from lendbridge_infra import monitoring
@@ -46,7 +48,13 @@ API_ALARM_KINDS = (
     "lambda_errors",
     "lambda_throttles",
 )
-DATA_ALARM_KINDS = ("dynamodb_throttles", "dynamodb_system_errors", "dlq_depth", "orphaned_records")
+DATA_ALARM_KINDS = (
+    "dynamodb_throttles",
+    "dynamodb_system_errors",
+    "stream_iterator_age",
+    "dlq_depth",
+    "orphaned_records",
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,10 @@ class MonitoringStack(cdk.Stack):
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        # Deployed after what it watches, although most names it reads are known at synth and
+        # imported from nowhere (docs/decisions.md, cross-stack references).
+        for producer in (data, identity, api, processing):
+            self.add_dependency(producer)
         missing = sorted(set(ALARM_KINDS) - set(config.alarms))
         if missing:
             raise ValueError(f"stage {config.name!r} has no alarm settings for {missing} (cdk.json stages.alarms)")
@@ -79,19 +91,45 @@ class MonitoringStack(cdk.Stack):
         self.alarm_action = actions.SnsAction(self.topic)
 
         stage = api.api.deployment_stage
-        self.functions = list(monitoring.lendbridge_functions([identity, api, processing]))
+        self.functions = [
+            (name, self._by_name(function))
+            for name, function in monitoring.lendbridge_functions([identity, api, processing])
+        ]
+        # Tables keep a strong (exported) reference on purpose: replacing one loses its data, and
+        # the export makes CloudFormation refuse it while alarms watch it.
         self.tables = list(monitoring.dynamodb_tables(data))
-        self.queues = list(monitoring.dead_letter_queues([data, identity, api, processing]))
+        self.queues = [
+            (name, self._queue_by_name(name, queue))
+            for name, queue in monitoring.dead_letter_queues([data, identity, api, processing])
+        ]
 
         self._client_alarms()
         self._api_gateway_alarms(stage)
         self._function_alarms()
         self._table_alarms()
+        self._stream_alarms(processing)
         self._queue_alarms()
         self._integrity_alarm()
 
         self.api_dashboard = self._api_dashboard(stage)
         self.data_dashboard = self._data_dashboard()
+
+    # --- what is watched, by name where the name is known at synth ---------------------------
+
+    @staticmethod
+    def _by_name(function: lambda_.IFunction) -> str:
+        return monitoring.name_known_at_synth(function, "function_name") or function.function_name
+
+    def _queue_by_name(self, name: str, queue: sqs.IQueue) -> sqs.IQueue:
+        known = monitoring.name_known_at_synth(queue, "queue_name")
+        if known is None:
+            return queue
+        return sqs.Queue.from_queue_attributes(
+            self,
+            f"{name}ByName",
+            queue_arn=self.format_arn(service="sqs", resource=known, arn_format=cdk.ArnFormat.NO_RESOURCE_NAME),
+            queue_name=known,
+        )
 
     # --- topic -----------------------------------------------------------------------------
 
@@ -204,17 +242,19 @@ class MonitoringStack(cdk.Stack):
         )
 
     def _function_alarms(self) -> None:
-        for name, function in self.functions:
+        for name, function_name in self.functions:
             self.page(
                 f"{name}Errors",
                 "lambda_errors",
-                function.metric_errors(statistic=cloudwatch.Stats.SUM, period=self.period("lambda_errors")),
+                monitoring.lambda_metric(function_name, "Errors", cloudwatch.Stats.SUM, self.period("lambda_errors")),
                 subject=name,
             )
             self.page(
                 f"{name}Throttles",
                 "lambda_throttles",
-                function.metric_throttles(statistic=cloudwatch.Stats.SUM, period=self.period("lambda_throttles")),
+                monitoring.lambda_metric(
+                    function_name, "Throttles", cloudwatch.Stats.SUM, self.period("lambda_throttles")
+                ),
                 subject=name,
             )
 
@@ -244,6 +284,23 @@ class MonitoringStack(cdk.Stack):
                 "dynamodb_system_errors",
                 monitoring.system_errors(monitored.table, errors, f"{monitored.name} system errors"),
                 subject=monitored.name,
+            )
+
+    def _stream_alarms(self, processing: ProcessingStack) -> None:
+        """A consumer falling behind its stream loses records after max_record_age (24 h) without
+        an error: its iterator age is the early signal."""
+        for consumer in processing.stream_consumers:
+            name = consumer.node.scope.node.id if consumer.node.scope else consumer.node.id
+            self.page(
+                f"{name}IteratorAge",
+                "stream_iterator_age",
+                monitoring.lambda_metric(
+                    self._by_name(consumer),
+                    "IteratorAge",
+                    cloudwatch.Stats.MAXIMUM,
+                    self.period("stream_iterator_age"),
+                ),
+                subject=name,
             )
 
     def _queue_alarms(self) -> None:
@@ -313,7 +370,7 @@ class MonitoringStack(cdk.Stack):
             graph(
                 "APIError by ErrorType (per 5 minutes)",
                 [grouped(monitoring.API_ERRORS_BY_TYPE_QUERY)],
-                left_annotations=[threshold("api_errors", "APIError alarm (all types)")],
+                left_annotations=[threshold("api_errors", "APIError alarm (server-side types)")],
                 period=FIVE_MINUTES,
             ),
         )

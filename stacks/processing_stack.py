@@ -22,7 +22,11 @@ class ProcessingStack(cdk.Stack):
         self, scope: Construct, construct_id: str, *, config: StageConfig, data: DataStack, **kwargs: object
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.config = config
         self.dead_letter_queues: list[sqs.Queue] = []
+        # Functions fed by a DynamoDB stream: they are alarmed on iterator age, and their roles
+        # carry CDK's dynamodb:ListStreams grant on "*".
+        self.stream_consumers: list[lambda_.Function] = []
 
         self.loan_history = LendbridgeFunction(
             self,
@@ -35,6 +39,7 @@ class ProcessingStack(cdk.Stack):
         ).function
         grant_table(self.loan_history, data.main_table, ["dynamodb:PutItem"])
         data.data_key.grant(self.loan_history, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+        self.stream_consumers.append(self.loan_history)
         history_dlq = self._dead_letter_queue("LoanHistoryDlq")
         self.loan_history.add_event_source(
             sources.DynamoEventSource(
@@ -63,8 +68,9 @@ class ProcessingStack(cdk.Stack):
             environment={"MAIN_TABLE": data.main_table.table_name},
             memory_mb=1024,
             timeout=cdk.Duration.minutes(5),
-            # One run at a time: a second concurrent scan would only double the read cost.
-            reserved_concurrency=1,
+            # 1 in prod: one run at a time, as a second concurrent scan would only double the read
+            # cost. Dev reserves nothing, so that it deploys into an account with the lowest quota.
+            reserved_concurrency=config.reserved_concurrency.get("integrity"),
         ).function
         grant_table(function, data.main_table, ["dynamodb:Scan", "dynamodb:BatchGetItem"])
         data.data_key.grant(function, "kms:Decrypt")
@@ -93,6 +99,8 @@ class ProcessingStack(cdk.Stack):
         queue = sqs.Queue(
             self,
             construct_id,
+            # Known at synth, so the monitoring stack's depth alarm needs no export of it.
+            queue_name=self.config.resource_name(construct_id),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),

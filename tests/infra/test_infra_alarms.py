@@ -14,11 +14,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 
+from lendbridge_infra.app import LendbridgeStacks, cdk_json_context
 from lendbridge_infra.config import AlarmSettings, StageConfig
 from lendbridge_infra.monitoring import ALARM_KINDS, DYNAMODB_OPERATIONS, trigger_text
-from tests.infra.support import Synth, as_list, flatten, ref_id
+from lendbridge_infra.quotas import QuotaExceeded
+from tests.infra.support import CDK_PROVIDER_HANDLER, Synth, as_list, flatten, ref_id
 
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
 PRODUCER_STACKS = ("data", "identity", "api", "processing")
@@ -28,7 +31,7 @@ NAMESPACE = "PrivateLending/API"
 Trigger = tuple[float, int, int, int, str]
 NB = "notBreaching"
 CLIENT: dict[str, Trigger] = {
-    "api_errors": (10, 300, 1, 1, NB),  # APIError sum > 10 in 5 minutes
+    "api_errors": (10, 300, 1, 1, NB),  # APIError of server-side types, sum > 10 in 5 minutes
     "api_latency": (1000, 300, 1, 1, NB),  # APILatency average > 1,000 ms over 5 minutes
     "database_throttled": (5, 60, 1, 1, NB),  # APIError ErrorType=DatabaseThrottled > 5 in 1 minute
 }
@@ -41,6 +44,7 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "lambda_throttles": (10, 300, 1, 1, NB),
         "dynamodb_throttles": (10, 300, 1, 1, NB),
         "dynamodb_system_errors": (5, 300, 1, 1, NB),
+        "stream_iterator_age": (900_000, 300, 1, 1, NB),  # a consumer 15 minutes behind its stream
         "dlq_depth": (0, 300, 1, 1, NB),
         "orphaned_records": (0, 3600, 1, 1, "ignore"),
     },
@@ -52,17 +56,22 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "lambda_throttles": (0, 300, 1, 1, NB),
         "dynamodb_throttles": (0, 60, 5, 2, NB),
         "dynamodb_system_errors": (0, 300, 3, 2, NB),
+        "stream_iterator_age": (300_000, 300, 3, 3, NB),  # 5 minutes behind for 15 minutes
         "dlq_depth": (0, 60, 1, 1, NB),
         "orphaned_records": (0, 3600, 1, 1, "ignore"),
     },
 }
-RESERVED_CONCURRENCY = {
-    "dev": {"health": 5, "accounts": 20, "loans": 25, "lender": 25},
-    "prod": {"health": 10, "accounts": 50, "loans": 100, "lender": 100},
+RESERVED_CONCURRENCY: dict[str, dict[str, int]] = {
+    "dev": {},
+    "prod": {"health": 10, "accounts": 50, "loans": 100, "lender": 100, "integrity": 1},
 }
 
 CLIENT_QUERIES = {
-    "api_errors": 'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType)',
+    "api_errors": (
+        'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType) WHERE '
+        "ErrorType = 'UnexpectedError' OR ErrorType = 'DatabaseUnavailable' OR ErrorType = 'IdentityUnavailable' "
+        "OR ErrorType = 'EncryptionUnavailable' OR ErrorType = 'IdentityThrottled'"
+    ),
     "api_latency": 'SELECT AVG(APILatency) FROM SCHEMA("PrivateLending/API", Endpoint, Status)',
     "database_throttled": (
         'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType) '
@@ -102,10 +111,27 @@ def exports(synth: Synth) -> dict[str, tuple[str, str]]:
 Target = tuple[str, str] | str
 
 
+# Physical names producers set in code, by the CloudFormation property that holds them.
+NAME_PROPERTIES = {"AWS::Lambda::Function": "FunctionName", "AWS::SQS::Queue": "QueueName"}
+
+
+def named_resources(synth: Synth) -> dict[str, tuple[str, str]]:
+    """Physical name -> (producing stack, logical id) of every function and queue named in code."""
+    named = {}
+    for stack in PRODUCER_STACKS:
+        for logical_id, resource in template(synth, stack).get("Resources", {}).items():
+            name = resource.get("Properties", {}).get(NAME_PROPERTIES.get(resource["Type"], ""))
+            if isinstance(name, str):
+                assert name not in named, f"{name} names two resources"
+                named[name] = (stack, logical_id)
+    return named
+
+
 def resolve(synth: Synth, value: Any) -> Target:
-    """A literal stays a string; an import becomes (stack, logical id) of what it exports."""
+    """An import becomes (stack, logical id) of what it exports, and so does the literal name of a
+    function or queue named in code; any other literal stays a string."""
     if isinstance(value, str):
-        return value
+        return named_resources(synth).get(value, value)
     if isinstance(value, dict) and "Fn::ImportValue" in value:
         return exports(synth)[flatten(value["Fn::ImportValue"])]
     if isinstance(value, dict) and ref_id(value):
@@ -262,11 +288,17 @@ def test_every_alarm_pages_on_call_when_it_fires_and_when_it_clears(synth: Synth
 def test_alarms_are_exactly_the_catalogue(synth: Synth) -> None:
     """No stray alarm, none missing: one per stage-wide family, two per function, one per table
     and index for throttles, one per table for system errors, one per dead-letter queue."""
-    functions = sum(len(logical_ids(synth, stack, "AWS::Lambda::Function")) for stack in PRODUCER_STACKS)
+    functions = sum(
+        1
+        for stack in PRODUCER_STACKS
+        for logical_id in logical_ids(synth, stack, "AWS::Lambda::Function")
+        if not CDK_PROVIDER_HANDLER.fullmatch(logical_id)
+    )
     tables = synth.resources("data", "AWS::DynamoDB::Table")
     indexes = sum(len(table["Properties"].get("GlobalSecondaryIndexes", [])) for table in tables.values())
     queues = sum(len(getattr(getattr(synth.stacks, stack), "dead_letter_queues", [])) for stack in PRODUCER_STACKS)
-    expected = 6 + 2 * functions + (len(tables) + indexes) + len(tables) + queues
+    consumers = len(synth.stacks.processing.stream_consumers)
+    expected = 6 + 2 * functions + (len(tables) + indexes) + len(tables) + queues + consumers
     names = [alarm.name for alarm in alarms(synth)]
     assert len(names) == len(set(names)) == expected
     assert all(name.startswith(f"lendbridge-{synth.stage}-") for name in names)
@@ -318,6 +350,47 @@ def test_client_queries_read_exactly_the_dimensions_the_handlers_emit(capsys: py
     assert "ErrorType = 'DatabaseThrottled'" in CLIENT_QUERIES["database_throttled"]
 
 
+def _all_subclasses(cls: type) -> list[type]:
+    return [cls, *(sub for direct in cls.__subclasses__() for sub in _all_subclasses(direct))]
+
+
+def test_api_errors_pages_on_server_side_error_types_only(synth: Synth) -> None:
+    """10 typos in 5 minutes must not page: client mistakes (4xx) are charted, not alarmed on.
+    Server-side types are the ones answered with 5xx, and a throttled dependency other than the
+    database (which has its own alarm)."""
+    from lendbridge import errors
+    from lendbridge.http.errors import ERROR_TYPE_OF, status_of
+
+    server, client = set(), set()
+    for cls in _all_subclasses(errors.LendbridgeError):
+        error = cls.__new__(cls)
+        if status_of(error) >= 500 or issubclass(cls, errors.Throttled):
+            server.add(cls.error_type)
+        else:
+            client.add(cls.error_type)
+    server.discard("DatabaseThrottled")
+    client.update(error_type for code, error_type in ERROR_TYPE_OF.items() if code == "METHOD_NOT_ALLOWED")
+    expression = only_alarm(synth, "api_errors").expression or ""
+    paged = set(re.findall(r"ErrorType = '(\w+)'", expression))
+    assert paged == server
+    assert not paged & client
+    assert {"ValidationError", "NotFound", "Unauthorized", "MethodNotAllowed"} <= client
+
+
+def test_every_stream_consumer_has_an_iterator_age_alarm(synth: Synth) -> None:
+    processing = synth.stacks.processing
+    consumers = {("processing", processing.get_logical_id(f.node.default_child)) for f in processing.stream_consumers}
+    assert consumers
+    watched = {}
+    for subject, alarm in alarms_named(synth, "stream_iterator_age").items():
+        metric = alarm.only_metric()
+        assert (metric.namespace, metric.name, metric.statistic) == ("AWS/Lambda", "IteratorAge", "Maximum")
+        assert metric.period == EXPECTED[synth.stage]["stream_iterator_age"][1]
+        watched[metric.dimensions["FunctionName"]] = subject
+    assert set(watched) == consumers
+    assert "LoanHistoryFn" in watched.values()
+
+
 def test_orphaned_records_alarm_reads_the_integrity_jobs_total(
     synth: Synth, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -365,6 +438,7 @@ def test_every_function_has_its_errors_and_throttles_alarm(synth: Synth, key: st
         (stack, logical_id)
         for stack in PRODUCER_STACKS
         for logical_id in logical_ids(synth, stack, "AWS::Lambda::Function")
+        if not CDK_PROVIDER_HANDLER.fullmatch(logical_id)
     }
     assert len(functions) >= 7
     watched = {}
@@ -528,6 +602,40 @@ def test_runbook_settings_table_matches_cdk_json(synth: Synth) -> None:
         assert row in text, row
 
 
+def test_monitoring_imports_only_what_must_never_be_replaced(synth: Synth) -> None:
+    """Strong references are chosen: tables (replacing one loses its data, so the export blocking
+    it is wanted) and the API stage (its name never changes). Functions and dead-letter queues are
+    named at synth and read as literals, so replacing one never waits on the monitoring stack."""
+    imported = {exports(synth)[flatten(value)] for value in _imports(template(synth, "monitoring"))}
+    allowed_types = {"AWS::DynamoDB::Table", "AWS::ApiGateway::Stage"}
+    for stack, logical_id in imported:
+        assert template(synth, stack)["Resources"][logical_id]["Type"] in allowed_types, (stack, logical_id)
+    named = named_resources(synth)
+    functions = [
+        (stack, logical_id)
+        for stack in PRODUCER_STACKS
+        for logical_id in logical_ids(synth, stack, "AWS::Lambda::Function")
+        if not CDK_PROVIDER_HANDLER.fullmatch(logical_id)
+    ]
+    queues = [("processing", q) for q in logical_ids(synth, "processing", "AWS::SQS::Queue")]
+    assert functions
+    assert queues
+    for target in [*functions, *queues]:
+        assert target in named.values(), f"{target} has no name known at synth"
+    for name, target in named.items():
+        assert name.startswith(f"lendbridge-{synth.stage}-"), (name, target)
+
+
+def _imports(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        if "Fn::ImportValue" in value:
+            return [value["Fn::ImportValue"]]
+        return [found for item in value.values() for found in _imports(item)]
+    if isinstance(value, list):
+        return [found for item in value for found in _imports(item)]
+    return []
+
+
 def test_monitoring_depends_on_every_other_stack_and_nothing_depends_on_it(synth: Synth) -> None:
     monitoring = synth.stacks.monitoring
     assert {stack.stack_name for stack in monitoring.dependencies} == {
@@ -543,12 +651,35 @@ def test_api_functions_have_reserved_concurrency_from_the_stage_config(synth: Sy
     expected = RESERVED_CONCURRENCY[synth.stage]
     assert dict(synth.config.reserved_concurrency) == expected
     api = synth.stacks.api
-    assert set(api.functions) == set(expected)
+    assert set(expected) - {"integrity"} <= set(api.functions)
     for name, function in api.functions.items():
         properties = synth.resource_of("api", function)["Properties"]
-        assert properties.get("ReservedConcurrentExecutions") == expected[name], name
-    # The account keeps at least 100 unreserved executions out of the default 1,000.
-    assert sum(expected.values()) <= 900
+        assert properties.get("ReservedConcurrentExecutions") == expected.get(name), name
+    integrity = synth.resource_of("processing", synth.stacks.processing.integrity)["Properties"]
+    assert integrity.get("ReservedConcurrentExecutions") == expected.get("integrity")
+
+
+def test_each_stage_fits_its_lambda_quota_and_dev_reserves_nothing(synth: Synth) -> None:
+    """Lambda keeps 100 executions unreserved; dev must deploy into a brand-new account."""
+    total = sum(
+        int(resource["Properties"].get("ReservedConcurrentExecutions", 0))
+        for _, _, resource in synth.all_resources("AWS::Lambda::Function")
+    )
+    assert total == synth.stacks.reserved_concurrency
+    assert total == 0 or total + 100 <= synth.config.lambda_concurrency_quota
+    if synth.stage == "dev":
+        assert total == 0
+
+
+def test_synth_fails_when_a_stage_reserves_more_than_its_quota_allows() -> None:
+    context = cdk_json_context()
+    prod = context["stages"]["prod"]
+    total = sum(prod["reserved_concurrency"].values())
+    prod["lambda_concurrency_quota"] = total + 99  # one short of keeping 100 unreserved
+    with pytest.raises(QuotaExceeded, match=rf"reserves {total} .*lambda_concurrency_quota = {total + 99}"):
+        LendbridgeStacks(cdk.App(context=context), "prod")
+    prod["lambda_concurrency_quota"] = total + 100
+    assert LendbridgeStacks(cdk.App(context=context), "prod").reserved_concurrency == total
 
 
 # --- settings validation -------------------------------------------------------------------
@@ -575,3 +706,13 @@ def test_alarm_settings_refuse_impossible_triggers(changes: dict[str, Any]) -> N
     }
     with pytest.raises(ValueError):  # noqa: PT011 - each case has its own message
         AlarmSettings(**settings)
+
+
+def test_readme_checklist_states_prods_concurrency_requirement(prod: Synth) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    deploying = readme.split("## Deploying", 1)[1].split("\n## ", 1)[0]
+    required = prod.stacks.reserved_concurrency + 100
+    assert f"reserves {prod.stacks.reserved_concurrency} concurrent executions" in deploying
+    assert f"at least **{required}**" in deploying
+    for prerequisite in ("bootstrap", "SES", "CloudWatch role", "quota"):
+        assert prerequisite in deploying, prerequisite

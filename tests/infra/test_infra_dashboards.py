@@ -40,7 +40,13 @@ API_ALARM_FAMILIES = (
     "lambda-errors",
     "lambda-throttles",
 )
-DATA_ALARM_FAMILIES = ("dynamodb-throttles", "dynamodb-system-errors", "dlq-depth", "orphaned-records")
+DATA_ALARM_FAMILIES = (
+    "dynamodb-throttles",
+    "dynamodb-system-errors",
+    "stream-iterator-age",
+    "dlq-depth",
+    "orphaned-records",
+)
 MAX_METRICS_PER_GRAPH = 500
 
 

@@ -144,3 +144,18 @@ def test_no_bucket_policy_grants_anyone(synth: Synth) -> None:
             principals = as_list(principal.get("AWS")) if isinstance(principal, dict) else as_list(principal)
             assert "*" not in principals, f"{logical_id} allows anonymous access: {statement}"
             assert "NotPrincipal" not in statement, logical_id
+
+
+def test_buckets_that_are_destroyed_are_emptied_first(synth: Synth) -> None:
+    """CloudFormation refuses to delete a bucket that holds objects: a stage whose buckets are
+    destroyed with the stack must empty them (CDK's auto-delete custom resource); a stage that
+    retains them must not delete a single object."""
+    buckets = synth.resources("data", "AWS::S3::Bucket")
+    assert buckets
+    emptied = {
+        ref_id(resource["Properties"]["BucketName"])
+        for _, _, resource in synth.all_resources("Custom::S3AutoDeleteObjects")
+    }
+    for logical_id, bucket in buckets.items():
+        destroyed = bucket.get("DeletionPolicy", "Delete") not in RETAINING_POLICIES
+        assert (logical_id in emptied) is destroyed, f"{synth.stage} {logical_id}: destroyed={destroyed}"

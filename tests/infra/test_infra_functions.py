@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from lendbridge.routes import FUNCTIONS
 from lendbridge_infra.bundling import module_closure
-from tests.infra.support import Statement, Synth, flatten, policy_statements, ref_id, role_statements
-
-POWERTOOLS_LAYER = re.compile(
-    r"arn:(?:aws[\w-]*|\$\{AWS::Partition\}):lambda:(?:[\w-]+|\$\{AWS::Region\}):017000801446:layer:"
-    r"AWSLambdaPowertoolsPythonV3-python313-arm64:\d+"
+from lendbridge_infra.powertools import pinned_powertools_version
+from tests.infra.support import (
+    CDK_PROVIDER_HANDLER,
+    Statement,
+    Synth,
+    flatten,
+    policy_statements,
+    ref_id,
+    role_statements,
 )
+
+# AWS's public parameter per Powertools release, runtime and architecture, resolved by CloudFormation.
+POWERTOOLS_LAYER = re.compile(
+    r"\{\{resolve:ssm:/aws/service/powertools/python/(?P<arch>arm64|x86_64)/(?P<runtime>python3\.\d+)/"
+    r"(?P<version>\d+\.\d+\.\d+)\}\}"
+)
+REQUIREMENTS = Path(__file__).resolve().parents[2] / "lambdas" / "requirements.txt"
 METRICS_NAMESPACE = "PrivateLending/API"
 LOG_RETENTION_DAYS = {"dev": 14, "prod": 365}
 FORBIDDEN_ACTIONS = {"*", "dynamodb:*", "kms:*"}
@@ -34,7 +48,9 @@ BASIC_EXECUTION_ROLE = ":iam::aws:policy/service-role/AWSLambdaBasicExecutionRol
 
 def _functions(synth: Synth) -> list[tuple[str, str, dict[str, Any]]]:
     found = [
-        (stack, logical_id, fn["Properties"]) for stack, logical_id, fn in synth.all_resources("AWS::Lambda::Function")
+        (stack, logical_id, fn["Properties"])
+        for stack, logical_id, fn in synth.all_resources("AWS::Lambda::Function")
+        if not CDK_PROVIDER_HANDLER.fullmatch(logical_id)
     ]
     assert found
     return found
@@ -64,10 +80,24 @@ def test_every_function_runs_python_3_13_on_arm64_with_active_tracing(synth: Syn
         assert properties.get("TracingConfig") == {"Mode": "Active"}, logical_id
 
 
-def test_every_function_uses_the_aws_published_powertools_layer(synth: Synth) -> None:
+def _pinned_powertools() -> str:
+    (version,) = re.findall(r"^aws-lambda-powertools(?:\[[^\]]*\])?==([\d.]+)\s*$", REQUIREMENTS.read_text(), re.M)
+    return str(version)
+
+
+def test_every_function_deploys_the_powertools_release_the_tests_run(synth: Synth) -> None:
+    """The layer is the one AWS publishes for the release lambdas/requirements.txt pins (and this
+    virtualenv runs), for the function's own runtime and architecture."""
+    pinned = _pinned_powertools()
+    assert importlib.metadata.version("aws-lambda-powertools") == pinned, "the tests run another release"
     for _, logical_id, properties in _functions(synth):
         layers = [flatten(layer) for layer in properties.get("Layers", [])]
-        assert any(POWERTOOLS_LAYER.fullmatch(layer) for layer in layers), f"{logical_id}: {layers}"
+        matches = [match for layer in layers if (match := POWERTOOLS_LAYER.fullmatch(layer))]
+        assert len(matches) == 1, f"{logical_id}: {layers}"
+        (match,) = matches
+        assert match["version"] == pinned, f"{logical_id} deploys Powertools {match['version']}, tests run {pinned}"
+        assert match["runtime"] == properties["Runtime"], logical_id
+        assert [match["arch"]] == properties["Architectures"], logical_id
 
 
 def test_every_function_names_its_service_and_metrics_namespace(synth: Synth) -> None:
@@ -102,7 +132,11 @@ def _asset_directory(synth: Synth, logical_id: str, resource: dict[str, Any]) ->
 
 
 def test_every_function_ships_exactly_its_module_closure(synth: Synth) -> None:
-    functions = {logical_id: resource for _, logical_id, resource in synth.all_resources("AWS::Lambda::Function")}
+    functions = {
+        logical_id: resource
+        for _, logical_id, resource in synth.all_resources("AWS::Lambda::Function")
+        if not CDK_PROVIDER_HANDLER.fullmatch(logical_id)
+    }
     handler_files = {
         Path(*_handler_module(fn["Properties"]).split(".")).with_suffix(".py") for fn in functions.values()
     }
@@ -201,3 +235,18 @@ def test_only_the_idempotent_functions_read_their_own_fingerprint_key(synth: Syn
             assert readable, name
         else:  # every function shares one environment: what matters is who may read the secret
             assert readable == [], name
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "aws-lambda-powertools[tracer]>=3.37.0\n",
+        "aws-lambda-powertools==3.37.0\naws-lambda-powertools[tracer]==3.36.0\n",
+        "pydantic>=2.7\n",
+    ],
+)
+def test_a_powertools_pin_that_is_not_one_exact_release_fails_synth(tmp_path: Path, text: str) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(text)
+    with pytest.raises(ValueError, match="one exact release"):
+        pinned_powertools_version(requirements)

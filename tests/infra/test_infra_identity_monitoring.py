@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match
 from pydantic import ValidationError
 
 from lendbridge.schemas.accounts import RegisterRequest, ResetPasswordRequest
+from lendbridge_infra.app import LendbridgeStacks, cdk_json_context
 from tests.infra.support import AlarmQuery, Synth, as_list, describe_alarm, flatten, ref_id, role_statements
 
 
@@ -148,3 +151,44 @@ def test_the_schemas_enforce_exactly_the_pools_password_policy(synth: Synth) -> 
             if policy[requirement]:
                 with pytest.raises(ValidationError):
                     model.model_validate({**others, field: password})
+
+
+def test_prod_sends_cognito_email_through_its_verified_ses_identity(synth: Synth) -> None:
+    """Cognito's default sender allows a few emails a day, unfit for a stage that emails codes."""
+    ((_, _, pool),) = synth.all_resources("AWS::Cognito::UserPool")
+    email = pool["Properties"].get("EmailConfiguration")
+    if synth.stage == "dev":
+        assert email is None or email.get("EmailSendingAccount") == "COGNITO_DEFAULT"
+        return
+    config = synth.config
+    assert config.ses_from_email
+    assert email["EmailSendingAccount"] == "DEVELOPER"
+    assert f"<{config.ses_from_email}>" in email["From"]
+    identity = config.ses_verified_domain or config.ses_from_email
+    assert (
+        flatten(email["SourceArn"])
+        == f"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/{identity}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"ses_from_email": None}, "must send through SES"),
+        ({"ses_from_email": ""}, "must send through SES"),
+        ({"ses_from_email": "no-reply"}, "must be an email address"),
+        ({"ses_from_email": "no-reply@elsewhere.example"}, "not at ses_verified_domain"),
+    ],
+)
+def test_synth_fails_when_prod_has_no_usable_ses_identity(changes: dict[str, Any], message: str) -> None:
+    context = cdk_json_context()
+    context["stages"]["prod"].update(changes)
+    with pytest.raises(ValueError, match=message):
+        LendbridgeStacks(cdk.App(context=context), "prod")
+
+
+def test_a_stage_that_emails_codes_needs_ses_even_if_not_named_prod() -> None:
+    context = cdk_json_context()
+    context["stages"]["dev"]["auto_confirm_email"] = False
+    with pytest.raises(ValueError, match=r"stages\.dev\.ses_from_email"):
+        LendbridgeStacks(cdk.App(context=context), "dev")

@@ -37,6 +37,33 @@ def test_cdk_nag_finds_nothing_unacknowledged_and_every_acknowledgement_says_why
     assert thin == []
 
 
+def _suppressed(synth: Synth, rule: str) -> dict[str, str]:
+    """Construct path -> the reason an acknowledged ``rule`` finding was given there."""
+    report = json.loads((synth.outdir / "validation-report.json").read_text())
+    return {
+        construct["constructPath"]: item.get("reason", "")
+        for plugin in report.get("pluginReports", [])
+        for item in plugin.get("suppressedViolations", [])
+        if item["ruleName"] == rule
+        for construct in item.get("violatingConstructs", [])
+    }
+
+
+def test_the_list_streams_wildcard_has_its_own_reason(synth: Synth) -> None:
+    """The stream consumer's Resource '*' is dynamodb:ListStreams as well as X-Ray: its acknowledgement
+    must say so, and the X-Ray-only reason must not be borrowed for it."""
+    reasons = _suppressed(synth, "AwsSolutions-IAM5[Resource::*]")
+    consumers = [function.node.path for function in synth.stacks.processing.stream_consumers]
+    assert consumers
+    for path in consumers:
+        found = [reason for construct, reason in reasons.items() if construct.startswith(path + "/")]
+        assert found, path
+        assert all("dynamodb:ListStreams" in reason for reason in found), found
+    others = [reason for construct, reason in reasons.items() if not any(construct.startswith(p) for p in consumers)]
+    assert others
+    assert not any("ListStreams" in reason for reason in others)
+
+
 class _FakeNode:
     def __init__(self, context: dict[str, Any]) -> None:
         self._context = context

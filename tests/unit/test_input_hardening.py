@@ -413,7 +413,7 @@ def test_if_match_in_other_digits_is_refused_before_any_read(untouchable: Untouc
     assert untouchable.calls == []
 
 
-@pytest.mark.parametrize("if_match", ['"1_0"', '"' + "9" * 5000 + '"', '"-1"', "W/\"1\""])
+@pytest.mark.parametrize("if_match", ['"1_0"', '"' + "9" * 5000 + '"', '"-1"', 'W/"1"'])
 def test_tags_that_are_not_ascii_versions_never_match(if_match: str) -> None:
     """Well-formed entity tags that are not a version are valid headers (RFC 9110) that can never
     match: the domain answers them 412 once it knows the caller may see the loan."""
