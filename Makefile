@@ -69,6 +69,10 @@ bench: install ## DynamoDB round trips and consumed capacity per request, on Dyn
 api-diff: install ## Fail on a breaking change to docs/openapi.json since the last tag (else HEAD~1) unless recorded
 	$(PY) -m tools.api_diff
 
+.PHONY: load
+load: install ## Locust at 1/4/16/64 users against the local API (LOAD_URL: a running make run); writes docs/load.md
+	$(PY) -m benchmarks.load
+
 integrity-check: install ## Run the referential-integrity job against the local stack
 	$(PY) -m local.integrity_check
 
