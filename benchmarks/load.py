@@ -35,6 +35,7 @@ DEFAULT_SECONDS = 40
 DEFAULT_THINK = "0.1,0.5"
 DEFAULT_OUTPUT = PROJECT_ROOT / "docs" / "load.md"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+FUNCTIONS_SHOWN = ("accounts", "loans", "lender")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # A single Python process cannot use more than one core for Python code.
 ONE_CORE = 0.9
@@ -55,6 +56,7 @@ class Route:
     p50: str
     p95: str
     p99: str
+    mean_ms: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,24 @@ class Level:
     total: Route
     errors: list[tuple[str, str, int]]
     usage: Usage
+
+
+def max_workers() -> int:
+    """Worker processes per function, as ``make run`` reads it."""
+    return int(os.environ.get("LOCAL_MAX_WORKERS", "4"))
+
+
+def in_flight(level: Level) -> dict[str, float]:
+    """Requests in flight per function, by Little's law (throughput x mean latency): above the
+    function's worker count, requests wait in the gateway for a free worker."""
+    from lendbridge.routes import ROUTES
+
+    function_of = {f"{route.method} {route.path}": route.function for route in ROUTES}
+    busy: dict[str, float] = {}
+    for route in level.routes:
+        function = function_of.get(route.name, "unknown")
+        busy[function] = busy.get(function, 0.0) + route.rps * route.mean_ms / 1000
+    return busy
 
 
 def locust_binary() -> str:
@@ -84,6 +104,7 @@ def _read_stats(prefix: Path) -> tuple[list[Route], Route]:
                 p50=row["50%"],
                 p95=row["95%"],
                 p99=row["99%"],
+                mean_ms=float(row["Average Response Time"]),
             )
             if aggregate:
                 total = route
@@ -188,7 +209,7 @@ def target(url: str | None) -> Iterator[tuple[str, int]]:
             api_port=free_port(),
             log=log,
             reload_code=False,
-            max_workers=int(os.environ.get("LOCAL_MAX_WORKERS", "4")),
+            max_workers=max_workers(),
         )
         with stack:
             progress(f"stack ready in {stack.startup_seconds:.1f} s on {stack.api_url}")
@@ -202,28 +223,47 @@ def _git(*args: str) -> str:
 
 
 def saturation(levels: list[Level]) -> str:
-    """Which part reaches its ceiling first: one core for a single Python process (the GIL);
-    failing that, the part with the largest share of the stack's CPU at the highest level."""
+    """The part that reaches its ceiling at the lowest level: one core for a single process
+    (a Python process cannot use more), or a function's worker pool (more requests in flight
+    than workers); failing both, the part with the largest share of the stack's CPU."""
+    workers = max_workers()
     for level in levels:
         usage = level.usage
         for part in PARTS:
-            if part in (LOAD, OTHER) or usage.peak_process[part] < ONE_CORE:
-                continue
+            if part not in (LOAD, OTHER) and usage.peak_process[part] >= ONE_CORE:
+                return (
+                    f"**{part}**: at {level.users} users its busiest process used "
+                    f"{usage.peak_process[part]:.0%} of a core in a one-second sample "
+                    f"(average {usage.cores_used(part):.2f} cores over the run). {_scaling(levels)}"
+                )
+        full = {name: count for name, count in in_flight(level).items() if count >= workers}
+        if full:
+            name, count = max(full.items(), key=lambda item: item[1])
             return (
-                f"**{part}**: at {level.users} users its busiest process used "
-                f"{usage.peak_process[part]:.0%} of a core in a one-second sample "
-                f"(average {usage.cores_used(part):.2f} cores over the run)."
+                f"**{HANDLERS}**, the `{name}` function's pool first: at {level.users} users about "
+                f"{count:.1f} of its requests were in flight for {workers} workers (throughput x mean "
+                f"latency), so requests queued for a worker while no single process used a full core. "
+                f"{_scaling(levels)} {_cpu_note(levels[-1])}"
             )
     top = levels[-1].usage
-    stack_parts = [part for part in PARTS if part not in (LOAD, OTHER)]
-    used = sum(top.cores_used(part) for part in stack_parts)
-    busiest = max(stack_parts, key=top.cores_used)
-    share = top.cores_used(busiest) / used if used else 0.0
+    busiest = max((part for part in PARTS if part not in (LOAD, OTHER)), key=top.cores_used)
     return (
-        f"no single process reached a core. {_scaling(levels)} At {levels[-1].users} users the stack used "
-        f"{used:.2f} of {top.cores} cores, {share:.0%} of it in **{busiest}**, while the machine was "
-        f"{top.machine_busy:.0%} busy (load average {top.load_average:.1f}, other work included): the "
-        f"machine's cores run out first, and within the stack {busiest} is the part that needs them most."
+        f"no single process reached a core and no function had more requests in flight than workers. "
+        f"{_scaling(levels)} {_cpu_note(levels[-1])} The machine's cores run out first; within the stack "
+        f"{busiest} needs them most."
+    )
+
+
+def _cpu_note(level: Level) -> str:
+    usage = level.usage
+    stack_parts = [part for part in PARTS if part not in (LOAD, OTHER)]
+    used = sum(usage.cores_used(part) for part in stack_parts)
+    busiest = max(stack_parts, key=usage.cores_used)
+    share = usage.cores_used(busiest) / used if used else 0.0
+    return (
+        f"At {level.users} users the stack used {used:.2f} of {usage.cores} cores, {share:.0%} of it in "
+        f"{busiest}, and the machine was {usage.machine_busy:.0%} busy (load average {usage.load_average:.1f}, "
+        "other work included)."
     )
 
 
@@ -289,6 +329,18 @@ def render(levels: list[Level], url: str, started_stack: bool, think: str) -> st
         "",
         f"{GATEWAY}: the `make run` process (HTTP server, authorizer, proxy events, stream pumps). "
         f"{HANDLERS}: one process per warm function instance, `LOCAL_MAX_WORKERS` per function.",
+        "",
+        f"Requests in flight per function (throughput x mean latency; each function has {max_workers()} "
+        "workers, so more means requests waited for one):",
+        "",
+        "| users | " + " | ".join(FUNCTIONS_SHOWN) + " |",
+        "|---:|" + "---:|" * len(FUNCTIONS_SHOWN),
+        *[
+            f"| {level.users} | "
+            + " | ".join(f"{in_flight(level).get(name, 0.0):.1f}" for name in FUNCTIONS_SHOWN)
+            + " |"
+            for level in levels
+        ],
         "",
         "Handler CPU seconds per function: "
         + "; ".join(

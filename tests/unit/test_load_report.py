@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from benchmarks import cpu, load
 
 HEADER = (
@@ -13,13 +15,19 @@ HEADER = (
 )
 
 
-def _level(users: int, cores: dict[str, float], peaks: dict[str, float], rps: float = 1.0) -> load.Level:
+def _level(
+    users: int,
+    cores: dict[str, float],
+    peaks: dict[str, float],
+    rps: float = 1.0,
+    routes: list[load.Route] | None = None,
+) -> load.Level:
     usage = cpu.Usage(seconds=10.0)
     for part, used in cores.items():
         usage.cpu_seconds[part] = used * 10.0
     usage.peak_process.update(peaks)
     total = load.Route("all requests", 10, 0, rps, "5", "9", "9")
-    return load.Level(users, 10, [], total, [], usage)
+    return load.Level(users, 10, routes or [], total, [], usage)
 
 
 def test_locust_statistics_are_read_per_route_with_the_aggregate_apart(tmp_path: Path) -> None:
@@ -32,8 +40,8 @@ def test_locust_statistics_are_read_per_route_with_the_aggregate_apart(tmp_path:
 
     routes, total = load._read_stats(tmp_path / "users4")
 
-    assert routes == [load.Route("GET /v1/loans/my-loans", 40, 1, 1.33, "48", "140", "250")]
-    assert total == load.Route("all requests", 52, 2, 1.73, "50", "400", "880")
+    assert routes == [load.Route("GET /v1/loans/my-loans", 40, 1, 1.33, "48", "140", "250", 60.0)]
+    assert total == load.Route("all requests", 52, 2, 1.73, "50", "400", "880", 70.0)
 
 
 def test_processes_are_told_apart_by_command_line() -> None:
@@ -59,7 +67,9 @@ def test_the_first_process_to_reach_a_core_is_named_at_the_lowest_level() -> Non
 def test_without_a_full_core_the_largest_share_of_the_stack_is_named() -> None:
     levels = [_level(64, {cpu.GATEWAY: 0.2, cpu.HANDLERS: 0.9, cpu.DYNAMODB: 0.3}, {cpu.HANDLERS: 0.5})]
 
-    assert f"64% of it in **{cpu.HANDLERS}**" in load.saturation(levels)
+    verdict = load.saturation(levels)
+    assert verdict.startswith("no single process reached a core and no function had more requests in flight")
+    assert f"64% of it in {cpu.HANDLERS}" in verdict
 
 
 def test_the_level_where_throughput_per_user_falls_is_named() -> None:
@@ -70,3 +80,19 @@ def test_the_level_where_throughput_per_user_falls_is_named() -> None:
     ]
 
     assert "stopped scaling between 16 and 64 users (2.88 -> 1.41 req/s per user)" in load.saturation(levels)
+
+
+def test_a_function_with_more_requests_in_flight_than_workers_is_named_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOCAL_MAX_WORKERS", "4")
+    pending = load.Route("GET /v1/lender/pending", 1000, 0, 25.0, "600", "900", "990", 640.0)
+    my_loans = load.Route("GET /v1/loans/my-loans", 1000, 0, 25.0, "100", "300", "400", 120.0)
+    quiet = _level(
+        16, {cpu.HANDLERS: 0.3}, {}, routes=[load.Route("GET /v1/lender/pending", 9, 0, 5.0, "", "", "", 50.0)]
+    )
+    busy = _level(64, {cpu.HANDLERS: 0.5}, {}, routes=[pending, my_loans])
+
+    assert load.in_flight(busy) == pytest.approx({"lender": 16.0, "loans": 3.0})
+    verdict = load.saturation([quiet, busy])
+    assert verdict.startswith(f"**{cpu.HANDLERS}**, the `lender` function's pool first: at 64 users about 16.0")
