@@ -78,6 +78,13 @@ def machine_busy_ticks() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
+def listen_overflows() -> int:
+    """Connections the kernel dropped because a listening socket's accept queue was full
+    (machine-wide: other listeners count too)."""
+    lines = [line.split() for line in (PROC / "net" / "netstat").read_text().splitlines() if line.startswith("TcpExt:")]
+    return int(dict(zip(lines[0], lines[1], strict=True)).get("ListenOverflows", 0))
+
+
 @dataclass
 class Usage:
     seconds: float = 0.0
@@ -88,6 +95,7 @@ class Usage:
     functions: dict[str, float] = field(default_factory=dict)
     machine_busy: float = 0.0  # share of all cores over the run, other tenants included
     load_average: float = 0.0  # the machine's 1-minute load average at the end
+    listen_overflows: int = 0
     cores: int = os.cpu_count() or 1
 
     def cores_used(self, part: str) -> float:
@@ -129,6 +137,7 @@ class Sampler:
 
     def _run(self) -> None:
         before, first_machine, sampled_at = self._snapshot(), machine_busy_ticks(), time.monotonic()
+        first_overflows = listen_overflows()
         while not self._stop.wait(self.interval):
             after, now = self._snapshot(), time.monotonic()
             elapsed, sampled_at = now - sampled_at, now
@@ -143,6 +152,7 @@ class Sampler:
             self.usage.seconds += elapsed
             before = after
         self.usage.load_average = os.getloadavg()[0]
+        self.usage.listen_overflows = listen_overflows() - first_overflows
         busy, total = machine_busy_ticks()
         if total > first_machine[1]:
             self.usage.machine_busy = (busy - first_machine[0]) / (total - first_machine[1])

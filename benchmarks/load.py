@@ -87,6 +87,24 @@ def in_flight(level: Level) -> dict[str, float]:
     return busy
 
 
+def worker_cpu_ms(level: Level) -> dict[str, float]:
+    """Handler CPU per request for each function: set against the worker time a request holds,
+    it tells a pool that is busy computing from one that is waiting (on DynamoDB Local, moto, or
+    a CPU the machine cannot give)."""
+    from lendbridge.routes import ROUTES
+
+    function_of = {f"{route.method} {route.path}": route.function for route in ROUTES}
+    requests: dict[str, int] = {}
+    for route in level.routes:
+        name = function_of.get(route.name, "unknown")
+        requests[name] = requests.get(name, 0) + route.requests
+    return {
+        name: level.usage.functions.get(f"{name}.handler", 0.0) * 1000 / count
+        for name, count in requests.items()
+        if count
+    }
+
+
 def locust_binary() -> str:
     return os.environ.get("LOCUST_BIN") or str(Path(sys.executable).parent / "locust")
 
@@ -305,17 +323,26 @@ def render(levels: list[Level], url: str, started_stack: bool, think: str) -> st
         "## Summary",
         "",
         "| users | seconds | requests | req/s | req/s per user | p50 ms | p95 ms | p99 ms | errors | machine busy "
-        "| load avg |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| load avg | listen overflows |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for level in levels:
         total = level.total
         lines.append(
             f"| {level.users} | {level.seconds} | {total.requests} | {total.rps:.1f} | {total.rps / level.users:.2f} "
             f"| {total.p50} | {total.p95} "
-            f"| {total.p99} | {total.failures} | {level.usage.machine_busy:.0%} | {level.usage.load_average:.1f} |"
+            f"| {total.p99} | {total.failures} | {level.usage.machine_busy:.0%} | {level.usage.load_average:.1f} "
+            f"| {level.usage.listen_overflows} |"
         )
-    lines += ["", f"**Saturates first:** {saturation(levels)}", ""]
+    lines += [
+        "",
+        "Listen overflows: connections the kernel refused because an accept queue was full during the level",
+        "(machine-wide; the gateway listens with the standard library's backlog of 5). A client sees them as",
+        "connection resets or slow connects.",
+        "",
+        f"**Saturates first:** {saturation(levels)}",
+        "",
+    ]
     lines += [
         "## CPU per part (cores used on average; busiest single process in a one-second sample)",
         "",
@@ -338,6 +365,17 @@ def render(levels: list[Level], url: str, started_stack: bool, think: str) -> st
         *[
             f"| {level.users} | "
             + " | ".join(f"{in_flight(level).get(name, 0.0):.1f}" for name in FUNCTIONS_SHOWN)
+            + " |"
+            for level in levels
+        ],
+        "",
+        "Handler CPU per request, ms (the rest of the time a request holds a worker is waiting):",
+        "",
+        "| users | " + " | ".join(FUNCTIONS_SHOWN) + " |",
+        "|---:|" + "---:|" * len(FUNCTIONS_SHOWN),
+        *[
+            f"| {level.users} | "
+            + " | ".join(f"{worker_cpu_ms(level).get(name, 0.0):.1f}" for name in FUNCTIONS_SHOWN)
             + " |"
             for level in levels
         ],

@@ -96,3 +96,15 @@ def test_a_function_with_more_requests_in_flight_than_workers_is_named_first(
     assert load.in_flight(busy) == pytest.approx({"lender": 16.0, "loans": 3.0})
     verdict = load.saturation([quiet, busy])
     assert verdict.startswith(f"**{cpu.HANDLERS}**, the `lender` function's pool first: at 64 users about 16.0")
+
+
+def test_handler_cpu_per_request_is_per_function() -> None:
+    routes = [
+        load.Route("GET /v1/lender/pending", 300, 0, 7.5, "", "", "", 10.0),
+        load.Route("POST /v1/lender/invitations/{participant_id}/accept", 100, 0, 2.5, "", "", "", 10.0),
+        load.Route("GET /v1/loans/my-loans", 200, 0, 5.0, "", "", "", 10.0),
+    ]
+    level = _level(16, {}, {}, routes=routes)
+    level.usage.functions.update({"lender.handler": 2.0, "loans.handler": 1.0})
+
+    assert load.worker_cpu_ms(level) == pytest.approx({"lender": 5.0, "loans": 5.0})
