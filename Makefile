@@ -27,7 +27,7 @@ install: $(VENV)/.installed node_modules/.installed ## Create .venv and node_mod
 run: install ## Serve the whole API on http://127.0.0.1:3000 (PORT overrides) on local AWS emulators
 	$(PY) -m local.run
 
-test: install lint typecheck synth-check cfn-lint security ## Every check: lint, types, synth + cdk-nag, cfn-lint, bandit + checkov, all tests
+test: install lint typecheck synth-check cfn-lint security api-diff ## Every check: lint, types, synth + cdk-nag, cfn-lint, bandit + checkov, breaking API changes, all tests
 	$(PY) -m pytest -p no:cacheprovider tests
 
 lint: install ## ruff
@@ -64,6 +64,14 @@ openapi: install ## Regenerate docs/openapi.json from the handlers
 
 bench: install ## DynamoDB round trips and consumed capacity per request, on DynamoDB Local
 	$(PY) -m benchmarks.run
+
+.PHONY: api-diff
+api-diff: install ## Fail on a breaking change to docs/openapi.json since the last tag (else HEAD~1) unless recorded
+	$(PY) -m tools.api_diff
+
+.PHONY: load
+load: install ## Locust at 1/4/16/64 users against the local API (LOAD_URL: a running make run); writes docs/load.md
+	$(PY) -m benchmarks.load
 
 integrity-check: install ## Run the referential-integrity job against the running local stack
 	$(PY) -m local.integrity_check
