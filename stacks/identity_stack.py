@@ -97,6 +97,8 @@ class IdentityStack(cdk.Stack):
         dead_letters = sqs.Queue(
             self,
             "ClaimsDlq",
+            # Known at synth, so the monitoring stack's depth alarm needs no export of it.
+            queue_name=config.resource_name("ClaimsDlq"),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),

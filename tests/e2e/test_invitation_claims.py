@@ -72,13 +72,14 @@ def test_a_user_invited_to_100_loans_confirms_within_budget_and_gets_every_invit
     token = login.json()["data"]["access_token"]
     assert pending(api, token)["count"] == 0, "nothing is claimed before the confirmation"
 
-    # Cold (a new worker process: imports, clients) and again warm, as Cognito would call it on
-    # a retried confirmation; the second message is a replay the worker shrugs off.
+    # First call (cold when no earlier test confirmed a user: imports, clients) and again warm, as
+    # Cognito would call it on a retried confirmation; the second message is a replay the worker
+    # shrugs off. Either way each call must fit Cognito's budget.
     [cold] = stack.post_confirmation.fire(email)
     [invocation] = stack.post_confirmation.fire(email)
     assert cold.ok, cold.error
     assert invocation.ok, invocation.error
-    assert (cold.cold_start, invocation.cold_start) == (True, False)
+    assert invocation.cold_start is False
     assert cold.duration_ms < TRIGGER_BUDGET_MS, f"cold: {cold.duration_ms:.0f} ms"
     assert invocation.duration_ms < TRIGGER_BUDGET_MS / 10, f"warm: {invocation.duration_ms:.0f} ms"
 

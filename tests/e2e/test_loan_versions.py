@@ -49,12 +49,12 @@ def _loan(api: Api, user: User, loan_id: str) -> dict[str, Any]:
     return dict(response.json()["data"])
 
 
-def test_a_patch_naming_the_version_before_a_decline_is_a_conflict_and_changes_nothing(api: Api) -> None:
+def test_a_patch_naming_the_version_before_a_decline_fails_its_precondition_and_changes_nothing(api: Api) -> None:
     borrower, lender = register_and_login(api, "vb"), register_and_login(api, "vl")
     loan_id, participant_id = _loan_with(api, borrower, lender)
     declined = api.post(f"/v1/lender/invitations/{participant_id}/decline", headers=lender.bearer, json={})
     assert declined.status_code == 200, declined.text
-    assert_error_envelope(_patch(api, borrower, loan_id, 1, 36), 409, "CONFLICT")
+    assert_error_envelope(_patch(api, borrower, loan_id, 1, 36), 412, "PRECONDITION_FAILED")
     loan = _loan(api, borrower, loan_id)
     assert (loan["version"], loan["term_months"]) == (2, 12)
     fresh = _patch(api, borrower, loan_id, 2, 36)
@@ -102,6 +102,7 @@ def test_an_accept_racing_a_patch_never_erases_it(api: Api) -> None:
             # The PATCH went first; the accept re-read the loan and kept the new term.
             assert (loan["version"], loan["term_months"]) == (3, 48), round_number
         else:
-            # The accept went first: the loan's terms are fixed once an invitation is accepted.
-            assert_error_envelope(results["patch"], 409, "CONFLICT")
+            # The accept went first: the PATCH names a version that is no longer current (and the
+            # terms are fixed once an invitation is accepted).
+            assert_error_envelope(results["patch"], 412, "PRECONDITION_FAILED")
             assert (loan["version"], loan["term_months"]) == (2, 12), round_number

@@ -70,7 +70,7 @@ CLIENT_QUERIES = {
     "api_errors": (
         'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType) WHERE '
         "ErrorType = 'UnexpectedError' OR ErrorType = 'DatabaseUnavailable' OR ErrorType = 'IdentityUnavailable' "
-        "OR ErrorType = 'EncryptionUnavailable' OR ErrorType = 'IdentityThrottled'"
+        "OR ErrorType = 'EncryptionUnavailable' OR ErrorType = 'IdentityThrottled' OR ErrorType = 'DamagedItem'"
     ),
     "api_latency": 'SELECT AVG(APILatency) FROM SCHEMA("PrivateLending/API", Endpoint, Status)',
     "database_throttled": (

@@ -59,7 +59,7 @@ def _racing_revision(world: World, monkeypatch: pytest.MonkeyPatch, actor: Any, 
     def read_then_revise(participant_id: str) -> Any:
         found = read(participant_id)
         if not revised:
-            loan = world.lending.revise(actor, loan_id, found[0].version, {"term_months": 6}, "raced")
+            loan = world.lending.revise(actor, loan_id, (found[0].version,), {"term_months": 6}, "raced")
             revised.append(loan.version)
         return found
 

@@ -44,7 +44,9 @@ def _without_total_funded(document: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Path:
+def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # The scratch history has no node_modules of its own: run the project's pinned Optic.
+    monkeypatch.setenv(api_diff.OPTIC_ENV, str(REPO / "node_modules" / ".bin" / "optic"))
     repo = tmp_path / "repo"
     repo.mkdir()
     _git(repo, "init", "-q", "-b", "main")
