@@ -359,7 +359,10 @@ def test_api_errors_pages_on_server_side_error_types_only(synth: Synth) -> None:
     Server-side types are the ones answered with 5xx, and a throttled dependency other than the
     database (which has its own alarm)."""
     from lendbridge import errors
+    from lendbridge.data import items  # defines the data layer's own DamagedItem
     from lendbridge.http.errors import ERROR_TYPE_OF, status_of
+
+    assert issubclass(items.DamagedItem, errors.LendbridgeError)
 
     server, client = set(), set()
     for cls in _all_subclasses(errors.LendbridgeError):
