@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -74,13 +74,15 @@ class LocalStack:
         reload_code: bool = True,
         warm: bool = True,
         synth_cache: bool = True,
+        observers: Sequence[Callable[[HttpRequest, HttpResponse], None]] = (),
     ) -> None:
         """``dynamodb_endpoint`` uses a running DynamoDB instead of starting DynamoDB Local;
         ``persist_dir`` makes DynamoDB Local keep its data there; ``token_issuer`` overrides the
         issuer the authorizer expects (``{pool_id}`` is replaced by the pool's id); ``reload_code``
         retires warm workers when code under lambdas/ changes (off for reproducible tests);
         ``warm`` starts one worker per function before serving; ``synth_cache`` reuses
-        .local/cdk.out.<stage> while the app's sources are unchanged (see local.synth_cache)."""
+        .local/cdk.out.<stage> while the app's sources are unchanged (see local.synth_cache);
+        ``observers`` see every answered API request (the e2e tests record the routes called)."""
         self.api_port = api_port
         self.stage = stage
         self._assembly_dir = assembly_dir
@@ -94,6 +96,7 @@ class LocalStack:
         self._reload_code = reload_code
         self._warm = warm
         self._synth_cache = synth_cache
+        self._observers = tuple(observers)
         self.template_reused = assembly_dir is not None
         self.docs = docs or DocsSite()
         self._exit = ExitStack()
@@ -129,7 +132,11 @@ class LocalStack:
             self._start_functions()
             self._start_event_sources()
             gateway = Gateway(
-                self.api, self.pools, self._authorizers(), self._log, after=[self.post_confirmation.after_response]
+                self.api,
+                self.pools,
+                self._authorizers(),
+                self._log,
+                after=[self.post_confirmation.after_response, *self._observers],
             )
             self._server = HttpServer(self.api_port, self._application(gateway)).start()
             self._exit.callback(self._server.stop)
