@@ -6,8 +6,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
+# `make test` runs pytest under coverage; the local stack's worker processes start coverage
+# themselves when COVERAGE_PROCESS_START is set (local/worker.py), each with its own data file.
+COVERAGE_DIR := .local/coverage
+COVERAGE_ENV := COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml COVERAGE_FILE=$(CURDIR)/$(COVERAGE_DIR)/.coverage \
+	LENDBRIDGE_ROUTES_CALLED=$(CURDIR)/$(COVERAGE_DIR)/routes-called.json
 
-.PHONY: help install run test lint typecheck unit integration infra e2e synth synth-check cfn-lint openapi bench integrity-check seed clean
+.PHONY: help install run test coverage-gate lint typecheck unit integration infra e2e synth synth-check cfn-lint openapi bench integrity-check seed clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -27,8 +32,14 @@ install: $(VENV)/.installed node_modules/.installed ## Create .venv and node_mod
 run: install ## Serve the whole API on http://127.0.0.1:3000 (PORT overrides) on local AWS emulators
 	$(PY) -m local.run
 
-test: install lint typecheck synth-check cfn-lint security api-diff ## Every check: lint, types, synth + cdk-nag, cfn-lint, bandit + checkov, breaking API changes, all tests
-	$(PY) -m pytest -p no:cacheprovider tests
+test: install lint typecheck synth-check cfn-lint security api-diff ## Every check: lint, types, synth + cdk-nag, cfn-lint, bandit + checkov, breaking API changes, all tests, coverage gate
+	rm -rf $(COVERAGE_DIR) && mkdir -p $(COVERAGE_DIR)
+	$(COVERAGE_ENV) $(PY) -m coverage run -m pytest -p no:cacheprovider tests
+	$(MAKE) --no-print-directory coverage-gate
+
+coverage-gate: ## Combine the last `make test`'s coverage data; check the floors and that every documented route was called
+	@if ls $(COVERAGE_DIR)/.coverage.* >/dev/null 2>&1; then $(PY) -m coverage combine --quiet --data-file=$(COVERAGE_DIR)/.coverage; fi
+	$(PY) -m tools.coverage_gate --routes $(COVERAGE_DIR)/routes-called.json
 
 lint: install ## ruff
 	$(VENV)/bin/ruff check .

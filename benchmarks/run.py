@@ -2,6 +2,9 @@
 
     .venv/bin/python -m benchmarks.run [--repetitions 30] [--no-http] [--output docs/benchmarks.md]
 
+Besides the markdown report it writes the round-trip figures beside it (docs/benchmarks.json),
+which tests/integration/test_round_trips.py holds every later run to.
+
 Every process started here (DynamoDB Local, and the local stack's services when measured over
 HTTP) is stopped before it returns, also on errors and Ctrl-C.
 """
@@ -25,6 +28,7 @@ from benchmarks.engine import ASSEMBLY_ENV, dynamodb_client, dynamodb_engine
 from benchmarks.http_api import HttpOutcome, measure_over_http
 from benchmarks.inprocess import InProcessApi
 from benchmarks.meter import DynamoMeter
+from benchmarks.recorded import render_record
 from benchmarks.report import RunInfo, anomalies, latency_table, round_trip_table
 from benchmarks.samples import Scenario
 from benchmarks.scenarios import Runner, seed
@@ -96,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     print_results(info, scenarios, http)
     if not options.no_write:
         write(options.output, render(info, scenarios, http))
-        progress(f"wrote {options.output}")
+        # The same measurements, machine-readable: the round-trip gate of `make test` reads them.
+        record = options.output.with_suffix(".json")
+        write(record, render_record(scenarios, f"{info.date} with `{info.command}`"))
+        progress(f"wrote {options.output} and {record}")
     return 0
 
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -76,6 +76,7 @@ class LocalStack:
         reload_code: bool = True,
         warm: bool = True,
         synth_cache: bool = True,
+        observers: Sequence[Callable[[HttpRequest, HttpResponse], None]] = (),
     ) -> None:
         """``dynamodb_endpoint`` uses a running DynamoDB instead of starting DynamoDB Local;
         ``persist_dir`` makes DynamoDB Local keep its data there, ``users_file`` moto the
@@ -86,7 +87,8 @@ class LocalStack:
         .local/cdk.out.<stage> while the app's sources are unchanged (see local.synth_cache).
         ``log`` gets the stack's own lines and one line per request; ``function_log`` (default:
         ``log``) what the functions write (their JSON logs and EMF metrics) and the reasons
-        behind the gateway's error answers."""
+        behind the gateway's error answers; ``observers`` see every answered API request (the e2e
+        tests record the routes called)."""
         self.api_port = api_port
         self.stage = stage
         self._assembly_dir = assembly_dir
@@ -102,6 +104,7 @@ class LocalStack:
         self._reload_code = reload_code
         self._warm = warm
         self._synth_cache = synth_cache
+        self._observers = tuple(observers)
         self.template_reused = assembly_dir is not None
         self.docs = docs or DocsSite()
         self._exit = ExitStack()
@@ -141,7 +144,7 @@ class LocalStack:
                 self.pools,
                 self._authorizers(),
                 self._log,
-                after=[self.post_confirmation.after_response],
+                after=[self.post_confirmation.after_response, *self._observers],
                 detail=self._function_log,
             )
             self._server = HttpServer(self.api_port, self._application(gateway)).start()

@@ -65,7 +65,18 @@ def _send(channel: TextIO, message: dict[str, Any]) -> None:
     channel.flush()
 
 
+def _start_coverage() -> None:
+    """Under `make test` (COVERAGE_PROCESS_START set) measure the handlers in this process too;
+    coverage saves its data file when the worker exits. The only import beyond the standard
+    library, and only when asked for."""
+    if os.environ.get("COVERAGE_PROCESS_START"):
+        import coverage
+
+        coverage.process_startup()
+
+
 def main(handler: str) -> int:
+    _start_coverage()
     # Keep a private copy of stdout for the protocol, then point fd 1 at stderr so anything the
     # handler prints becomes log output instead of corrupting the protocol.
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8")

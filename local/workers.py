@@ -34,6 +34,7 @@ WORKER_SCRIPT = Path(__file__).resolve().parent / "worker.py"
 DEFAULT_MAX_WORKERS = 8
 INIT_TIMEOUT_S = 30  # Lambda allows 10 s of init; imports on a busy laptop can take longer
 CODE_CHECK_INTERVAL_S = 1.0
+COVERAGE_VARIABLES = ("COVERAGE_PROCESS_START", "COVERAGE_FILE")
 
 LogSink = Callable[[str], None]
 
@@ -93,6 +94,8 @@ def function_environment(function: Function, endpoints: Endpoints) -> dict[str, 
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
         "POWERTOOLS_TRACE_DISABLED": "1",  # no X-Ray daemon here
+        # `make test` measures the handlers' coverage in the workers too (see local/worker.py).
+        **{name: os.environ[name] for name in COVERAGE_VARIABLES if name in os.environ},
     }
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from local.net import free_port
 from local.stack import LocalStack
+from tests.e2e.routes import ROUTES_ENV, CalledRoutes
 from tests.e2e.support import Api, User, register_and_login
 
 _LOG: list[Path | None] = [None]
@@ -31,6 +32,7 @@ def stack_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stack(stack_log: Path) -> Iterator[LocalStack]:
     given = os.environ.get("LENDBRIDGE_ASSEMBLY_DIR")
     lock = threading.Lock()
+    routes = CalledRoutes()
     with stack_log.open("a", encoding="utf-8") as log_file:
 
         def log(line: str) -> None:
@@ -44,9 +46,14 @@ def stack(stack_log: Path) -> Iterator[LocalStack]:
             log=log,
             reload_code=False,  # another edit under lambdas/ must not restart workers mid-test
             warm=False,  # functions start on first use, as in Lambda; unused ones cost nothing
+            observers=[routes.after_response],
         )
         with local:  # stops DynamoDB Local, moto and every worker, whatever the outcome
+            routes.api = local.api
             yield local
+    record = os.environ.get(ROUTES_ENV)
+    if record:
+        routes.write(Path(record))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,73 @@
+"""The one place that maps failures to responses (lendbridge.http.errors): failures it has no
+status for, and Powertools' own ServiceError, answered in the contract's envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+
+from lendbridge import errors
+from lendbridge.handlers import accounts as accounts_handler
+from lendbridge.http.errors import status_of
+from tests.events import api_event, body_of
+from tests.unit.test_http_edge import FakeAccounts, assert_error_envelope, call
+
+SECRET_DETAIL = "table lendbridge-main, key USER#42, connection pool exhausted"
+
+
+class UnmappedFailure(errors.LendbridgeError):
+    """A domain failure nobody gave an HTTP status."""
+
+
+@pytest.fixture
+def failing_accounts() -> Iterator[FakeAccounts]:
+    fake = FakeAccounts()
+    accounts_handler.accounts.override(fake)  # type: ignore[arg-type]
+    yield fake
+    accounts_handler.accounts.reset()
+
+
+def _me() -> dict:
+    return call(api_event("GET", "/v1/users/me", user_id="user-1"))
+
+
+def test_a_failure_without_a_status_is_a_500_that_reveals_nothing(
+    failing_accounts: FakeAccounts,
+) -> None:
+    failing_accounts.failure = UnmappedFailure(SECRET_DETAIL)
+
+    response = _me()
+
+    assert status_of(UnmappedFailure("x")) == 500
+    assert response["statusCode"] == 500
+    body = body_of(response)
+    assert_error_envelope(body, "INTERNAL_ERROR")
+    assert SECRET_DETAIL not in response["body"]
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(409, "CONFLICT"), (405, "METHOD_NOT_ALLOWED"), (429, "TOO_MANY_REQUESTS")]
+)
+def test_a_powertools_service_error_keeps_its_status_in_the_envelope(
+    failing_accounts: FakeAccounts, status: int, code: str
+) -> None:
+    failing_accounts.failure = ServiceError(status, "the resource says no")
+
+    response = _me()
+
+    assert response["statusCode"] == status
+    body = body_of(response)
+    assert_error_envelope(body, code)
+    assert body["message"] == "the resource says no"
+
+
+def test_a_service_error_the_contract_has_no_code_for_is_an_opaque_500(failing_accounts: FakeAccounts) -> None:
+    failing_accounts.failure = ServiceError(502, SECRET_DETAIL)
+
+    response = _me()
+
+    assert response["statusCode"] == 500
+    assert_error_envelope(body_of(response), "INTERNAL_ERROR")
+    assert SECRET_DETAIL not in response["body"]
