@@ -98,12 +98,15 @@ def test_the_worker_reads_the_invitations_index_and_writes_only_items(synth: Syn
 
 def test_the_claims_dead_letter_queue_pages(synth: Synth) -> None:
     *_, dlq_id, _ = _queues(synth)
+    # The queue is named at synth, so the alarm names it without a cross-stack reference.
+    queue_name = synth.resource_of("identity", synth.stacks.identity.dead_letter_queues[0])["Properties"]["QueueName"]
+    assert dlq_id.startswith("ClaimsDlq")
     alarms = synth.resources("monitoring", "AWS::CloudWatch::Alarm").values()
     watching = [
         alarm["Properties"]
         for alarm in alarms
         if alarm["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
-        and dlq_id in flatten(alarm["Properties"].get("Dimensions"))
+        and queue_name in flatten(alarm["Properties"].get("Dimensions"))
     ]
     assert len(watching) == 1
     assert watching[0]["AlarmActions"]

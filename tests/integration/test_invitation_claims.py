@@ -26,7 +26,6 @@ from tests.integration.conftest import World
 TERMS = LoanTerms(Decimal("1000.00"), Decimal("5.0"), 12, "Claims")
 INVITATIONS = 100
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/claims"
-TRIGGER_BUDGET_S = 5.0  # Cognito's limit for a trigger's answer
 
 
 class CountedClients:
@@ -151,11 +150,10 @@ def test_a_user_invited_to_100_loans_confirms_in_one_call_and_the_worker_claims_
     user_id = newcomer(world, email)
 
     clients.operations.clear()
-    started = time.perf_counter()
     cognito_triggers.handler(confirmation(user_id, email), FakeContext())
-    trigger_s = time.perf_counter() - started
+    # Constant work whatever the number of invitations: the count of calls, not a timing, is the
+    # guarantee (time on a shared machine proves nothing).
     assert clients.operations == ["sqs:SendMessage"], "constant work: no table access, one message"
-    assert trigger_s < TRIGGER_BUDGET_S / 10, f"trigger took {trigger_s:.3f} s"
     [body] = clients.sent
     assert email.split("@")[0] not in body
     assert pending_ids(world, user_id) == [], "nothing is claimed before the worker runs"
@@ -163,14 +161,11 @@ def test_a_user_invited_to_100_loans_confirms_in_one_call_and_the_worker_claims_
     # Small pages, so the worker must follow the index's pages to the end.
     invitation_claims.claims.override(InvitationClaims(world.store, utc_now, page_size=30))
     clients.operations.clear()
-    started = time.perf_counter()
     result = invitation_claims.handler(sqs_event(body), FakeContext())
-    worker_s = time.perf_counter() - started
     assert result == {"batchItemFailures": []}
     assert clients.operations.count("dynamodb:Query") == 4  # 30 + 30 + 30 + 10
     assert clients.operations.count("dynamodb:TransactWriteItems") == INVITATIONS
     assert pending_ids(world, user_id) == sorted(invited)
-    print(f"\ntrigger: {trigger_s * 1000:.1f} ms, 1 call; worker: {worker_s:.2f} s for {INVITATIONS} claims")
 
     # A redelivered message claims nothing again and changes nothing.
     versions = {p.participant_id: p.version for p, _ in _pending(world, user_id)}

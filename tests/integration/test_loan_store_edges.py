@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from lendbridge.data import keys
 from lendbridge.domain.lending import LoanTerms
 from lendbridge.domain.loans import Invitee, Lender, LoanStatus, ParticipantStatus, VersionConflict
-from lendbridge.errors import Conflict, NotFound
+from lendbridge.errors import Conflict
 from tests.integration.conftest import World
 from tests.integration.faults import failing
 
@@ -156,8 +156,8 @@ def test_a_cancelled_loan_leaves_the_borrowers_list_and_its_invitations_the_lend
     world.lending.cancel(actor, cancelled.loan_id, "no longer needed")
 
     assert [loan.loan_id for loan in world.lending.my_loans(borrower.user_id, 10, None).items] == [kept.loan_id]
-    with pytest.raises(NotFound):
-        world.lending.get_loan(borrower.user_id, cancelled.loan_id)
+    # Still readable by its borrower, as CANCELLED (the contract keeps cancelled loans readable).
+    assert world.lending.get_loan(borrower.user_id, cancelled.loan_id).status == LoanStatus.CANCELLED
     pending = world.lending.lender_participations(alice.user_id, ParticipantStatus.PENDING, 10, None)
     assert pending.items == []
     stored = world.store.get(cancelled.loan_id)
