@@ -22,7 +22,7 @@ from lendbridge.data import keys
 from lendbridge.data.audit import audit_put
 from lendbridge.data.dynamo import cancellation_codes, error_code, put_action, to_item, to_values, translated_errors
 from lendbridge.data.items import GUARD_CONDITION, audited_participant, invitee_guard_item, participant_item
-from lendbridge.ports import Actor, IdGenerator
+from lendbridge.domain.ports import Actor, IdGenerator
 from tools.migrations.legacy_participants import MIGRATED_MARK, MIGRATION_ACTOR, Conversion, SkipReason
 
 # DynamoDB allows 100 actions a transaction; about ten conversions (40 actions) keep round trips

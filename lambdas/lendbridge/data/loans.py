@@ -8,14 +8,14 @@ on a loan once, the version snapshot, the funding point and the audit entries.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from lendbridge.data import keys
-from lendbridge.data.audit import audit_put
+from lendbridge.data.audit import audit_entry_of, audit_put
 from lendbridge.data.dynamo import (
     batch_get,
     cancellation_codes,
@@ -26,6 +26,7 @@ from lendbridge.data.dynamo import (
     to_values,
     translated_errors,
 )
+from lendbridge.data.history import point_of, version_of
 from lendbridge.data.items import (
     GUARD_CONDITION,
     DamagedItem,
@@ -39,6 +40,8 @@ from lendbridge.data.items import (
     readable,
     report_damaged,
 )
+from lendbridge.data.users import profile_of as user_profile
+from lendbridge.domain.history import AuditEntry, FundingPoint, HistoryKind, VersionRecord
 from lendbridge.domain.loans import (
     Change,
     InsufficientRoom,
@@ -53,10 +56,12 @@ from lendbridge.domain.loans import (
     too_many_participants,
 )
 from lendbridge.domain.pages import Page, Position
+from lendbridge.domain.ports import Actor, IdGenerator, InvitationContext
 from lendbridge.errors import Conflict
-from lendbridge.ports import Actor, IdGenerator, iso
+from lendbridge.timestamps import iso
 
 _HIGH = "\uffff"
+_HISTORY_PREFIXES = {HistoryKind.VERSION: keys.VERSION_PREFIX, HistoryKind.FUNDING: keys.FUNDING_PREFIX}
 # Written with arithmetic in the update expression, so the database, not Python, moves money.
 _RUNNING_TOTALS = ("total_invited", "remaining", "total_funded")
 # The loan attributes a write may remove (a None in the new state); any other None is a bug
@@ -73,14 +78,6 @@ _OPTIONAL_LOAN_ATTRIBUTES = frozenset(
         "smallest_contribution",
     }
 )
-
-
-@dataclass(frozen=True)
-class InvitationContext:
-    loan: Loan | None
-    emails_on_loan: frozenset[str]
-    users_by_email: dict[str, Lender]
-    profile: dict[str, Any] | None
 
 
 class DynamoLoanStore:
@@ -135,7 +132,9 @@ class DynamoLoanStore:
             if (item := found.get((keys.email_pk(email), keys.PROFILE)))
         }
         profile = found.get((keys.user_pk(profile_of), keys.PROFILE)) if profile_of else None
-        return InvitationContext(loan_of(loan) if loan else None, on_loan, users, profile)
+        return InvitationContext(
+            loan_of(loan) if loan else None, on_loan, users, user_profile(profile) if profile else None
+        )
 
     def borrower_page(self, borrower_id: str, limit: int, position: Position | None) -> Page[Loan]:
         """A page of the borrower's loans with participants, newest first, in two queries:
@@ -243,28 +242,35 @@ class DynamoLoanStore:
             ).get("Item")
         return loan_of(from_item(item)) if item else None
 
-    def loan_records(
-        self, loan_id: str, kind: str, limit: int, position: Position | None, *, newest_first: bool
-    ) -> Page[dict[str, Any]]:
-        """A page of a loan's ``VERSION`` or ``FUNDING`` records."""
-        return self._page(
-            table=self._table,
-            key_condition="PK = :pk AND begins_with(SK, :kind)",
-            values={":pk": keys.loan_pk(loan_id), ":kind": f"{kind}#"},
-            limit=limit,
-            position=position,
-            newest_first=newest_first,
-        )
+    def versions_page(self, loan_id: str, limit: int, position: Position | None) -> Page[VersionRecord]:
+        page = self._history(HistoryKind.VERSION, loan_id, limit, position)
+        return Page(list(readable(page.items, version_of, "loan_version")), page.next_position)
 
-    def audit_page(self, loan_id: str, limit: int, position: Position | None) -> Page[dict[str, Any]]:
+    def funding_page(self, loan_id: str, limit: int, position: Position | None) -> Page[FundingPoint]:
+        page = self._history(HistoryKind.FUNDING, loan_id, limit, position)
+        return Page(list(readable(page.items, point_of, "funding_point")), page.next_position)
+
+    def audit_page(self, loan_id: str, limit: int, position: Position | None) -> Page[AuditEntry]:
         """A loan's audit entries (its own and its participants'), newest first."""
-        return self._page(
+        page = self._page(
             table=self._audit_table,
             key_condition="PK = :pk",
             values={":pk": keys.loan_pk(loan_id)},
             limit=limit,
             position=position,
             newest_first=True,
+        )
+        return Page(list(readable(page.items, audit_entry_of, "audit_entry")), page.next_position)
+
+    def _history(self, kind: HistoryKind, loan_id: str, limit: int, position: Position | None) -> Page[dict[str, Any]]:
+        """A page of a loan's version or funding items: versions newest first, points oldest first."""
+        return self._page(
+            table=self._table,
+            key_condition="PK = :pk AND begins_with(SK, :kind)",
+            values={":pk": keys.loan_pk(loan_id), ":kind": _HISTORY_PREFIXES[kind]},
+            limit=limit,
+            position=position,
+            newest_first=kind == HistoryKind.VERSION,
         )
 
     def _page(
@@ -364,11 +370,12 @@ class DynamoLoanStore:
         )
         self._transact(actions, guards)
 
-    def add_participants(self, loan: Loan, created: Sequence[Participant], actor: Actor, now_iso: str) -> None:
+    def add_participants(self, loan: Loan, created: Sequence[Participant], actor: Actor, now: datetime) -> None:
         """Invite lenders without locking the loan: DynamoDB itself moves the running totals
         and refuses the write unless ``remaining`` still covers the new contributions and
         ``open_slots`` the new participants (the cap), so concurrent requests never
         over-commit, never exceed the cap and never retry."""
+        now_iso = iso(now)
         added = sum((p.contribution_amount for p in created), Decimal("0"))
         count = len(created)
         increments = {
@@ -426,8 +433,9 @@ class DynamoLoanStore:
         )
         self._transact(actions, guards, refused=lambda error: _raise_refusal(error, added, count))
 
-    def claim(self, participant: Participant, lender: Lender, actor: Actor, now_iso: str) -> bool:
+    def claim(self, participant: Participant, lender: Lender, actor: Actor, now: datetime) -> bool:
         """Make an email's invitation the new user's: same participant id, lender filled in place."""
+        now_iso = iso(now)
         claimed = participant_of(
             {
                 **participant_item(participant),

@@ -11,7 +11,8 @@ from lendbridge.data import keys
 from lendbridge.data.audit import audit_put
 from lendbridge.data.dynamo import cancellation_codes, error_code, from_item, put_action, to_item, translated_errors
 from lendbridge.domain.accounts import EmailTaken, UserProfile
-from lendbridge.ports import Actor, IdGenerator, iso
+from lendbridge.domain.ports import Actor, IdGenerator
+from lendbridge.timestamps import iso
 
 
 class DynamoUserStore:
@@ -81,10 +82,10 @@ class DynamoUserStore:
                 TableName=self._table, Key=to_item({"PK": keys.user_pk(user_id), "SK": keys.PROFILE})
             )
         item = response.get("Item")
-        return _profile(from_item(item)) if item else None
+        return profile_of(from_item(item)) if item else None
 
 
-def _profile(item: dict[str, Any]) -> UserProfile:
+def profile_of(item: dict[str, Any]) -> UserProfile:
     return UserProfile(
         user_id=item["user_id"],
         email=item["email"],

@@ -429,7 +429,13 @@ def stamp(loan: Loan, *, now: datetime, actor_id: str, reason: str | None = None
     return replace(loan, version=loan.version + 1, updated_at=now, updated_by=actor_id, change_reason=reason)
 
 
-COMPARED_FIELDS = (
+# Every attribute a stored loan carries besides its keys, in the order snapshots show them.
+# What a write sets, what a version snapshot copies and what an audit entry compares are all
+# drawn from this one list; each name is an attribute (or property) of ``Loan``.
+LOAN_FIELDS = (
+    "loan_id",
+    "borrower_id",
+    "borrower_name",
     "amount",
     "interest_rate",
     "term_months",
@@ -437,15 +443,44 @@ COMPARED_FIELDS = (
     "status",
     "total_invited",
     "total_funded",
+    "remaining",
+    "funding_percentage",
+    "is_fully_funded",
+    "participant_count",
+    "open_slots",
     "pending_count",
     "accepted_count",
     "declined_count",
+    "average_contribution",
     "largest_contribution",
     "smallest_contribution",
+    "version",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "change_reason",
     "deleted_at",
     "deleted_by",
     "deletion_reason",
 )
+# Written once, when the loan is created; every later write leaves them alone.
+LOAN_IDENTITY = frozenset({"loan_id", "borrower_id", "created_at", "created_by"})
+# Derived figures and the bookkeeping of every write: an audit entry records what changed.
+_NOT_COMPARED = LOAN_IDENTITY | {
+    "borrower_name",
+    "remaining",
+    "funding_percentage",
+    "is_fully_funded",
+    "participant_count",
+    "open_slots",
+    "average_contribution",
+    "version",
+    "updated_at",
+    "updated_by",
+    "change_reason",
+}
+COMPARED_FIELDS = tuple(name for name in LOAN_FIELDS if name not in _NOT_COMPARED)
 
 
 def changed_fields(before: Loan | None, after: Loan) -> tuple[str, ...]:
