@@ -30,7 +30,8 @@ def handlers_on(world: World) -> Iterator[None]:
                 lambda: DynamoDBPersistenceLayer(
                     table_name=world.tables["IdempotencyTable"], boto3_client=world.dynamodb
                 )
-            )
+            ),
+            lambda: b"handler-calls-key",
         ),
     )
     for module in (loans_handler, lender_handler):

@@ -9,7 +9,15 @@ from decimal import Decimal
 from enum import StrEnum
 
 from lendbridge.domain.money import ZERO, cents, percentage
-from lendbridge.errors import Conflict, Forbidden, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
+from lendbridge.errors import (
+    Conflict,
+    Forbidden,
+    LendbridgeError,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    ValidationFailed,
+)
 
 MAX_LENDERS_PER_REQUEST = 20
 # The contract's cap on PENDING plus ACCEPTED participants of one loan. The loan item carries
@@ -499,3 +507,32 @@ class InsufficientRoom(ValidationFailed):
 
 class InviteeAlreadyOnLoan(ValidationFailed):
     """A concurrent request invited the same email first."""
+
+
+def already_invited(email: str) -> InviteeAlreadyOnLoan:
+    return InviteeAlreadyOnLoan(
+        f"Lender {email} is already invited to this loan",
+        field_errors={"lenders": [f"{email} is already invited to this loan"]},
+        details={"email": email},
+    )
+
+
+def invitations_refused(
+    *, status: str | None, remaining: Decimal, open_slots: int | None, added: Decimal, count: int
+) -> LendbridgeError:
+    """Why a store refused new invitations, from the loan as it was when it refused (``status``
+    None: there was no loan; ``open_slots`` None: a loan from before the cap): the first rule
+    that failed; if none did, the loan merely changed meanwhile."""
+    if status is None:
+        return VersionConflict("The loan changed while this request ran")
+    if status != LoanStatus.FUNDING.value:
+        return Conflict(f"The loan is {status}; it no longer takes changes")
+    if remaining < added:
+        return InsufficientRoom(
+            f"Contributions exceed the {remaining:.2f} still open on this loan",
+            field_errors={"lenders": [f"Total contributions exceed the remaining amount {remaining:.2f}"]},
+            details={"remaining": f"{remaining:.2f}"},
+        )
+    if open_slots is not None and open_slots < count:
+        return too_many_participants(open_slots)
+    return VersionConflict("The loan changed while this request ran")
