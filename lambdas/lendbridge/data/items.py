@@ -264,3 +264,11 @@ def audited_participant(participant: Participant | None) -> dict[str, Any] | Non
         return None
     item = participant_item(participant)
     return {name: item.get(name) for name in AUDITED_PARTICIPANT_FIELDS}
+
+
+def audited_loan(loan: Loan | None, fields: Iterable[str]) -> dict[str, Any] | None:
+    """What an audit entry records of a loan: the stored values of the fields a change touched."""
+    if loan is None:
+        return None
+    state = loan_state(loan)
+    return {name: state.get(name) for name in fields}
