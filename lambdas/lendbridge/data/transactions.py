@@ -164,28 +164,30 @@ class Transaction:
 
     def send(self) -> Cancellation | None:
         """Write every action or none: None when written, else why DynamoDB cancelled it."""
-        try:
-            with translated_errors():
-                self._client.transact_write_items(TransactItems=self._actions)
-        except ClientError as error:
-            if error_code(error) != "TransactionCanceledException":
-                raise
-            return _cancellation(error, self._tags)
-        return None
+        error = self._write()
+        return None if error is None else _cancellation(error, self._tags)
 
     def commit(self, decode: Decoder) -> None:
         """Write every action or none; a cancellation raises what ``decode`` makes of it (the
         original error if it makes nothing of it)."""
+        error = self._write()
+        if error is None:
+            return
+        reason = decode(_cancellation(error, self._tags))
+        if reason is None:
+            raise error
+        raise reason from error
+
+    def _write(self) -> ClientError | None:
+        """One TransactWriteItems; returns its cancellation, raises any other failure."""
         try:
             with translated_errors():
                 self._client.transact_write_items(TransactItems=self._actions)
         except ClientError as error:
             if error_code(error) != "TransactionCanceledException":
                 raise
-            reason = decode(_cancellation(error, self._tags))
-            if reason is None:
-                raise
-            raise reason from error
+            return error
+        return None
 
     def _add(self, action: dict[str, Any], tag: object) -> None:
         self._actions.append(action)
