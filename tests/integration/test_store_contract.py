@@ -122,25 +122,32 @@ def test_one_live_invitation_per_email_and_loan(backend: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("contribution", "count", "error", "details"),
+    ("taken", "contribution", "count", "error", "details"),
     [
-        ("1000.01", 1, InsufficientRoom, {"remaining": "1000.00"}),
-        ("1", 101, ValidationFailed, {"open_slots": 100}),
+        (0, "1000.01", 1, InsufficientRoom, {"remaining": "1000.00"}),
+        (95, "1", 6, ValidationFailed, {"open_slots": 5}),
     ],
 )
 def test_new_invitations_are_refused_by_the_write_when_money_or_slots_run_out(
-    backend: Any, contribution: str, count: int, error: type[Exception], details: dict[str, Any]
+    backend: Any, taken: int, contribution: str, count: int, error: type[Exception], details: dict[str, Any]
 ) -> None:
+    """The invitations are checked against a stale read (the loan header from before the
+    slots were taken), so only the store's own condition can refuse them."""
     _, actor = backend.user("borrower")
     loan = backend.lending.create_loan(actor, TERMS, [])
     header = backend.store.header(loan.loan_id)
+    for start in range(0, taken, 19):
+        batch = [Invitee(email(), Decimal("1")) for _ in range(min(19, taken - start))]
+        backend.lending.add_lenders(actor, loan.loan_id, batch)
+    before = stored(backend.store, loan.loan_id)
     invitees = [Invitee(email(), Decimal(contribution)) for _ in range(count)]
     ids = [f"p-{uuid.uuid4().hex}" for _ in invitees]
     _, created = invite(header, invitees, {}, new_ids=ids, now=loan.created_at, actor_id=actor.user_id)
     with pytest.raises(error) as refused:
         backend.store.add_participants(header, created, actor, header.updated_at)
     assert refused.value.details == details  # type: ignore[attr-defined]
-    assert stored(backend.store, loan.loan_id).version == loan.version
+    after = stored(backend.store, loan.loan_id)
+    assert (after.version, after.pending_count) == (before.version, taken)
 
 
 def test_a_loan_no_longer_funding_takes_no_invitations(backend: Any) -> None:
