@@ -64,11 +64,11 @@ class InProcessApi:
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
         from lendbridge.data.cursors import SignedCursors
+        from lendbridge.domain.ports import utc_now
         from lendbridge.handlers import lender as lender_handler
         from lendbridge.handlers import loans as loans_handler
         from lendbridge.http.idempotency import Idempotency
         from lendbridge.lazy import Lazy
-        from lendbridge.ports import utc_now
         from lendbridge.wiring import build_lending_services
 
         self._meter = meter

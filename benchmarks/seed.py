@@ -16,7 +16,7 @@ from lendbridge.data.users import DynamoUserStore
 from lendbridge.domain.accounts import UserProfile
 from lendbridge.domain.lending import Lending, LoanTerms
 from lendbridge.domain.loans import MAX_LENDERS_PER_REQUEST, AchDetails, Invitee, SealedBankAccount
-from lendbridge.ports import Actor, new_id, utc_now
+from lendbridge.domain.ports import Actor, new_id, utc_now
 
 CONTRIBUTION = Decimal("100.00")
 # Seeding is I/O bound on DynamoDB Local; a few threads keep its (2-core) JVM busy.

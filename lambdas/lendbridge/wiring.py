@@ -15,10 +15,10 @@ from lendbridge.data.bank_vault import KmsBankVault
 from lendbridge.data.cursors import SignedCursors
 from lendbridge.data.loans import DynamoLoanStore
 from lendbridge.domain.lending import Lending
+from lendbridge.domain.ports import new_id, utc_now
 from lendbridge.errors import DependencyUnavailable
 from lendbridge.http.idempotency import Idempotency
 from lendbridge.lazy import Lazy
-from lendbridge.ports import new_id, utc_now
 from lendbridge.settings import Settings
 
 SECRET_CACHE_SECONDS = 300

@@ -103,7 +103,7 @@ class World:
         from lendbridge.data.loans import DynamoLoanStore
         from lendbridge.data.users import DynamoUserStore
         from lendbridge.domain.lending import InvitationClaims, Lending
-        from lendbridge.ports import new_id, utc_now
+        from lendbridge.domain.ports import new_id, utc_now
 
         self.dynamodb = dynamodb
         self.tables = tables
@@ -123,7 +123,7 @@ class World:
         from datetime import datetime
 
         from lendbridge.domain.accounts import UserProfile
-        from lendbridge.ports import Actor
+        from lendbridge.domain.ports import Actor
 
         email = f"{name}-{uuid.uuid4().hex[:10]}@example.com"
         profile = UserProfile(str(uuid.uuid4()), email, name.title(), datetime.now(UTC))

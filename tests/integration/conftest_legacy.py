@@ -20,7 +20,7 @@ from lendbridge.data import keys
 from lendbridge.data.dynamo import to_item
 from lendbridge.data.items import loan_item
 from lendbridge.domain.loans import Loan, LoanStatus
-from lendbridge.ports import iso
+from lendbridge.timestamps import iso
 from tests.integration.conftest_tables import all_items
 
 START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

@@ -31,7 +31,7 @@ def handlers_on(world: World) -> Iterator[None]:
                     table_name=world.tables["IdempotencyTable"], boto3_client=world.dynamodb
                 )
             ),
-            lambda: b"handler-calls-test-key",
+            lambda: b"handler-calls-key",
         ),
     )
     for module in (loans_handler, lender_handler):

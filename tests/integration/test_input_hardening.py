@@ -39,7 +39,7 @@ def test_a_revision_with_a_null_term_writes_nothing(world: World) -> None:
     borrower, actor = world.user("b")
     loan = world.lending.create_loan(actor, TERMS, [])
     with pytest.raises(ValueError, match="interest_rate"):
-        world.lending.revise(actor, loan.loan_id, (1,), {"interest_rate": None}, "x")
+        world.lending.revise(actor, loan.loan_id, [1], {"interest_rate": None}, "x")
     again = world.lending.get_loan(borrower.user_id, loan.loan_id)
     assert (again.version, again.interest_rate) == (1, Decimal("6.5"))
     assert [item.loan_id for item in world.lending.my_loans(borrower.user_id, 10, None).items] == [loan.loan_id]
@@ -48,6 +48,6 @@ def test_a_revision_with_a_null_term_writes_nothing(world: World) -> None:
 def test_optional_attributes_may_still_be_removed(world: World) -> None:
     borrower, actor = world.user("b")
     loan = world.lending.create_loan(actor, TERMS, [])
-    revised = world.lending.revise(actor, loan.loan_id, (1,), {"purpose": None}, "no purpose")
+    revised = world.lending.revise(actor, loan.loan_id, [1], {"purpose": None}, "no purpose")
     assert revised.purpose is None
     assert world.lending.get_loan(borrower.user_id, loan.loan_id).purpose is None

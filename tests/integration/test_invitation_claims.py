@@ -18,8 +18,8 @@ from botocore.stub import Stubber
 
 from lendbridge.domain.lending import InvitationClaims, LoanTerms
 from lendbridge.domain.loans import Invitee, ParticipantStatus
+from lendbridge.domain.ports import utc_now
 from lendbridge.handlers import cognito_triggers, invitation_claims
-from lendbridge.ports import utc_now
 from tests.events import FakeContext
 from tests.integration.conftest import World
 
@@ -91,7 +91,7 @@ def invite_to_loans(world: World, email: str, count: int) -> list[str]:
 def newcomer(world: World, email: str) -> str:
     """Registration as in prod: the profile exists, the email is not verified yet."""
     from lendbridge.domain.accounts import UserProfile
-    from lendbridge.ports import Actor
+    from lendbridge.domain.ports import Actor
 
     user_id = str(uuid.uuid4())
     world.users.create(UserProfile(user_id, email, "New Comer", datetime.now(UTC)), Actor(user_id, "register"))

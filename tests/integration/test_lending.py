@@ -215,7 +215,7 @@ def test_invitations_to_a_new_email_become_the_new_users_in_place(world: World) 
     from lendbridge.data.keys import email_digest
     from lendbridge.domain.accounts import UserProfile
     from lendbridge.domain.claims import ClaimRequest
-    from lendbridge.ports import Actor
+    from lendbridge.domain.ports import Actor
 
     newcomer = UserProfile(str(uuid.uuid4()), email, "Newcomer", datetime.now(UTC))
     world.users.create(newcomer, Actor(user_id=newcomer.user_id, request_id="r"))

@@ -20,8 +20,8 @@ from lendbridge.data import keys
 from lendbridge.data.dynamo import from_item
 from lendbridge.data.integrity_scan import IntegrityScanner
 from lendbridge.data.loans import DynamoLoanStore
+from lendbridge.domain.ports import new_id, utc_now
 from lendbridge.errors import DependencyUnavailable
-from lendbridge.ports import new_id, utc_now
 from local.template import Assembly
 from tests.integration.conftest_legacy import (
     START,

@@ -12,8 +12,8 @@ from lendbridge.data import keys
 from lendbridge.data.dynamo import from_item
 from lendbridge.data.users import DynamoUserStore
 from lendbridge.domain.accounts import EmailTaken, UserProfile
+from lendbridge.domain.ports import Actor, new_id
 from lendbridge.errors import DependencyUnavailable, Throttled
-from lendbridge.ports import Actor, new_id
 from tests.integration.faults import failing
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

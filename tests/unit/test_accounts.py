@@ -28,9 +28,9 @@ from lendbridge.domain.accounts import (
     UnsupportedSignInStep,
     UserProfile,
 )
+from lendbridge.domain.ports import Actor
 from lendbridge.errors import IdentityThrottled, NotFound
 from lendbridge.handlers import accounts as handler_module
-from lendbridge.ports import Actor
 from tests.events import FakeContext, api_event, body_of
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

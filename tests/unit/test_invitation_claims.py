@@ -14,7 +14,7 @@ from lendbridge.domain.claims import ClaimRequest
 from lendbridge.domain.lending import ClaimsPending, InvitationClaims
 from lendbridge.domain.loans import Lender, Participant, ParticipantStatus
 from lendbridge.domain.pages import Page, Position
-from lendbridge.ports import Actor
+from lendbridge.domain.ports import Actor
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 REQUEST = ClaimRequest("user-1", "ab" * 32, "Ada", "req-1")
@@ -39,7 +39,7 @@ class PagedStore:
     invitations: list[Participant]
     refuse: set[str] = field(default_factory=set)
     pages_read: list[Position | None] = field(default_factory=list)
-    claimed: list[tuple[str, Lender, Actor, str]] = field(default_factory=list)
+    claimed: list[tuple[str, Lender, Actor, datetime]] = field(default_factory=list)
 
     def invitations_page(self, email_digest: str, limit: int, position: Position | None) -> Page[Participant]:
         assert email_digest == REQUEST.email_digest
@@ -49,10 +49,10 @@ class PagedStore:
         more = start + limit < len(self.invitations)
         return Page(items, {"next": str(start + limit)} if more else None)
 
-    def claim(self, participant: Participant, lender: Lender, actor: Actor, now_iso: str) -> bool:
+    def claim(self, participant: Participant, lender: Lender, actor: Actor, now: datetime) -> bool:
         if participant.participant_id in self.refuse:
             return False
-        self.claimed.append((participant.participant_id, lender, actor, now_iso))
+        self.claimed.append((participant.participant_id, lender, actor, now))
         return True
 
 
@@ -68,7 +68,7 @@ def test_every_page_is_followed_and_claimed_invitations_are_skipped() -> None:
     _, lender, actor, stamp = store.claimed[0]
     assert lender == Lender(user_id="user-1", full_name="Ada")
     assert actor == Actor(user_id="user-1", request_id="req-1")
-    assert stamp == "2026-11-29T12:00:00.000000Z"
+    assert stamp == NOW
 
 
 def test_a_refused_claim_fails_the_message_after_claiming_the_rest() -> None:

@@ -29,7 +29,8 @@ import boto3
 from lendbridge.aws import BOTO_CONFIG
 from lendbridge.data import keys
 from lendbridge.data.dynamo import batch_get, from_item, to_values, translated_errors
-from lendbridge.ports import iso, new_id, utc_now
+from lendbridge.domain.ports import new_id, utc_now
+from lendbridge.timestamps import iso
 from tools.migrations.checkpoints import Checkpoint, CheckpointStore, FileCheckpoint, TableCheckpoint
 from tools.migrations.legacy_participants import (
     LOAN_PK_PREFIX,

@@ -14,15 +14,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from botocore.exceptions import ClientError
+from typing import Any, cast
 
 from lendbridge.data import keys
-from lendbridge.data.audit import audit_put
-from lendbridge.data.dynamo import cancellation_codes, error_code, put_action, to_item, to_values, translated_errors
-from lendbridge.data.items import GUARD_CONDITION, audited_participant, invitee_guard_item, participant_item
-from lendbridge.ports import Actor, IdGenerator
+from lendbridge.data.items import audited_participant, participant_item
+from lendbridge.data.transactions import Transaction
+from lendbridge.domain.ports import Actor, IdGenerator
 from tools.migrations.legacy_participants import MIGRATED_MARK, MIGRATION_ACTOR, Conversion, SkipReason
 
 # DynamoDB allows 100 actions a transaction; about ten conversions (40 actions) keep round trips
@@ -78,79 +75,55 @@ class ConversionWriter:
     def _action_count(self, conversion: Conversion) -> int:
         return 2 + int(conversion.participant.is_live) + int(self._audit_table is not None)
 
-    def _actions(self, conversion: Conversion, now_iso: str) -> list[tuple[str, dict[str, Any]]]:
+    def _add(self, txn: Transaction, conversion: Conversion, now_iso: str) -> None:
+        """One conversion's actions, each tagged with the conversion and its role in it."""
         participant = conversion.participant
-        actions: list[tuple[str, dict[str, Any]]] = [
-            ("participant", put_action(self._table, participant_item(participant))),
-            ("source", self._mark_source(conversion, now_iso)),
-        ]
+        txn.put(participant_item(participant), tag=(conversion, "participant"))
+        pk, sk = conversion.old_key
+        txn.update(
+            (pk, sk),
+            "SET #mark = :pid, migrated_at = :now",
+            "attribute_exists(PK) AND attribute_not_exists(#mark) "
+            "AND #status = :status AND contribution_amount = :amount",
+            names={"#mark": MIGRATED_MARK, "#status": "status"},
+            values={
+                ":pid": participant.participant_id,
+                ":now": now_iso,
+                ":status": conversion.old_status,
+                ":amount": conversion.old_amount,
+            },
+            tag=(conversion, "source"),
+        )
         if participant.is_live:
             # The same guard a new invitation takes, so a migrated one is guarded exactly alike.
-            guard = put_action(
-                self._table, invitee_guard_item(participant), GUARD_CONDITION, values={":inactive": False}
-            )
-            actions.append(("guard", guard))
+            txn.guard(participant, tag=(conversion, "guard"))
         if self._audit_table is not None:
             after = {**(audited_participant(participant) or {}), "migrated_from": conversion.old_key[1]}
-            audit = audit_put(
-                table=self._audit_table,
-                audit_id=self._new_id(),
-                timestamp=now_iso,
-                entity="participant",
-                entity_id=participant.participant_id,
-                action="CREATE",
-                actor=ACTOR,
-                before=None,
-                after=after,
+            txn.audit(
+                ACTOR,
+                now_iso,
+                "participant",
+                participant.participant_id,
+                "CREATE",
+                None,
+                after,
                 scope_pk=keys.loan_pk(participant.loan_id),
             )
-            actions.append(("audit", audit))
-        return actions
-
-    def _mark_source(self, conversion: Conversion, now_iso: str) -> dict[str, Any]:
-        pk, sk = conversion.old_key
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": to_item({"PK": pk, "SK": sk}),
-                "UpdateExpression": "SET #mark = :pid, migrated_at = :now",
-                "ConditionExpression": (
-                    "attribute_exists(PK) AND attribute_not_exists(#mark) "
-                    "AND #status = :status AND contribution_amount = :amount"
-                ),
-                "ExpressionAttributeNames": {"#mark": MIGRATED_MARK, "#status": "status"},
-                "ExpressionAttributeValues": to_values(
-                    {
-                        ":pid": conversion.participant.participant_id,
-                        ":now": now_iso,
-                        ":status": conversion.old_status,
-                        ":amount": conversion.old_amount,
-                    }
-                ),
-            }
-        }
 
     def _transact(self, group: list[Conversion], now_iso: str) -> dict[Conversion, SkipReason | None] | None:
         """None when written; else the conversions whose conditions failed, each with why
         (None: it was already migrated). An empty dict: cancelled for no condition, retry."""
-        owners: list[tuple[Conversion, str]] = []
-        actions: list[dict[str, Any]] = []
+        txn = Transaction(self._client, self._table, audit_table=self._audit_table, new_id=self._new_id)
         for conversion in group:
-            for role, action in self._actions(conversion, now_iso):
-                owners.append((conversion, role))
-                actions.append(action)
-        try:
-            with translated_errors():
-                self._client.transact_write_items(TransactItems=actions)
-        except ClientError as error:
-            if error_code(error) != "TransactionCanceledException":
-                raise
-            failed_roles: dict[Conversion, set[str]] = {}
-            for (conversion, role), code in zip(owners, cancellation_codes(error), strict=False):
-                if code == "ConditionalCheckFailed":
-                    failed_roles.setdefault(conversion, set()).add(role)
-            return {conversion: _why(roles) for conversion, roles in failed_roles.items()}
-        return None
+            self._add(txn, conversion, now_iso)
+        cancelled = txn.send()
+        if cancelled is None:
+            return None
+        failed_roles: dict[Conversion, set[str]] = {}
+        for reason in cancelled.failed:
+            conversion, role = cast(tuple[Conversion, str], reason.tag)
+            failed_roles.setdefault(conversion, set()).add(role)
+        return {conversion: _why(roles) for conversion, roles in failed_roles.items()}
 
 
 def _why(roles: set[str]) -> SkipReason | None:

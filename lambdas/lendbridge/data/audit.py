@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, cast
 
 from lendbridge.data.dynamo import put_action
 from lendbridge.data.keys import audit_pk
-from lendbridge.ports import Actor
+from lendbridge.domain.history import AUDIT_ACTIONS, AuditAction, AuditEntry
+from lendbridge.domain.ports import Actor
+from lendbridge.timestamps import parse_time
 
-Action = Literal["CREATE", "UPDATE", "DELETE"]
+Action = AuditAction
 
 # Never copied into an audit entry, whatever a caller passes in before/after.
 _NEVER_AUDITED = frozenset({"routing_number", "account_number", "routing_ciphertext", "account_ciphertext"})
@@ -54,3 +56,24 @@ def _scrub(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if values is None:
         return None
     return {k: v for k, v in values.items() if k not in _NEVER_AUDITED}
+
+
+def audit_entry_of(item: dict[str, Any]) -> AuditEntry:
+    action = item["action"]
+    if action not in AUDIT_ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    timestamp = parse_time(item["timestamp"])
+    if timestamp is None:
+        raise ValueError("missing timestamp")
+    return AuditEntry(
+        audit_id=str(item["audit_id"]),
+        timestamp=timestamp,
+        entity=str(item["entity"]),
+        entity_id=str(item["entity_id"]),
+        action=cast(AuditAction, action),
+        user_id=str(item["user_id"]),
+        changes=dict(item.get("changes", {})),
+        ip_address=item.get("ip_address"),
+        user_agent=item.get("user_agent"),
+        request_id=item.get("request_id"),
+    )

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from lendbridge.domain.pages import Position
+from lendbridge.domain.ports import Clock
 from lendbridge.errors import ValidationFailed
-from lendbridge.ports import Clock
 
 TOKEN_LIFETIME = timedelta(hours=24)
 _VERSION = "v1"

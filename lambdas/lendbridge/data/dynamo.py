@@ -89,12 +89,6 @@ def translated_errors() -> Iterator[None]:
         ) from error
 
 
-def cancellation_codes(error: ClientError) -> list[str]:
-    """Per-action reasons of a cancelled TransactWriteItems, in request order."""
-    reasons = error.response.get("CancellationReasons") or []
-    return [str(reason.get("Code", "None")) for reason in reasons]
-
-
 def batch_get(
     client: Any,
     table: str,

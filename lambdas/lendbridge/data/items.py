@@ -13,9 +13,17 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lendbridge import observability
 from lendbridge.data import keys
-from lendbridge.domain.loans import BankSummary, Loan, LoanStatus, Participant, ParticipantStatus
+from lendbridge.domain.loans import (
+    LOAN_FIELDS,
+    LOAN_IDENTITY,
+    BankSummary,
+    Loan,
+    LoanStatus,
+    Participant,
+    ParticipantStatus,
+)
 from lendbridge.errors import LendbridgeError
-from lendbridge.ports import iso
+from lendbridge.timestamps import iso, parse_time
 
 logger = Logger(child=True)
 T = TypeVar("T")
@@ -56,10 +64,6 @@ def report_damaged(entity: str, key: dict[str, Any], problem: str) -> None:
     observability.emit("DamagedItemsSkipped", MetricUnit.Count, 1, {"Entity": entity})
 
 
-def parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
 def _time(value: str) -> datetime:
     parsed = parse_time(value)
     if parsed is None:
@@ -90,44 +94,24 @@ def loan_item(loan: Loan) -> dict[str, Any]:
         "GSI1SK": loan_sort_key(loan),
         "GSI3PK": keys.borrower_key(loan.borrower_id),
         "GSI3SK": loan_sort_key(loan),
-        **loan_state(loan),
-        "loan_id": loan.loan_id,
-        "borrower_id": loan.borrower_id,
-        "created_at": iso(loan.created_at),
-        "created_by": loan.created_by,
+        **{name: _stored(getattr(loan, name)) for name in LOAN_FIELDS},
     }
+
+
+_STATE_FIELDS = tuple(name for name in LOAN_FIELDS if name not in LOAN_IDENTITY)
 
 
 def loan_state(loan: Loan) -> dict[str, Any]:
     """Attributes a change may rewrite, computed fields included (kept exact in the same write)."""
-    return {
-        "borrower_name": loan.borrower_name,
-        "amount": loan.amount,
-        "interest_rate": loan.interest_rate,
-        "term_months": loan.term_months,
-        "purpose": loan.purpose,
-        "status": loan.status.value,
-        "total_invited": loan.total_invited,
-        "total_funded": loan.total_funded,
-        "remaining": loan.remaining,
-        "funding_percentage": loan.funding_percentage,
-        "is_fully_funded": loan.is_fully_funded,
-        "participant_count": loan.participant_count,
-        "open_slots": loan.open_slots,
-        "pending_count": loan.pending_count,
-        "accepted_count": loan.accepted_count,
-        "declined_count": loan.declined_count,
-        "average_contribution": loan.average_contribution,
-        "largest_contribution": loan.largest_contribution,
-        "smallest_contribution": loan.smallest_contribution,
-        "version": loan.version,
-        "updated_at": iso(loan.updated_at),
-        "updated_by": loan.updated_by,
-        "change_reason": loan.change_reason,
-        "deleted_at": iso(loan.deleted_at) if loan.deleted_at else None,
-        "deleted_by": loan.deleted_by,
-        "deletion_reason": loan.deletion_reason,
-    }
+    return {name: _stored(getattr(loan, name)) for name in _STATE_FIELDS}
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, LoanStatus):
+        return value.value
+    return value
 
 
 def loan_of(item: dict[str, Any], participants: tuple[Participant, ...] = ()) -> Loan:
@@ -280,3 +264,11 @@ def audited_participant(participant: Participant | None) -> dict[str, Any] | Non
         return None
     item = participant_item(participant)
     return {name: item.get(name) for name in AUDITED_PARTICIPANT_FIELDS}
+
+
+def audited_loan(loan: Loan | None, fields: Iterable[str]) -> dict[str, Any] | None:
+    """What an audit entry records of a loan: the stored values of the fields a change touched."""
+    if loan is None:
+        return None
+    state = loan_state(loan)
+    return {name: state.get(name) for name in fields}

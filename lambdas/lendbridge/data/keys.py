@@ -51,12 +51,16 @@ def bank_sk(participant_id: str) -> str:
     return f"BANK#{participant_id}"
 
 
+VERSION_PREFIX = "VERSION#"
+FUNDING_PREFIX = "FUNDING#"
+
+
 def version_sk(version: int) -> str:
-    return f"VERSION#{version:010d}"
+    return f"{VERSION_PREFIX}{version:010d}"
 
 
 def funding_sk(timestamp: str, version: int) -> str:
-    return f"FUNDING#{timestamp}#{version:010d}"
+    return f"{FUNDING_PREFIX}{timestamp}#{version:010d}"
 
 
 def borrower_key(borrower_id: str) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from lendbridge.data import keys
-from lendbridge.data.audit import audit_put
-from lendbridge.data.dynamo import cancellation_codes, error_code, from_item, put_action, to_item, translated_errors
+from lendbridge.data.dynamo import from_item, to_item, translated_errors
+from lendbridge.data.transactions import Cancellation, Transaction
 from lendbridge.domain.accounts import EmailTaken, UserProfile
-from lendbridge.ports import Actor, IdGenerator, iso
+from lendbridge.domain.ports import Actor, IdGenerator
+from lendbridge.timestamps import iso
 
 
 class DynamoUserStore:
@@ -50,30 +49,11 @@ class DynamoUserStore:
             "version": 1,
         }
         audited = {k: profile_item[k] for k in ("user_id", "full_name", "created_at")}
-        actions = [
-            put_action(self._table, profile_item),
-            put_action(self._table, lookup_item),
-            audit_put(
-                table=self._audit_table,
-                audit_id=self._new_id(),
-                timestamp=created_at,
-                entity="user",
-                entity_id=profile.user_id,
-                action="CREATE",
-                actor=actor,
-                before=None,
-                after=audited,
-            ),
-        ]
-        try:
-            with translated_errors():
-                self._client.transact_write_items(TransactItems=actions)
-        except ClientError as error:
-            if error_code(error) == "TransactionCanceledException" and "ConditionalCheckFailed" in cancellation_codes(
-                error
-            ):
-                raise EmailTaken("An account with this email already exists") from error
-            raise
+        txn = Transaction(self._client, self._table, audit_table=self._audit_table, new_id=self._new_id)
+        txn.put(profile_item)
+        txn.put(lookup_item)
+        txn.audit(actor, created_at, "user", profile.user_id, "CREATE", None, audited)
+        txn.commit(_email_taken)
 
     def get(self, user_id: str) -> UserProfile | None:
         with translated_errors():
@@ -81,13 +61,18 @@ class DynamoUserStore:
                 TableName=self._table, Key=to_item({"PK": keys.user_pk(user_id), "SK": keys.PROFILE})
             )
         item = response.get("Item")
-        return _profile(from_item(item)) if item else None
+        return profile_of(from_item(item)) if item else None
 
 
-def _profile(item: dict[str, Any]) -> UserProfile:
+def profile_of(item: dict[str, Any]) -> UserProfile:
     return UserProfile(
         user_id=item["user_id"],
         email=item["email"],
         full_name=item["full_name"],
         created_at=datetime.fromisoformat(item["created_at"].replace("Z", "+00:00")),
     )
+
+
+def _email_taken(cancellation: Cancellation) -> Exception | None:
+    """Only the two puts carry conditions: either failing means the email (or id) is taken."""
+    return EmailTaken("An account with this email already exists") if cancellation.failed else None

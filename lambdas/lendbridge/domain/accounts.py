@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
+from lendbridge.domain.ports import Actor, ClaimQueue, Clock, IdentityProvider, UserStore
 from lendbridge.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
-from lendbridge.ports import Actor, Clock
 
 
 class EmailTaken(Conflict):
@@ -110,61 +109,13 @@ class ClientContext:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-class IdentityProvider(Protocol):
-    def sign_up(self, email: str, password: str, full_name: str) -> str:
-        """Create the login; returns the new user's id. Raises EmailTaken or PasswordRejected."""
-
-    def confirm(self, email: str) -> None:
-        """Mark the login confirmed and its email verified (local and dev stages only)."""
-
-    def remove(self, email: str) -> None:
-        """Undo ``sign_up`` when the rest of registration failed."""
-
-    def authenticate(self, email: str, password: str, context: ClientContext) -> Tokens | Challenge:
-        """Raises InvalidCredentials or EmailNotVerified."""
-
-    def respond_to_challenge(
-        self, email: str, challenge: Challenge, code: str, context: ClientContext
-    ) -> Tokens | Challenge:
-        """Raises InvalidCredentials for a wrong code or an expired session."""
-
-    def refresh(self, refresh_token: str) -> Tokens:
-        """New access token; raises InvalidRefreshToken. ``refresh_token`` of the result is empty."""
-
-    def revoke(self, refresh_token: str) -> None:
-        """Revoke the refresh token (and the tokens issued from it)."""
-
-    def confirm_sign_up(self, email: str, code: str) -> None:
-        """Verify the email with the emailed code; raises InvalidCode."""
-
-    def resend_code(self, email: str) -> None:
-        """Send a new verification code if the email awaits one; silent otherwise."""
-
-    def forgot_password(self, email: str) -> None:
-        """Send a reset code if the email has an account that can reset; silent otherwise."""
-
-    def reset_password(self, email: str, code: str, new_password: str) -> None:
-        """Raises InvalidCode or PasswordRejected."""
-
-
-class UserStore(Protocol):
-    def create(self, profile: UserProfile, actor: Actor) -> None: ...
-
-    def get(self, user_id: str) -> UserProfile | None: ...
-
-
-class InvitationClaimer(Protocol):
-    def hand_off(self, user_id: str, email: str, full_name: str, request_id: str) -> None:
-        """Queue the claiming of the invitations sent to ``email``: constant time, however many."""
-
-
 @dataclass
 class Accounts:
     identity: IdentityProvider
     users: UserStore
     clock: Clock
     auto_confirm_email: bool
-    invitations: InvitationClaimer | None = None
+    invitations: ClaimQueue | None = None
 
     def register(self, email: str, password: str, full_name: str, request_id: str) -> UserProfile:
         user_id = self.identity.sign_up(email, password, full_name)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+
+from lendbridge.domain.ports import ClaimQueue
 
 # Cognito's trigger source for a confirmed sign-up (ConfirmSignUp or AdminConfirmSignUp); a
 # confirmed password reset (PostConfirmation_ConfirmForgotPassword) brings no new email.
@@ -24,11 +25,6 @@ class ClaimRequest:
     email_digest: str
     full_name: str
     request_id: str
-
-
-class ClaimQueue(Protocol):
-    def hand_off(self, user_id: str, email: str, full_name: str, request_id: str) -> None:
-        """Ask the claim worker to give this user the invitations sent to ``email``."""
 
 
 @dataclass

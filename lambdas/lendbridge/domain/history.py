@@ -4,41 +4,67 @@ after images (the main table's stream), so every version is recorded exactly as 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
+from lendbridge.domain.loans import LOAN_FIELDS
 from lendbridge.domain.money import percentage
 
-SNAPSHOT_FIELDS = (
-    "loan_id",
-    "borrower_id",
-    "borrower_name",
-    "amount",
-    "interest_rate",
-    "term_months",
-    "purpose",
-    "status",
-    "total_invited",
-    "total_funded",
-    "remaining",
-    "funding_percentage",
-    "is_fully_funded",
-    "participant_count",
-    "pending_count",
-    "accepted_count",
-    "declined_count",
-    "average_contribution",
-    "largest_contribution",
-    "smallest_contribution",
-    "version",
-    "created_at",
-    "created_by",
-    "updated_at",
-    "updated_by",
-    "deleted_at",
-    "deleted_by",
-    "deletion_reason",
-)
+AuditAction = Literal["CREATE", "UPDATE", "DELETE"]
+AUDIT_ACTIONS: frozenset[str] = frozenset({"CREATE", "UPDATE", "DELETE"})
+
+
+class HistoryKind(StrEnum):
+    """The records kept about a loan besides its current state. The values name the lists
+    (and are part of their signed cursors), so they never change."""
+
+    VERSION = "VERSION"
+    FUNDING = "FUNDING"
+    AUDIT = "audit"
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """A loan version exactly as stored: ``snapshot`` holds its stored attributes."""
+
+    version: int
+    snapshot: dict[str, Any]
+    changed_fields: tuple[str, ...]
+    changed_by: str | None
+    changed_at: datetime | None
+    change_reason: str | None
+
+
+@dataclass(frozen=True)
+class FundingPoint:
+    timestamp: datetime
+    version: int
+    total_funded: Decimal
+    funding_percentage: Decimal
+    participant_count: int
+    accepted_count: int
+    pending_count: int
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    audit_id: str
+    timestamp: datetime
+    entity: str
+    entity_id: str
+    action: AuditAction
+    user_id: str
+    changes: dict[str, Any]
+    ip_address: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+
+
+# ``open_slots`` only enforces the cap; ``change_reason`` is recorded beside the snapshot.
+SNAPSHOT_FIELDS = tuple(name for name in LOAN_FIELDS if name not in {"open_slots", "change_reason"})
 _NOT_CHANGES = frozenset({"version", "updated_at", "updated_by"})
 FUNDING_FIELDS = ("total_funded", "participant_count", "pending_count", "accepted_count", "declined_count")
 

@@ -7,9 +7,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from lendbridge.domain.claims import ClaimRequest
+from lendbridge.domain.history import AuditEntry, FundingPoint, VersionRecord
 from lendbridge.domain.loans import (
     AchDetails,
     Change,
@@ -34,8 +35,8 @@ from lendbridge.domain.loans import (
 )
 from lendbridge.domain.money import cents
 from lendbridge.domain.pages import Page, Position
+from lendbridge.domain.ports import Actor, BankVault, Clock, IdGenerator, LoanStore
 from lendbridge.errors import Conflict, LendbridgeError, NotFound, PreconditionFailed, RetryableError
-from lendbridge.ports import Actor, Clock, IdGenerator, iso
 
 T = TypeVar("T")
 
@@ -50,56 +51,6 @@ class ItemOutcome:
     email: str
     participant_id: str | None = None
     error: str | None = None
-
-
-class InvitationContextLike(Protocol):
-    @property
-    def loan(self) -> Loan | None: ...
-
-    @property
-    def emails_on_loan(self) -> frozenset[str]: ...
-
-    @property
-    def users_by_email(self) -> dict[str, Lender]: ...
-
-    @property
-    def profile(self) -> dict[str, Any] | None: ...
-
-
-class LoanStore(Protocol):
-    def get(self, loan_id: str) -> Loan | None: ...
-
-    def invitation_context(
-        self, emails: Sequence[str], *, loan_id: str | None = None, profile_of: str | None = None
-    ) -> InvitationContextLike: ...
-
-    def borrower_page(self, borrower_id: str, limit: int, position: Position | None) -> Page[Loan]: ...
-
-    def lender_page(
-        self, lender_id: str, status: ParticipantStatus, limit: int, position: Position | None
-    ) -> Page[tuple[Participant, Loan]]: ...
-
-    def find_participant(self, participant_id: str) -> tuple[Loan, Participant] | None: ...
-
-    def invitations_page(self, email_digest: str, limit: int, position: Position | None) -> Page[Participant]: ...
-
-    def apply(self, change: Change, actor: Actor, *, bank: SealedBankAccount | None = None) -> None: ...
-
-    def add_participants(self, loan: Loan, created: Sequence[Participant], actor: Actor, now_iso: str) -> None: ...
-
-    def header(self, loan_id: str) -> Loan | None: ...
-
-    def loan_records(
-        self, loan_id: str, kind: str, limit: int, position: Position | None, *, newest_first: bool
-    ) -> Page[dict[str, Any]]: ...
-
-    def audit_page(self, loan_id: str, limit: int, position: Position | None) -> Page[dict[str, Any]]: ...
-
-    def claim(self, participant: Participant, lender: Lender, actor: Actor, now_iso: str) -> bool: ...
-
-
-class BankVault(Protocol):
-    def seal(self, loan_id: str, participant_id: str, ach: AchDetails) -> SealedBankAccount: ...
 
 
 @dataclass(frozen=True)
@@ -132,7 +83,7 @@ class Lending:
         loan = Loan(
             loan_id=self.new_id(),
             borrower_id=actor.user_id,
-            borrower_name=str(context.profile["full_name"]),
+            borrower_name=context.profile.full_name,
             amount=amount,
             interest_rate=terms.interest_rate,
             term_months=terms.term_months,
@@ -180,7 +131,7 @@ class Lending:
             now=now,
             actor_id=actor.user_id,
         )
-        self.store.add_participants(loan, created, actor, iso(now))
+        self.store.add_participants(loan, created, actor, now)
         # The loan item alone (1 read unit at any size) carries the totals the response shows.
         stored = self.store.header(loan_id)
         if stored is None:  # pragma: no cover - the write above just succeeded
@@ -213,7 +164,7 @@ class Lending:
                 _, created = invite(
                     loan, [invitee], context.users_by_email, new_ids=[self.new_id()], now=now, actor_id=actor.user_id
                 )
-                self.store.add_participants(loan, created, actor, iso(now))
+                self.store.add_participants(loan, created, actor, now)
             except LendbridgeError as refusal:
                 if isinstance(refusal, RetryableError):
                     raise
@@ -271,14 +222,17 @@ class Lending:
 
         return self._retrying(attempt)
 
-    def records(
-        self, caller_id: str, loan_id: str, kind: str, limit: int, position: Position | None, *, newest_first: bool
-    ) -> Page[dict[str, Any]]:
-        """Version history or funding points: the borrower's only."""
+    def versions(self, caller_id: str, loan_id: str, limit: int, position: Position | None) -> Page[VersionRecord]:
+        """The loan's version history, newest first: the borrower's only."""
         borrower_view(self.store.header(loan_id), caller_id)
-        return self.store.loan_records(loan_id, kind, limit, position, newest_first=newest_first)
+        return self.store.versions_page(loan_id, limit, position)
 
-    def audit_log(self, caller_id: str, loan_id: str, limit: int, position: Position | None) -> Page[dict[str, Any]]:
+    def funding_points(self, caller_id: str, loan_id: str, limit: int, position: Position | None) -> Page[FundingPoint]:
+        """The loan's funding time series, oldest first: the borrower's only."""
+        borrower_view(self.store.header(loan_id), caller_id)
+        return self.store.funding_page(loan_id, limit, position)
+
+    def audit_log(self, caller_id: str, loan_id: str, limit: int, position: Position | None) -> Page[AuditEntry]:
         borrower_view(self.store.header(loan_id), caller_id)
         return self.store.audit_page(loan_id, limit, position)
 
@@ -390,7 +344,7 @@ class InvitationClaims:
         by then the index has caught up, and whatever was claimed meanwhile is off the list."""
         lender = Lender(user_id=request.user_id, full_name=request.full_name)
         actor = Actor(user_id=request.user_id, request_id=request.request_id)
-        now = iso(self.clock())
+        now = self.clock()
         claimed, refused, position = 0, 0, None
         while True:
             page = self.store.invitations_page(request.email_digest, self.page_size, position)

@@ -9,7 +9,15 @@ from decimal import Decimal
 from enum import StrEnum
 
 from lendbridge.domain.money import ZERO, cents, percentage
-from lendbridge.errors import Conflict, Forbidden, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
+from lendbridge.errors import (
+    Conflict,
+    Forbidden,
+    LendbridgeError,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    ValidationFailed,
+)
 
 MAX_LENDERS_PER_REQUEST = 20
 # The contract's cap on PENDING plus ACCEPTED participants of one loan. The loan item carries
@@ -429,7 +437,13 @@ def stamp(loan: Loan, *, now: datetime, actor_id: str, reason: str | None = None
     return replace(loan, version=loan.version + 1, updated_at=now, updated_by=actor_id, change_reason=reason)
 
 
-COMPARED_FIELDS = (
+# Every attribute a stored loan carries besides its keys, in the order snapshots show them.
+# What a write sets, what a version snapshot copies and what an audit entry compares are all
+# drawn from this one list; each name is an attribute (or property) of ``Loan``.
+LOAN_FIELDS = (
+    "loan_id",
+    "borrower_id",
+    "borrower_name",
     "amount",
     "interest_rate",
     "term_months",
@@ -437,15 +451,44 @@ COMPARED_FIELDS = (
     "status",
     "total_invited",
     "total_funded",
+    "remaining",
+    "funding_percentage",
+    "is_fully_funded",
+    "participant_count",
+    "open_slots",
     "pending_count",
     "accepted_count",
     "declined_count",
+    "average_contribution",
     "largest_contribution",
     "smallest_contribution",
+    "version",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "change_reason",
     "deleted_at",
     "deleted_by",
     "deletion_reason",
 )
+# Written once, when the loan is created; every later write leaves them alone.
+LOAN_IDENTITY = frozenset({"loan_id", "borrower_id", "created_at", "created_by"})
+# Derived figures and the bookkeeping of every write: an audit entry records what changed.
+_NOT_COMPARED = LOAN_IDENTITY | {
+    "borrower_name",
+    "remaining",
+    "funding_percentage",
+    "is_fully_funded",
+    "participant_count",
+    "open_slots",
+    "average_contribution",
+    "version",
+    "updated_at",
+    "updated_by",
+    "change_reason",
+}
+COMPARED_FIELDS = tuple(name for name in LOAN_FIELDS if name not in _NOT_COMPARED)
 
 
 def changed_fields(before: Loan | None, after: Loan) -> tuple[str, ...]:
@@ -464,3 +507,32 @@ class InsufficientRoom(ValidationFailed):
 
 class InviteeAlreadyOnLoan(ValidationFailed):
     """A concurrent request invited the same email first."""
+
+
+def already_invited(email: str) -> InviteeAlreadyOnLoan:
+    return InviteeAlreadyOnLoan(
+        f"Lender {email} is already invited to this loan",
+        field_errors={"lenders": [f"{email} is already invited to this loan"]},
+        details={"email": email},
+    )
+
+
+def invitations_refused(
+    *, status: str | None, remaining: Decimal, open_slots: int | None, added: Decimal, count: int
+) -> LendbridgeError:
+    """Why a store refused new invitations, from the loan as it was when it refused (``status``
+    None: there was no loan; ``open_slots`` None: a loan from before the cap): the first rule
+    that failed; if none did, the loan merely changed meanwhile."""
+    if status is None:
+        return VersionConflict("The loan changed while this request ran")
+    if status != LoanStatus.FUNDING.value:
+        return Conflict(f"The loan is {status}; it no longer takes changes")
+    if remaining < added:
+        return InsufficientRoom(
+            f"Contributions exceed the {remaining:.2f} still open on this loan",
+            field_errors={"lenders": [f"Total contributions exceed the remaining amount {remaining:.2f}"]},
+            details={"remaining": f"{remaining:.2f}"},
+        )
+    if open_slots is not None and open_slots < count:
+        return too_many_participants(open_slots)
+    return VersionConflict("The loan changed while this request ran")

@@ -21,6 +21,7 @@ from lendbridge.data.claim_queue import SqsClaimQueue
 from lendbridge.data.identity import CognitoIdentity
 from lendbridge.data.users import DynamoUserStore
 from lendbridge.domain.accounts import Accounts, Challenge, ClientContext, Tokens
+from lendbridge.domain.ports import new_id, utc_now
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
 from lendbridge.http.conditional import (
@@ -33,7 +34,6 @@ from lendbridge.http.conditional import (
 )
 from lendbridge.http.request_context import client_of, header
 from lendbridge.lazy import Lazy
-from lendbridge.ports import iso, new_id, utc_now
 from lendbridge.schemas.accounts import (
     AccessTokenOut,
     ChallengeRequest,
@@ -51,6 +51,7 @@ from lendbridge.schemas.accounts import (
 )
 from lendbridge.schemas.common import Success, responses
 from lendbridge.settings import Settings
+from lendbridge.timestamps import iso
 
 app = build_app()
 logger = Logger()

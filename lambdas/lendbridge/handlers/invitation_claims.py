@@ -21,8 +21,8 @@ from lendbridge.aws import client
 from lendbridge.data.claim_queue import claim_request_of
 from lendbridge.data.loans import DynamoLoanStore
 from lendbridge.domain.lending import ClaimsPending, InvitationClaims
+from lendbridge.domain.ports import new_id, utc_now
 from lendbridge.lazy import Lazy
-from lendbridge.ports import new_id, utc_now
 from lendbridge.settings import Settings
 
 logger = Logger()

@@ -16,7 +16,6 @@ from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
 from lendbridge.http.params import Limit, NextToken, ResourceId
 from lendbridge.lazy import Lazy
-from lendbridge.ports import iso
 from lendbridge.schemas.common import Success, responses
 from lendbridge.schemas.loans import (
     AcceptRequest,
@@ -27,6 +26,7 @@ from lendbridge.schemas.loans import (
     present_participant,
     present_summary,
 )
+from lendbridge.timestamps import iso
 from lendbridge.wiring import LendingServices, build_lending_services
 
 app = build_app()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import Response
@@ -12,10 +13,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from lendbridge import observability
-from lendbridge.data.items import readable
+from lendbridge.domain.history import HistoryKind
 from lendbridge.domain.lending import LoanTerms
 from lendbridge.domain.loans import Invitee
 from lendbridge.domain.money import as_text
+from lendbridge.domain.pages import Page, Position
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
 from lendbridge.http.conditional import (
@@ -62,6 +64,7 @@ services: Lazy[LendingServices] = Lazy(build_lending_services)
 LoanId = ResourceId
 ParticipantId = ResourceId
 MY_LOANS = "my-loans"
+R = TypeVar("R")
 
 
 def _invitees(lenders: list[LenderIn]) -> list[Invitee]:
@@ -212,40 +215,47 @@ def batch_participants(
 
 
 def _records(
-    loan_id: str, kind: str, limit: int, next_token: str | None, *, newest_first: bool
-) -> tuple[list[dict[str, Any]], bool, str | None]:
+    loan_id: str, kind: HistoryKind, next_token: str | None, read: Callable[[str, Position | None], Page[R]]
+) -> tuple[Page[R], str | None]:
     caller = current.caller(app).user_id
     cursors = services.get().cursors
     list_name = f"{kind}:{loan_id}"
-    position = cursors.decode(list_name, caller, next_token)
-    if kind == "audit":
-        page = services.get().lending.audit_log(caller, loan_id, limit, position)
-    else:
-        page = services.get().lending.records(caller, loan_id, kind, limit, position, newest_first=newest_first)
-    return list(page.items), page.has_more, cursors.encode(list_name, caller, page.next_position)
+    page = read(caller, cursors.decode(list_name, caller, next_token))
+    return page, cursors.encode(list_name, caller, page.next_position)
 
 
 @app.get("/v1/loans/<loan_id>/history", responses=responses(200, Success[VersionList], 401, 404))
 def history(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) -> Response[Success[VersionList]]:
-    items, more, token = _records(loan_id, "VERSION", limit, next_token, newest_first=True)
-    versions = list(readable(items, present_version, "loan_version"))
-    return envelope.success({"versions": versions, "count": len(versions), "has_more": more, "next_token": token})
+    lending = services.get().lending
+    page, token = _records(
+        loan_id, HistoryKind.VERSION, next_token, lambda caller, at: lending.versions(caller, loan_id, limit, at)
+    )
+    versions = [present_version(record) for record in page.items]
+    return envelope.success(
+        {"versions": versions, "count": len(versions), "has_more": page.has_more, "next_token": token}
+    )
 
 
 @app.get("/v1/loans/<loan_id>/funding-history", responses=responses(200, Success[FundingHistory], 401, 404))
 def funding_history(
     loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None
 ) -> Response[Success[FundingHistory]]:
-    items, more, token = _records(loan_id, "FUNDING", limit, next_token, newest_first=False)
-    points = list(readable(items, present_point, "funding_point"))
-    return envelope.success({"points": points, "count": len(points), "has_more": more, "next_token": token})
+    lending = services.get().lending
+    page, token = _records(
+        loan_id, HistoryKind.FUNDING, next_token, lambda caller, at: lending.funding_points(caller, loan_id, limit, at)
+    )
+    points = [present_point(point) for point in page.items]
+    return envelope.success({"points": points, "count": len(points), "has_more": page.has_more, "next_token": token})
 
 
 @app.get("/v1/loans/<loan_id>/audit-log", responses=responses(200, Success[AuditLog], 401, 404))
 def audit_log(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) -> Response[Success[AuditLog]]:
-    items, more, token = _records(loan_id, "audit", limit, next_token, newest_first=True)
-    entries = list(readable(items, present_audit, "audit_entry"))
-    return envelope.success({"entries": entries, "count": len(entries), "has_more": more, "next_token": token})
+    lending = services.get().lending
+    page, token = _records(
+        loan_id, HistoryKind.AUDIT, next_token, lambda caller, at: lending.audit_log(caller, loan_id, limit, at)
+    )
+    entries = [present_audit(entry) for entry in page.items]
+    return envelope.success({"entries": entries, "count": len(entries), "has_more": page.has_more, "next_token": token})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

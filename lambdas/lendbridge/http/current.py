@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
+from lendbridge.domain.ports import Actor
 from lendbridge.http.request_context import Caller, caller_of, client_of
-from lendbridge.ports import Actor
 
 
 def request_id(app: APIGatewayRestResolver) -> str:

@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
+from lendbridge.domain.history import AuditEntry, FundingPoint, VersionRecord
 from lendbridge.domain.loans import Loan, Participant
 from lendbridge.domain.money import as_text
-from lendbridge.ports import iso
 from lendbridge.schemas.common import ASCII_DECIMAL, Email, Omittable, PlainText, Strict
+from lendbridge.timestamps import iso
 
 Money = Annotated[
     Decimal,
@@ -390,38 +391,38 @@ def plain(value: Any, name: str = "") -> Any:
     return value
 
 
-def present_version(record: dict[str, Any]) -> dict[str, Any]:
+def present_version(record: VersionRecord) -> dict[str, Any]:
     return VersionOut(
-        version=int(record["version"]),
-        snapshot=plain(record.get("snapshot", {})),
-        changed_fields=list(record.get("changed_fields", [])),
-        changed_by=record.get("changed_by"),
-        changed_at=record.get("changed_at"),
-        change_reason=record.get("change_reason"),
+        version=record.version,
+        snapshot=plain(record.snapshot),
+        changed_fields=list(record.changed_fields),
+        changed_by=record.changed_by,
+        changed_at=iso(record.changed_at) if record.changed_at else None,
+        change_reason=record.change_reason,
     ).model_dump()
 
 
-def present_point(record: dict[str, Any]) -> dict[str, Any]:
+def present_point(point: FundingPoint) -> dict[str, Any]:
     return FundingPointOut(
-        timestamp=record["timestamp"],
-        total_funded=as_text(record["total_funded"]),
-        funding_percentage=as_text(record["funding_percentage"]),
-        participant_count=int(record["participant_count"]),
-        accepted_participant_count=int(record.get("accepted_count", 0)),
-        pending_participant_count=int(record.get("pending_count", 0)),
+        timestamp=iso(point.timestamp),
+        total_funded=as_text(point.total_funded),
+        funding_percentage=as_text(point.funding_percentage),
+        participant_count=point.participant_count,
+        accepted_participant_count=point.accepted_count,
+        pending_participant_count=point.pending_count,
     ).model_dump()
 
 
-def present_audit(record: dict[str, Any]) -> dict[str, Any]:
+def present_audit(entry: AuditEntry) -> dict[str, Any]:
     return AuditEntryOut(
-        audit_id=record["audit_id"],
-        timestamp=record["timestamp"],
-        entity=record["entity"],
-        entity_id=record["entity_id"],
-        action=record["action"],
-        user_id=record["user_id"],
-        changes=plain(record.get("changes", {})),
-        ip_address=record.get("ip_address"),
-        user_agent=record.get("user_agent"),
-        request_id=record.get("request_id"),
+        audit_id=entry.audit_id,
+        timestamp=iso(entry.timestamp),
+        entity=entry.entity,
+        entity_id=entry.entity_id,
+        action=entry.action,
+        user_id=entry.user_id,
+        changes=plain(entry.changes),
+        ip_address=entry.ip_address,
+        user_agent=entry.user_agent,
+        request_id=entry.request_id,
     ).model_dump()

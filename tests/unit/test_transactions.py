@@ -1,0 +1,104 @@
+"""The transaction builder's reading of a cancelled TransactWriteItems: each reason is matched
+to the action that caused it, and the loan store's decoder turns it into the domain's error."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from lendbridge.data.transactions import Transaction, loan_conflict
+from lendbridge.domain.loans import InviteeAlreadyOnLoan, Participant, ParticipantStatus, VersionConflict
+from lendbridge.errors import Throttled
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+PARTICIPANT = Participant(
+    participant_id="p1",
+    loan_id="l1",
+    borrower_id="b1",
+    loan_created_at=NOW,
+    lender_email="ada@example.com",
+    contribution_amount=Decimal("10.00"),
+    status=ParticipantStatus.PENDING,
+    invited_at=NOW,
+)
+
+
+class Refusing:
+    """A client whose TransactWriteItems fails with the given error code and reasons."""
+
+    def __init__(self, code: str, reasons: list[dict[str, Any]] | None = None) -> None:
+        self.sent: list[list[dict[str, Any]]] = []
+        self._code = code
+        self._reasons = reasons
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> None:
+        self.sent.append(TransactItems)
+        response: dict[str, Any] = {"Error": {"Code": self._code, "Message": "refused"}}
+        if self._reasons is not None:
+            response["CancellationReasons"] = self._reasons
+        raise ClientError(response, "TransactWriteItems")  # type: ignore[arg-type]
+
+
+def transaction(client: Any) -> Transaction:
+    txn = Transaction(client, "main")
+    txn.put({"PK": "LOAN#l1", "SK": "LOAN"}, tag="loan")
+    txn.guard(PARTICIPANT)
+    return txn
+
+
+def reasons(*codes: str) -> list[dict[str, Any]]:
+    return [{"Code": code} for code in codes]
+
+
+def test_a_failed_guard_names_its_email() -> None:
+    client = Refusing("TransactionCanceledException", reasons("ConditionalCheckFailed", "ConditionalCheckFailed"))
+    with pytest.raises(InviteeAlreadyOnLoan) as refused:
+        transaction(client).commit(loan_conflict)
+    assert refused.value.details == {"email": "ada@example.com"}
+    assert len(client.sent) == 1
+    assert len(client.sent[0]) == 2
+
+
+@pytest.mark.parametrize("codes", [("ConditionalCheckFailed", "None"), ("None", "TransactionConflict")])
+def test_any_other_failed_condition_or_race_is_a_version_conflict(codes: tuple[str, str]) -> None:
+    with pytest.raises(VersionConflict):
+        transaction(Refusing("TransactionCanceledException", reasons(*codes))).commit(loan_conflict)
+
+
+def test_a_cancellation_the_decoder_cannot_read_is_raised_as_it_came() -> None:
+    with pytest.raises(ClientError):
+        transaction(Refusing("TransactionCanceledException", reasons("ValidationError", "None"))).commit(loan_conflict)
+
+
+def test_send_returns_each_reason_with_its_tag_and_the_old_item() -> None:
+    old = {"status": {"S": "FUNDED"}}
+    client = Refusing(
+        "TransactionCanceledException", [{"Code": "ConditionalCheckFailed", "Item": old}, {"Code": "None"}]
+    )
+    cancelled = transaction(client).send()
+    assert cancelled is not None
+    assert [(r.tag, r.code, r.old_item) for r in cancelled.failed] == [
+        ("loan", "ConditionalCheckFailed", {"status": "FUNDED"})
+    ]
+
+
+def test_throttling_is_translated_not_decoded() -> None:
+    with pytest.raises(Throttled):
+        transaction(Refusing("ThrottlingException")).commit(loan_conflict)
+
+
+def test_audit_entries_need_an_audit_table() -> None:
+    with pytest.raises(ValueError, match="audit table"):
+        Transaction(object(), "main").audit(
+            actor=None,  # type: ignore[arg-type]
+            timestamp="t",
+            entity="loan",
+            entity_id="l1",
+            action="CREATE",
+            before=None,
+            after={},
+        )
