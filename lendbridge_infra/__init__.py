@@ -2,4 +2,8 @@
 
 Named ``lendbridge_infra`` on purpose: a top-level package called ``constructs`` would shadow
 the ``constructs`` library that aws-cdk-lib itself imports.
+
+Rule of the room: a leaf under ``stacks``. May import aws-cdk-lib, cdk-nag, the monitoring
+library and, from the Lambda code, constants only (``lendbridge.http.app``'s body limit); must
+not import ``stacks``, ``local``, ``tools``, ``benchmarks`` or a Lambda handler or its wiring.
 """

@@ -9,6 +9,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from lendbridge.data import names
 from lendbridge_infra.config import StageConfig
 from lendbridge_infra.function import LendbridgeFunction
 from lendbridge_infra.grants import grant_send, grant_table
@@ -97,6 +98,8 @@ class IdentityStack(cdk.Stack):
         dead_letters = sqs.Queue(
             self,
             "ClaimsDlq",
+            # Known at synth, so the monitoring stack's depth alarm needs no export of it.
+            queue_name=config.resource_name("ClaimsDlq"),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
@@ -123,7 +126,7 @@ class IdentityStack(cdk.Stack):
         ).function
         # Read the email's invitations from their index; each claim is a conditional Put of the
         # participant and of its audit entry (TransactWriteItems checks PutItem per action).
-        grant_table(worker, data.main_table, ["dynamodb:Query", "dynamodb:PutItem"], indexes=["lender-invitations"])
+        grant_table(worker, data.main_table, ["dynamodb:Query", "dynamodb:PutItem"], indexes=[names.LENDER_INVITATIONS])
         grant_table(worker, data.audit_table, ["dynamodb:PutItem"])
         data.data_key.grant(worker, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
         worker.add_event_source(

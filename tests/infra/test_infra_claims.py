@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from stacks.identity_stack import CLAIM_MAX_RECEIVES
-from tests.infra.support import Synth, flatten, ref_id, role_statements
+from tests.infra.support import Synth, ref_id, role_statements
 
 SIX_TIMES = 6  # Lambda's advice: an SQS source's visibility timeout >= 6 x the function timeout
 
@@ -97,13 +97,15 @@ def test_the_worker_reads_the_invitations_index_and_writes_only_items(synth: Syn
 
 
 def test_the_claims_dead_letter_queue_pages(synth: Synth) -> None:
-    *_, dlq_id, _ = _queues(synth)
+    *_, dlq = _queues(synth)
+    # Named at synth, so the alarm reads the literal name, not an export (test_infra_alarms).
+    assert dlq["QueueName"] == f"lendbridge-{synth.stage}-ClaimsDlq"
     alarms = synth.resources("monitoring", "AWS::CloudWatch::Alarm").values()
     watching = [
         alarm["Properties"]
         for alarm in alarms
         if alarm["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
-        and dlq_id in flatten(alarm["Properties"].get("Dimensions"))
+        and {"Name": "QueueName", "Value": dlq["QueueName"]} in alarm["Properties"].get("Dimensions", [])
     ]
     assert len(watching) == 1
     assert watching[0]["AlarmActions"]
