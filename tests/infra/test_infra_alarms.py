@@ -342,6 +342,7 @@ def test_client_queries_read_exactly_the_dimensions_the_handlers_emit(capsys: py
         monitoring.API_ERRORS_BY_TYPE_QUERY,
         monitoring.LOANS_RETURNED_QUERY,
         monitoring.LENDERS_ADDED_QUERY,
+        monitoring.API_LATENCY_BY_ENDPOINT_QUERY,
     ]
     for query in queries:
         (metric,) = re.findall(r"SELECT \w+\((\w+)\)", query)

@@ -3,10 +3,11 @@ on that queue claims, with a dead-letter queue that pages; least privilege on bo
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from stacks.identity_stack import CLAIM_MAX_RECEIVES
-from tests.infra.support import Synth, ref_id, role_statements
+from tests.infra.support import Synth, describe_alarm, ref_id, role_statements
 
 SIX_TIMES = 6  # Lambda's advice: an SQS source's visibility timeout >= 6 x the function timeout
 
@@ -104,8 +105,8 @@ def test_the_claims_dead_letter_queue_pages(synth: Synth) -> None:
     watching = [
         alarm["Properties"]
         for alarm in alarms
-        if alarm["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
-        and {"Name": "QueueName", "Value": dlq["QueueName"]} in alarm["Properties"].get("Dimensions", [])
+        if describe_alarm(alarm["Properties"]).metrics == {"ApproximateNumberOfMessagesVisible"}
+        and json.dumps({"Name": "QueueName", "Value": dlq["QueueName"]}) in describe_alarm(alarm["Properties"]).text
     ]
     assert len(watching) == 1
     assert watching[0]["AlarmActions"]
