@@ -11,6 +11,7 @@ Metrics Insights alarms may read the last 3 hours only, which is ample for 1- an
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -329,6 +330,15 @@ class WatchedByName:
         if not isinstance(metric, cloudwatch.Metric):
             raise TypeError(f"{self.name}: only a plain metric has dimensions to point, not {metric}")
         return metric.with_(dimensions_map={self.dimension: self.name})
+
+
+def logical_id_of(construct_id: str) -> str:
+    """The logical id CDK gives the resource of an L2 construct made with ``construct_id`` directly
+    in a stack (``<construct id>/Resource``): the alphanumerics of the id and a hash of the path,
+    as CDK's makeUniqueId computes it. The alarms keep the ids the hand-written stack gave them."""
+    path = [construct_id, "Resource"]
+    digest = hashlib.md5("/".join(path).encode(), usedforsecurity=False).hexdigest()[:8].upper()
+    return "".join(character for character in construct_id if character.isalnum()) + digest
 
 
 def name_known_at_synth(resource: IConstruct, attribute: str) -> str | None:

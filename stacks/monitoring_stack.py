@@ -260,13 +260,27 @@ class MonitoringStack(cdk.Stack):
     def threshold(self, key: str) -> float:
         return self.config.alarms[key].threshold
 
-    def keep(self, created: Sequence[AlarmWithAnnotation], key: str, subject: str | None = None) -> None:
-        """Record the alarm of family ``key`` among those a library monitoring created."""
+    def keep(
+        self, created: Sequence[AlarmWithAnnotation], construct_id: str, key: str, subject: str | None = None
+    ) -> None:
+        """Record the alarm of family ``key`` among those a library monitoring created, under the
+        logical id it had when this stack built it as ``construct_id``: an alarm is known by its
+        name, so a new logical id would create the name again and then delete it with the old one."""
         name = self.alarm_name(key, subject)
         (alarm,) = [made.alarm for made in created if made.alarm_name == name]
+        resource = alarm.node.default_child
+        if not isinstance(resource, cdk.CfnResource):
+            raise TypeError(f"{name} has no CloudFormation resource")
+        resource.override_logical_id(monitoring.logical_id_of(construct_id))
         self.alarms.append(PagingAlarm(ALARM_KINDS[key], subject, alarm))
 
-    def page(self, key: str, metric: cloudwatch.Metric | cloudwatch.MathExpression, subject: str | None = None) -> None:
+    def page(
+        self,
+        construct_id: str,
+        key: str,
+        metric: cloudwatch.Metric | cloudwatch.MathExpression,
+        subject: str | None = None,
+    ) -> None:
         """An alarm of family ``key`` on a metric the library does not define, made by the
         library's alarm factory; the metric carries its own period."""
         named = self.named(key, subject)
@@ -279,7 +293,7 @@ class MonitoringStack(cdk.Stack):
             treat_missing_data=TREAT_MISSING_DATA[self.config.alarms[key].treat_missing_data],
             **named,
         )
-        self.keep([made], key, subject)
+        self.keep([made], construct_id, key, subject)
 
     def period(self, key: str) -> cdk.Duration:
         return cdk.Duration.seconds(self.config.alarms[key].period_seconds)
@@ -288,13 +302,17 @@ class MonitoringStack(cdk.Stack):
         """The client's three, Metrics Insights queries over the custom metrics the API
         functions write as EMF (the library has no such metric)."""
         self.page(
-            "api_errors", insights(monitoring.API_ERRORS_QUERY, self.period("api_errors"), "APIError, all endpoints")
+            "ApiErrors",
+            "api_errors",
+            insights(monitoring.API_ERRORS_QUERY, self.period("api_errors"), "APIError, all endpoints"),
         )
         self.page(
+            "ApiLatency",
             "api_latency",
             insights(monitoring.API_LATENCY_QUERY, self.period("api_latency"), "APILatency average"),
         )
         self.page(
+            "DatabaseThrottled",
             "database_throttled",
             insights(
                 monitoring.DATABASE_THROTTLED_QUERY, self.period("database_throttled"), "DatabaseThrottled errors"
@@ -318,8 +336,8 @@ class MonitoringStack(cdk.Stack):
             **NOT_ON_LIBRARY_DASHBOARDS,
         )
         created = gateway.created_alarms()
-        self.keep(created, "api_5xx_rate")
-        self.keep(created, "api_p99_latency")
+        self.keep(created, "Api5xxRate", "api_5xx_rate")
+        self.keep(created, "ApiP99Latency", "api_p99_latency")
 
     def _function_alarms(self) -> None:
         """Errors and throttles of every function; iterator age of every stream consumer (one
@@ -349,10 +367,10 @@ class MonitoringStack(cdk.Stack):
                 **NOT_ON_LIBRARY_DASHBOARDS,
             )
             created = watched.created_alarms()
-            self.keep(created, "lambda_errors", name)
-            self.keep(created, "lambda_throttles", name)
+            self.keep(created, f"{name}Errors", "lambda_errors", name)
+            self.keep(created, f"{name}Throttles", "lambda_throttles", name)
             if reads_a_stream:
-                self.keep(created, "stream_iterator_age", name)
+                self.keep(created, f"{name}IteratorAge", "stream_iterator_age", name)
 
     def _table_alarms(self) -> None:
         """Read plus write throttles (the library alarms on each alone) and system errors over
@@ -362,12 +380,14 @@ class MonitoringStack(cdk.Stack):
         for monitored in self.tables:
             table_name = monitored.table.table_name
             self.page(
+                f"{monitored.name}Throttles",
                 "dynamodb_throttles",
                 monitoring.throttle_events({"TableName": table_name}, throttles, f"{monitored.name} throttle events"),
                 subject=monitored.name,
             )
             for index in monitored.indexes:
                 self.page(
+                    f"{monitored.name}-{index}-Throttles",
                     "dynamodb_throttles",
                     monitoring.throttle_events(
                         {"TableName": table_name, "GlobalSecondaryIndexName": index},
@@ -377,6 +397,7 @@ class MonitoringStack(cdk.Stack):
                     subject=f"{monitored.name}-{index}",
                 )
             self.page(
+                f"{monitored.name}SystemErrors",
                 "dynamodb_system_errors",
                 monitoring.system_errors(monitored.table, errors, f"{monitored.name} system errors"),
                 subject=monitored.name,
@@ -395,10 +416,10 @@ class MonitoringStack(cdk.Stack):
                     **NOT_ON_LIBRARY_DASHBOARDS,
                 ),
             )
-            self.keep(watched.created_alarms(), "dlq_depth", name)
+            self.keep(watched.created_alarms(), f"{name}Depth", "dlq_depth", name)
 
     def _integrity_alarm(self) -> None:
-        self.page("orphaned_records", monitoring.orphaned_records(self.period("orphaned_records")))
+        self.page("OrphanedRecords", "orphaned_records", monitoring.orphaned_records(self.period("orphaned_records")))
 
     def alarms_of(self, kinds: Sequence[str]) -> list[cloudwatch.IAlarm]:
         return [paging.alarm for paging in self.alarms if paging.kind.key in kinds]

@@ -719,3 +719,26 @@ def test_readme_checklist_states_prods_concurrency_requirement(prod: Synth) -> N
     assert f"at least **{required}**" in deploying
     for prerequisite in ("bootstrap", "SES", "CloudWatch role", "quota"):
         assert prerequisite in deploying, prerequisite
+
+
+# Logical ids of the alarms as the hand-written stack created them (before cdk-monitoring-constructs),
+# identical in both stages. CloudWatch knows an alarm by its name: a new logical id makes
+# CloudFormation create the name again and then delete it with the old resource.
+DEPLOYED_ALARM_IDS = {
+    "AccountsFnErrorsA7F1968A", "AccountsFnThrottles8C0037C4", "Api5xxRateA72C59BB", "ApiErrors8A265993",
+    "ApiLatencyE391D2FB", "ApiP99LatencyDF842393", "AuditTableSystemErrors8FE57D92", "AuditTableThrottles29CA1A21",
+    "ClaimsDlqDepth4EF60D0C", "DatabaseThrottled9D411F11", "HealthFnErrors67B94139", "HealthFnThrottlesABEF01F8",
+    "IdempotencyTableSystemErrors1D090A11", "IdempotencyTableThrottles0C8A9237", "IntegrityDlqDepth2D20EB6C",
+    "IntegrityFnErrors438547FD", "IntegrityFnThrottlesF7EE2226", "InvitationClaimsFnErrors32AF16FE",
+    "InvitationClaimsFnThrottlesA8055839", "LenderFnErrors663E2A55", "LenderFnThrottles57A53AE0",
+    "LoanHistoryDlqDepthF047B09D", "LoanHistoryFnErrorsFFBE50F0", "LoanHistoryFnIteratorAge0DE02DDA",
+    "LoanHistoryFnThrottles914FAED7", "LoansFnErrors7730EF0C", "LoansFnThrottles29C0AF72",
+    "MainTableSystemErrors25CF859C", "MainTableThrottles64CFA9A8", "MainTableborrowercollectionThrottles69DE572B",
+    "MainTableborrowerloansThrottles9BF111A3", "MainTablelenderinvitationsThrottles50D814B8",
+    "MainTableparticipantbyidThrottlesF8A5DD27", "OrphanedRecords8272FE45", "PostConfirmationFnErrors3D7799BD",
+    "PostConfirmationFnThrottlesAC2ACB93",
+}  # fmt: skip
+
+
+def test_every_alarm_keeps_the_logical_id_it_was_deployed_with(synth: Synth) -> None:
+    assert {alarm.logical_id for alarm in alarms(synth)} == DEPLOYED_ALARM_IDS
