@@ -7,7 +7,7 @@ import os
 # `npx cdk …` (Node 20 is the documented prerequisite).
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from lendbridge_infra.app import build_app
+from stacks.app import build_app
 
 app, _ = build_app()
 app.synth()

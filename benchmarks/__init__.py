@@ -3,6 +3,9 @@
 A benchmark, not a test: it measures and reports (stdout and docs/benchmarks.md); it fails
 only when it cannot run. The Lambda code lives under ``lambdas/`` (its own root on Lambda),
 so it is put on the import path here, once, for every module of the package.
+
+Rule of the room: may import the Lambda code and ``local`` (the emulators and the local stack it
+measures); must not import ``tools``, and nothing but its own entry point imports it.
 """
 
 from __future__ import annotations

@@ -147,7 +147,7 @@ def render(info: RunInfo, scenarios: Sequence[Scenario], http: HttpOutcome) -> s
         "- Latency is wall time around the handler call, after one warm-up request per route (no cold starts); "
         "percentiles are nearest-rank. DynamoDB Local is a JVM on the same machine: absolute times are not AWS "
         "times, the round-trip counts are the same.",
-        "- Over HTTP (when `local/stack.py` is present): `local.stack.LocalStack` from the same assembly, its own "
+        "- Over HTTP (when `local/stack.py` is present): `local.stack.LocalLendbridge` from the same assembly, its own "
         "DynamoDB Local and moto; the caller registers and logs in through the API and sends the access token; "
         "each request crosses the API Gateway stand-in (route, Cognito JWT check) and a warm function worker "
         "process. Round trips are not counted there (other processes); latency only, on one keep-alive connection.",

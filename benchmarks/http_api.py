@@ -1,4 +1,4 @@
-"""p50/p95 through the local HTTP API (``local.stack.LocalStack``), when that module exists.
+"""p50/p95 through the local HTTP API (``local.stack.LocalLendbridge``), when that module exists.
 
 Each request crosses the local API Gateway stand-in (route match, Cognito JWT check against
 moto's JWKS), a warm function worker process (JSON in and out) and the same handler code, so
@@ -61,17 +61,17 @@ def local_stack_available() -> bool:
 
 def measure_over_http(assembly_dir: Path, repetitions: int, progress: Callable[[str], None]) -> HttpOutcome:
     if not local_stack_available():
-        return HttpOutcome(False, "local/stack.py (LocalStack) does not exist: HTTP latency not measured", [])
+        return HttpOutcome(False, "local/stack.py (LocalLendbridge) does not exist: HTTP latency not measured", [])
     from local.net import free_port
-    from local.stack import LocalStack
+    from local.stack import LocalLendbridge
 
     logs: deque[str] = deque(maxlen=LOG_TAIL)  # the stack's request log, shown only on failure
     progress("starting the local stack (DynamoDB Local, moto, function workers)")
     try:
-        with LocalStack(api_port=free_port(), assembly_dir=assembly_dir, log=logs.append, max_workers=1) as stack:
+        with LocalLendbridge(api_port=free_port(), assembly_dir=assembly_dir, log=logs.append, max_workers=1) as stack:
             progress(f"local stack up in {stack.startup_seconds:.1f} s at {stack.api_url}")
             results = _drive(stack, repetitions, progress)
-            note = f"through the local HTTP API (local.stack.LocalStack, up in {stack.startup_seconds:.0f} s)"
+            note = f"through the local HTTP API (local.stack.LocalLendbridge, up in {stack.startup_seconds:.0f} s)"
             return HttpOutcome(True, note, results, stack.startup_seconds)
     except Exception as error:  # noqa: BLE001 - any failure of the stack is reported, not raised
         # Reported, not raised: the in-process numbers stand on their own.

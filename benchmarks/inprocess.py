@@ -51,7 +51,6 @@ def configure_environment(engine: Engine) -> None:
             "MAIN_TABLE": engine.tables["MainTable"],
             "AUDIT_TABLE": engine.tables["AuditTable"],
             "IDEMPOTENCY_TABLE": engine.tables["IdempotencyTable"],
-            "RATE_LIMIT_TABLE": engine.tables["RateLimitTable"],
             "PAGINATION_SECRET_ID": "bench-pagination-key",  # never fetched: see the docstring
             "BANK_DATA_KEY_ID": "alias/bench",  # never used: no benchmarked route seals bank details
         }

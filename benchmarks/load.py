@@ -213,7 +213,7 @@ def target(url: str | None) -> Iterator[tuple[str, int]]:
         yield url.rstrip("/"), _listener_pid(parsed.port or 80)
         return
     from local.net import free_port
-    from local.stack import LocalStack
+    from local.stack import LocalLendbridge
 
     log_path = PROJECT_ROOT / ".local" / "load-stack.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -223,7 +223,7 @@ def target(url: str | None) -> Iterator[tuple[str, int]]:
             log_file.write(line + "\n")
 
         progress(f"starting the local stack (its log: {log_path.relative_to(PROJECT_ROOT)})")
-        stack = LocalStack(
+        stack = LocalLendbridge(
             api_port=free_port(),
             log=log,
             reload_code=False,

@@ -1,5 +1,6 @@
-"""What the on-call alarms and dashboards watch: the alarm catalogue, the metrics, and how the
-monitored resources are found in the other stacks.
+"""What the on-call alarms and dashboards watch: the alarm catalogue, the metrics the monitoring
+library (cdk-monitoring-constructs) does not define, and how the monitored resources are found in
+the other stacks.
 
 Alarms that aggregate the client's custom metrics across endpoints use Metrics Insights queries.
 A per-endpoint sum of explicit metrics cannot work: a metric-math alarm may read at most 10
@@ -10,16 +11,19 @@ Metrics Insights alarms may read the last 3 hours only, which is ample for 1- an
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
-from constructs import IConstruct
+from cdk_monitoring_constructs import IMetricAdjuster
+from constructs import Construct, IConstruct
 
 from lendbridge_infra.config import METRICS_NAMESPACE, AlarmSettings
 from lendbridge_infra.function import LendbridgeFunction
@@ -41,12 +45,9 @@ SERVER_ERROR_TYPES = (
     "DamagedItem",
 )
 _SERVER_ERROR_FILTER = " OR ".join(f"ErrorType = '{error_type}'" for error_type in SERVER_ERROR_TYPES)
-# A CloudWatch Metrics Insights query built from the constants above, never from input, and sent
-# to no database.
-API_ERRORS_QUERY = (
-    'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType) '  # noqa: S608 # nosec B608
-    f"WHERE {_SERVER_ERROR_FILTER}"
-)
+# A Metrics Insights query over constants, not SQL sent to a database (hence the B608 mark).
+_API_ERRORS_SCHEMA = 'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType)'
+API_ERRORS_QUERY = f"{_API_ERRORS_SCHEMA} WHERE {_SERVER_ERROR_FILTER}"  # nosec B608
 API_LATENCY_QUERY = 'SELECT AVG(APILatency) FROM SCHEMA("PrivateLending/API", Endpoint, Status)'
 # ErrorType value: lendbridge.http.errors.ERROR_TYPE_OF["TOO_MANY_REQUESTS"]
 DATABASE_THROTTLED_QUERY = (
@@ -58,6 +59,13 @@ API_ERRORS_BY_TYPE_QUERY = (
 )
 LOANS_RETURNED_QUERY = 'SELECT SUM(LoansReturned) FROM SCHEMA("PrivateLending/API", Endpoint) GROUP BY Endpoint'
 LENDERS_ADDED_QUERY = 'SELECT SUM(LendersAdded) FROM SCHEMA("PrivateLending/API", Endpoint) GROUP BY Endpoint'
+API_LATENCY_BY_ENDPOINT_QUERY = (
+    'SELECT AVG(APILatency) FROM SCHEMA("PrivateLending/API", Endpoint, Status) GROUP BY Endpoint'
+)
+# Batch efficiency: lenders added per add-lenders request. The handler counts LendersAdded under
+# its route's endpoint name (lendbridge.routes), and every request writes one APILatency sample.
+ADD_LENDERS_ENDPOINT = "AddLenders"
+REQUEST_STATUSES = ("Success", "Error")  # lendbridge.observability.record_request
 # lendbridge.domain.integrity.ALL_KINDS: the Kind of the integrity job's total.
 ORPHANS_TOTAL_KIND = "All"
 
@@ -140,6 +148,14 @@ ALARM_KINDS: dict[str, AlarmKind] = {
 }
 
 
+def alarm_description(kind: AlarmKind, settings: AlarmSettings, subject: str | None) -> str:
+    """What the alarm watches, how it fires and its runbook section, for the on-call engineer."""
+    return (
+        f"{kind.title}{f' ({subject})' if subject else ''}: {kind.watches}. "
+        f"Fires when {trigger_text(kind, settings)}. Runbook: {kind.runbook}"
+    )
+
+
 def trigger_text(kind: AlarmKind, settings: AlarmSettings) -> str:
     """How an alarm fires, in the words the alarm description and the runbook table use."""
     return (
@@ -176,13 +192,33 @@ def orphaned_records(period: cdk.Duration) -> cloudwatch.Metric:
     )
 
 
-def lambda_metric(function_name: str, metric_name: str, statistic: str, period: cdk.Duration) -> cloudwatch.Metric:
-    return cloudwatch.Metric(
-        namespace="AWS/Lambda",
-        metric_name=metric_name,
-        dimensions_map={"FunctionName": function_name},
-        statistic=statistic,
+def lenders_added_per_request(period: cdk.Duration) -> cloudwatch.MathExpression:
+    """LendersAdded over the add-lenders requests of the same period (any outcome)."""
+    endpoint = {"Endpoint": ADD_LENDERS_ENDPOINT}
+    requests = {
+        f"requests_{status.lower()}": cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name="APILatency",
+            dimensions_map={**endpoint, "Status": status},
+            statistic=cloudwatch.Stats.SAMPLE_COUNT,
+            period=period,
+        )
+        for status in REQUEST_STATUSES
+    }
+    lenders = cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name="LendersAdded",
+        dimensions_map=endpoint,
+        statistic=cloudwatch.Stats.SUM,
         period=period,
+    )
+    total = f"({' + '.join(f'FILL({i}, 0)' for i in requests)})"
+    return cloudwatch.MathExpression(
+        # A period without requests has no ratio (rather than a division by zero).
+        expression=f"IF({total} > 0, FILL(lenders, 0) / {total})",
+        using_metrics={"lenders": lenders, **requests},
+        period=period,
+        label="Lenders added per request",
     )
 
 
@@ -273,6 +309,36 @@ def dead_letter_queues(stacks: Iterable[cdk.Stack]) -> Iterator[tuple[str, sqs.I
         queue: sqs.IQueue
         for queue in getattr(stack, "dead_letter_queues", []):
             yield queue.node.id, queue
+
+
+@jsii.implements(IMetricAdjuster)
+class WatchedByName:
+    """Points a library metric at a resource by the physical name it was given in code.
+
+    The library reads a function's name from the function object, which across stacks is an
+    export; imported by name, CDK derives the name from an ARN with Fn::Split at deploy time.
+    Both work in CloudWatch, but the first couples the stacks and the second hides the name the
+    alarm watches, so the alarm's dimension is set to the literal here."""
+
+    def __init__(self, dimension: str, name: str) -> None:
+        self.dimension = dimension
+        self.name = name
+
+    def adjust_metric(
+        self, metric: cloudwatch.Metric | cloudwatch.MathExpression, alarm_scope: Construct, props: object
+    ) -> cloudwatch.Metric | cloudwatch.MathExpression:
+        if not isinstance(metric, cloudwatch.Metric):
+            raise TypeError(f"{self.name}: only a plain metric has dimensions to point, not {metric}")
+        return metric.with_(dimensions_map={self.dimension: self.name})
+
+
+def logical_id_of(construct_id: str) -> str:
+    """The logical id CDK gives the resource of an L2 construct made with ``construct_id`` directly
+    in a stack (``<construct id>/Resource``): the alphanumerics of the id and a hash of the path,
+    as CDK's makeUniqueId computes it. The alarms keep the ids the hand-written stack gave them."""
+    path = [construct_id, "Resource"]
+    digest = hashlib.md5("/".join(path).encode(), usedforsecurity=False).hexdigest()[:8].upper()
+    return "".join(character for character in construct_id if character.isalnum()) + digest
 
 
 def name_known_at_synth(resource: IConstruct, attribute: str) -> str | None:

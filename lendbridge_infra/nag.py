@@ -1,17 +1,13 @@
 """cdk-nag acknowledgements, each with the specific reason the rule does not apply.
 
-Acknowledged at the narrowest construct that raises the finding, never app-wide.
+Acknowledged at the narrowest construct that raises the finding, never app-wide; which constructs
+those are is the app assembly's knowledge (stacks/app.py), the reasons are kept here.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import aws_cdk as cdk
 from constructs import IConstruct
-
-if TYPE_CHECKING:
-    from lendbridge_infra.app import LendbridgeStacks
 
 BASIC_EXECUTION_ROLE = (
     "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
@@ -68,42 +64,5 @@ REASONS = {
 }
 
 
-def _ack(scope: IConstruct, rule: str, reason_key: str) -> None:
+def acknowledge(scope: IConstruct, rule: str, reason_key: str) -> None:
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule, reason=REASONS[reason_key]))
-
-
-def acknowledge_findings(stacks: LendbridgeStacks) -> None:
-    api = stacks.api
-    functions = [
-        *api.functions.values(),
-        stacks.identity.post_confirmation,
-        stacks.identity.claim_worker,
-        stacks.processing.loan_history,
-        stacks.processing.integrity,
-    ]
-    stream_consumers = stacks.processing.stream_consumers
-    for function in functions:
-        _ack(function, BASIC_EXECUTION_ROLE, "IAM4-basic-execution")
-        _ack(function, "AwsSolutions::AwsSolutions-L1", "L1")
-        wildcard_reason = "IAM5-stream-consumer" if function in stream_consumers else "IAM5-xray"
-        _ack(function, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", wildcard_reason)
-    for method in api.public_methods:
-        _ack(method, "AwsSolutions::AwsSolutions-APIG4", "APIG4")
-        _ack(method, "AwsSolutions::AwsSolutions-COG4", "COG4")
-    _ack(api.api.deployment_stage, "AwsSolutions::AwsSolutions-APIG6", "APIG6")
-    _ack(api.api, "AwsSolutions::AwsSolutions-APIG2", "APIG2")
-    cloud_watch_role = api.api.node.try_find_child("CloudWatchRole")
-    if cloud_watch_role is not None:  # only in the stage that owns the account setting
-        _ack(
-            cloud_watch_role,
-            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AmazonAPIGatewayPushToCloudWatchLogs]",
-            "IAM4-apigateway-logs",
-        )
-    if not stacks.config.waf_enabled:
-        _ack(api.api.deployment_stage, "AwsSolutions::AwsSolutions-APIG3", "APIG3-dev")
-    _ack(stacks.identity.user_pool, "AwsSolutions::AwsSolutions-COG2", "COG2")
-    _ack(stacks.data.pagination_secret, "AwsSolutions::AwsSolutions-SMG4", "SMG4")
-    _ack(stacks.data.idempotency_secret, "AwsSolutions::AwsSolutions-SMG4", "SMG4-idempotency")
-    for queue in [*stacks.identity.dead_letter_queues, *stacks.processing.dead_letter_queues]:
-        _ack(queue, "AwsSolutions::AwsSolutions-SQS3", "SQS3")

@@ -36,7 +36,7 @@ from pathlib import Path
 from types import FrameType
 
 from local.net import PortTaken
-from local.stack import DEFAULT_API_PORT, LocalStack
+from local.stack import DEFAULT_API_PORT, LocalLendbridge
 from local.state import StackState, local_dir
 from local.workers import DEFAULT_MAX_WORKERS, LogSink
 
@@ -116,7 +116,7 @@ def try_it(url: str) -> list[str]:
     ]
 
 
-def banner(stack: LocalStack, settings: Settings) -> str:
+def banner(stack: LocalLendbridge, settings: Settings) -> str:
     url = stack.api_url
     routes = [method for method in stack.api.methods.values() if method.function is not None]
     if settings.dynamodb_endpoint:
@@ -171,7 +171,7 @@ def function_log_file(path: Path) -> Iterator[LogSink]:
         yield write
 
 
-def serve(stack: LocalStack, settings: Settings) -> None:
+def serve(stack: LocalLendbridge, settings: Settings) -> None:
     """Until Ctrl-C or SIGTERM, with the state file that lets other commands find the stack."""
     state = StackState(
         pid=os.getpid(),
@@ -205,7 +205,7 @@ def main() -> int:
     print("Starting the local stack (template, DynamoDB Local, moto, functions)...", flush=True)
     try:
         with function_log_file(settings.function_log) as function_log:
-            stack = LocalStack(
+            stack = LocalLendbridge(
                 api_port=settings.api_port,
                 assembly_dir=settings.assembly_dir,
                 dynamodb_endpoint=settings.dynamodb_endpoint,

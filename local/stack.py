@@ -1,6 +1,6 @@
 """The whole local stack as one context manager:
 
-    with LocalStack(api_port=free_port()) as stack:
+    with LocalLendbridge(api_port=free_port()) as stack:
         requests.get(stack.api_url + "/health/live")
 
 Everything is provisioned from the synthesized dev template: DynamoDB tables on DynamoDB Local
@@ -56,7 +56,7 @@ def print_log(line: str) -> None:
     sys.stderr.flush()
 
 
-class LocalStack:
+class LocalLendbridge:
     def __init__(
         self,
         *,
@@ -121,13 +121,13 @@ class LocalStack:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> LocalLendbridge:
         return self.start()
 
     def __exit__(self, *_: object) -> None:
         self.stop()
 
-    def start(self) -> LocalStack:
+    def start(self) -> LocalLendbridge:
         started = time.monotonic()
         self._refuse_taken_ports()
         # Emulators and workers stop together, last (after the server and the stream pumps):

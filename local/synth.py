@@ -49,7 +49,7 @@ def stop_synth(process: subprocess.Popen[bytes]) -> None:
 
 def main() -> None:
     sys.path.insert(0, str(PROJECT_ROOT))
-    from lendbridge_infra.app import build_app
+    from stacks.app import build_app
 
     outdir, stage = sys.argv[1], sys.argv[2]
     app, _ = build_app(stage, outdir)

@@ -12,6 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from lendbridge.data import names
 from lendbridge.routes import ROUTES
 from lendbridge_infra.config import StageConfig
 from lendbridge_infra.function import LendbridgeFunction, retention_of
@@ -77,7 +78,6 @@ class ApiStack(cdk.Stack):
             "MAIN_TABLE": data.main_table.table_name,
             "AUDIT_TABLE": data.audit_table.table_name,
             "IDEMPOTENCY_TABLE": data.idempotency_table.table_name,
-            "RATE_LIMIT_TABLE": data.rate_limit_table.table_name,
             "USER_POOL_ID": identity.user_pool.user_pool_id,
             "USER_POOL_CLIENT_ID": identity.client.user_pool_client_id,
             "AUTO_CONFIRM_EMAIL": "true" if config.auto_confirm_email else "false",
@@ -129,10 +129,13 @@ class ApiStack(cdk.Stack):
 
         loans, lender = self.functions["loans"], self.functions["lender"]
         grant_table(
-            loans, data.main_table, [*ITEM_READ, *ITEM_WRITE], indexes=["borrower-loans", "borrower-collection"]
+            loans, data.main_table, [*ITEM_READ, *ITEM_WRITE], indexes=[names.BORROWER_LOANS, names.BORROWER_COLLECTION]
         )
         grant_table(
-            lender, data.main_table, [*ITEM_READ, *ITEM_WRITE], indexes=["lender-invitations", "participant-by-id"]
+            lender,
+            data.main_table,
+            [*ITEM_READ, *ITEM_WRITE],
+            indexes=[names.LENDER_INVITATIONS, names.PARTICIPANT_BY_ID],
         )
         # The audit log is append-only: PutItem to write, Query (borrower's audit-log route) to read.
         grant_table(loans, data.audit_table, ["dynamodb:PutItem", "dynamodb:Query"])

@@ -1,14 +1,14 @@
-"""Tables, keys and buckets: everything that holds state, so it can outlive the API stack."""
+"""Tables, keys and secrets: everything that holds state, so it can outlive the API stack."""
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from lendbridge.data import names
 from lendbridge_infra.config import StageConfig
 
 S = dynamodb.AttributeType.STRING
@@ -35,58 +35,22 @@ class DataStack(cdk.Stack):
         )
 
         # Loans, participants, users, email lookups, history and funding points (single table).
-        self.main_table = self._table("MainTable", stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES)
-        self._index(self.main_table, "borrower-collection", "GSI1PK", "GSI1SK")
-        self._index(self.main_table, "lender-invitations", "GSI2PK", "GSI2SK")
-        self._index(self.main_table, "borrower-loans", "GSI3PK", "GSI3SK", dynamodb.ProjectionType.KEYS_ONLY)
-        self._index(self.main_table, "participant-by-id", "GSI4PK", None, dynamodb.ProjectionType.KEYS_ONLY)
+        self.main_table = self._table(names.MAIN_TABLE, stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES)
+        self._index(self.main_table, names.BORROWER_COLLECTION)
+        self._index(self.main_table, names.LENDER_INVITATIONS)
+        self._index(self.main_table, names.BORROWER_LOANS, dynamodb.ProjectionType.KEYS_ONLY)
+        self._index(self.main_table, names.PARTICIPANT_BY_ID, dynamodb.ProjectionType.KEYS_ONLY)
 
         # Append-only audit log: functions may only PutItem here.
-        self.audit_table = self._table("AuditTable")
+        self.audit_table = self._table(names.AUDIT_TABLE)
 
-        # Powertools idempotency records (24 h) and rate-limit windows; both expire by TTL.
-        self.idempotency_table = self._table("IdempotencyTable", partition="id", sort=None, ttl="expiration")
-        self.rate_limit_table = self._table("RateLimitTable", partition="pk", sort=None, ttl="expires_at")
-
-        # Webhook subscriptions and their delivery attempts.
-        self.webhook_table = self._table("WebhookTable", stream=dynamodb.StreamViewType.NEW_IMAGE)
-        self._index(self.webhook_table, "by-owner", "GSI1PK", "GSI1SK")
-
-        # Commercial loan bookings, their documents' metadata and extracted fields.
-        self.booking_table = self._table("BookingTable")
-        self._index(self.booking_table, "by-owner", "GSI1PK", "GSI1SK")
-
-        # CloudFormation cannot delete a bucket that holds objects (or versions): a stage that
-        # destroys its buckets must empty them first, or deleting the stack fails half-way.
-        self._empties_buckets_on_delete = not config.removal_retain
-        # Log delivery cannot write with a KMS key, so the log bucket uses S3-managed keys.
-        self.access_log_bucket = s3.Bucket(
-            self,
-            "AccessLogBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
-            removal_policy=config.removal_policy,
-            auto_delete_objects=self._empties_buckets_on_delete,
+        # Powertools idempotency records (24 h), expiring by TTL.
+        self.idempotency_table = self._table(
+            names.IDEMPOTENCY_TABLE, partition=names.IDEMPOTENCY_KEY, sort=None, ttl=names.IDEMPOTENCY_EXPIRY
         )
-        self.documents_bucket = s3.Bucket(
-            self,
-            "DocumentsBucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.data_key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.access_log_bucket,
-            server_access_logs_prefix="documents/",
-            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=cdk.Duration.days(90))],
-            removal_policy=config.removal_policy,
-            auto_delete_objects=self._empties_buckets_on_delete,
-        )
+
+        # Tables and buckets of modules that have not landed (webhooks, rate limits, commercial
+        # bookings and their documents) are added with the code that uses them, not before.
 
         self.pagination_secret = secretsmanager.Secret(
             self,
@@ -111,8 +75,8 @@ class DataStack(cdk.Stack):
         self,
         construct_id: str,
         *,
-        partition: str = "PK",
-        sort: str | None = "SK",
+        partition: str = names.PK,
+        sort: str | None = names.SK,
         ttl: str | None = None,
         stream: dynamodb.StreamViewType | None = None,
     ) -> dynamodb.Table:
@@ -135,12 +99,9 @@ class DataStack(cdk.Stack):
 
     @staticmethod
     def _index(
-        table: dynamodb.Table,
-        name: str,
-        partition: str,
-        sort: str | None,
-        projection: dynamodb.ProjectionType = dynamodb.ProjectionType.ALL,
+        table: dynamodb.Table, name: str, projection: dynamodb.ProjectionType = dynamodb.ProjectionType.ALL
     ) -> None:
+        partition, sort = names.INDEX_KEYS[name]
         table.add_global_secondary_index(
             index_name=name,
             partition_key=dynamodb.Attribute(name=partition, type=S),

@@ -9,6 +9,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from lendbridge.data import names
 from lendbridge_infra.config import StageConfig
 from lendbridge_infra.function import LendbridgeFunction
 from lendbridge_infra.grants import grant_send, grant_table
@@ -125,7 +126,7 @@ class IdentityStack(cdk.Stack):
         ).function
         # Read the email's invitations from their index; each claim is a conditional Put of the
         # participant and of its audit entry (TransactWriteItems checks PutItem per action).
-        grant_table(worker, data.main_table, ["dynamodb:Query", "dynamodb:PutItem"], indexes=["lender-invitations"])
+        grant_table(worker, data.main_table, ["dynamodb:Query", "dynamodb:PutItem"], indexes=[names.LENDER_INVITATIONS])
         grant_table(worker, data.audit_table, ["dynamodb:PutItem"])
         data.data_key.grant(worker, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
         worker.add_event_source(

@@ -3,24 +3,47 @@
 Built last, from references to the other stacks' resources: this stack depends on them, never
 the reverse. Every alarm's trigger comes from the stage's ``alarms`` block in cdk.json; every
 alarm family has a section in docs/runbook.md, linked from the alarm's description.
+
+Lambda, API Gateway and SQS alarms are cdk-monitoring-constructs monitorings; the alarms on
+metrics the library does not define (the client's Metrics Insights queries, DynamoDB's read plus
+write throttles and its system errors over every operation, the integrity job's orphans) go
+through the same library alarm factory, so naming, actions and descriptions are made one way.
+The dashboards stay hand-built from CloudWatch widgets (docs/decisions.md says why).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
+from cdk_monitoring_constructs import (
+    AlarmFactory,
+    AlarmFactoryDefaults,
+    AlarmWithAnnotation,
+    ApiGatewayMonitoring,
+    CustomAlarmThreshold,
+    DefaultDashboardFactory,
+    ErrorCountThreshold,
+    ErrorRateThreshold,
+    LambdaFunctionMonitoring,
+    LatencyThreshold,
+    MaxAgeThreshold,
+    MaxMessageCountThreshold,
+    MonitoringFacade,
+    SnsAlarmActionStrategy,
+    SqsQueueMonitoring,
+    SqsQueueMonitoringProps,
+)
 from constructs import Construct
 
 from lendbridge_infra import monitoring
@@ -32,6 +55,13 @@ if TYPE_CHECKING:
     from stacks.data_stack import DataStack
     from stacks.identity_stack import IdentityStack
     from stacks.processing_stack import ProcessingStack
+
+# The library's monitorings add their widgets to its dashboards unless told not to.
+NOT_ON_LIBRARY_DASHBOARDS: dict[str, Any] = {
+    "add_to_alarm_dashboard": False,
+    "add_to_detail_dashboard": False,
+    "add_to_summary_dashboard": False,
+}
 
 GRAPH_WIDTH = 12
 GRAPH_HEIGHT = 6
@@ -61,7 +91,7 @@ DATA_ALARM_KINDS = (
 class PagingAlarm:
     kind: AlarmKind
     subject: str | None  # the function, table, index or queue; None for the stage-wide alarms
-    alarm: cloudwatch.Alarm
+    alarm: cloudwatch.IAlarm
 
 
 class MonitoringStack(cdk.Stack):
@@ -88,11 +118,29 @@ class MonitoringStack(cdk.Stack):
         self.config = config
         self.alarms: list[PagingAlarm] = []
         self.topic = self._on_call_topic()
-        self.alarm_action = actions.SnsAction(self.topic)
+        # Every alarm, the library's and ours, pages the topic when it fires and when it clears.
+        # The library's own dashboards are off: the stage's two dashboards are built below.
+        self.facade = MonitoringFacade(
+            self,
+            "Alarms",
+            alarm_factory_defaults=AlarmFactoryDefaults(
+                alarm_name_prefix=config.resource_name("alarm"),
+                actions_enabled=True,
+                action=SnsAlarmActionStrategy(on_alarm_topic=self.topic, on_ok_topic=self.topic),
+            ),
+            dashboard_factory=DefaultDashboardFactory(
+                self,
+                "NoLibraryDashboards",
+                dashboard_name_prefix=config.resource_name("unused"),
+                create_dashboard=False,
+            ),
+        )
+        self.alarm_factory: AlarmFactory = self.facade.create_alarm_factory(config.resource_name("alarm"))
 
         stage = api.api.deployment_stage
+        stream_consumers = {id(consumer) for consumer in processing.stream_consumers}
         self.functions = [
-            (name, self._by_name(function))
+            (name, function, self._by_name(function), id(function) in stream_consumers)
             for name, function in monitoring.lendbridge_functions([identity, api, processing])
         ]
         # Tables keep a strong (exported) reference on purpose: replacing one loses its data, and
@@ -104,10 +152,9 @@ class MonitoringStack(cdk.Stack):
         ]
 
         self._client_alarms()
-        self._api_gateway_alarms(stage)
+        self._api_gateway_alarms(api, stage)
         self._function_alarms()
         self._table_alarms()
-        self._stream_alarms(processing)
         self._queue_alarms()
         self._integrity_alarm()
 
@@ -117,8 +164,9 @@ class MonitoringStack(cdk.Stack):
     # --- what is watched, by name where the name is known at synth ---------------------------
 
     @staticmethod
-    def _by_name(function: lambda_.IFunction) -> str:
-        return monitoring.name_known_at_synth(function, "function_name") or function.function_name
+    def _by_name(function: lambda_.IFunction) -> monitoring.WatchedByName | None:
+        known = monitoring.name_known_at_synth(function, "function_name")
+        return None if known is None else monitoring.WatchedByName("FunctionName", known)
 
     def _queue_by_name(self, name: str, queue: sqs.IQueue) -> sqs.IQueue:
         known = monitoring.name_known_at_synth(queue, "queue_name")
@@ -174,39 +222,85 @@ class MonitoringStack(cdk.Stack):
 
     # --- alarms ----------------------------------------------------------------------------
 
-    def page(
-        self, construct_id: str, key: str, metric: cloudwatch.IMetric, subject: str | None = None
-    ) -> cloudwatch.Alarm:
-        """An alarm of family ``key`` on ``metric``, triggered as the stage's config says, that
-        notifies the on-call topic when it fires and when it clears."""
-        kind = ALARM_KINDS[key]
+    def named(self, key: str, subject: str | None) -> dict[str, Any]:
+        """Name, description (with the runbook link) and evaluation of an alarm of family ``key``."""
         settings = self.config.alarms[key]
-        name = "-".join(part for part in (self.config.resource_name(key.replace("_", "-")), subject) if part)
-        alarm = cloudwatch.Alarm(
-            self,
-            construct_id,
-            alarm_name=name,
-            metric=metric,
-            threshold=settings.threshold,
-            evaluation_periods=settings.evaluation_periods,
-            datapoints_to_alarm=settings.datapoints_to_alarm,
+        return {
+            "alarm_name_override": self.alarm_name(key, subject),
+            "alarm_description_override": monitoring.alarm_description(ALARM_KINDS[key], settings, subject),
+            "evaluation_periods": settings.evaluation_periods,
+            "datapoints_to_alarm": settings.datapoints_to_alarm,
+        }
+
+    def on(
+        self,
+        threshold: type[CustomAlarmThreshold],
+        key: str,
+        subject: str | None = None,
+        by_name: monitoring.WatchedByName | None = None,
+        **limit: Any,
+    ) -> dict[str, CustomAlarmThreshold]:
+        """A library alarm of family ``key`` (``limit`` is the threshold in the library's terms),
+        triggered as the stage's config says; ``by_name`` points its metric at a name known at synth."""
+        settings = self.config.alarms[key]
+        return {
+            "page": threshold(
+                **limit,
+                **self.named(key, subject),
+                **({"metric_adjuster": by_name} if by_name else {}),
+                period=cdk.Duration.seconds(settings.period_seconds),
+                treat_missing_data_override=TREAT_MISSING_DATA[settings.treat_missing_data],
+                comparison_operator_override=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            )
+        }
+
+    def alarm_name(self, key: str, subject: str | None) -> str:
+        return "-".join(part for part in (self.config.resource_name(key.replace("_", "-")), subject) if part)
+
+    def threshold(self, key: str) -> float:
+        return self.config.alarms[key].threshold
+
+    def keep(
+        self, created: Sequence[AlarmWithAnnotation], construct_id: str, key: str, subject: str | None = None
+    ) -> None:
+        """Record the alarm of family ``key`` among those a library monitoring created, under the
+        logical id it had when this stack built it as ``construct_id``: an alarm is known by its
+        name, so a new logical id would create the name again and then delete it with the old one."""
+        name = self.alarm_name(key, subject)
+        (alarm,) = [made.alarm for made in created if made.alarm_name == name]
+        resource = alarm.node.default_child
+        if not isinstance(resource, cdk.CfnResource):
+            raise TypeError(f"{name} has no CloudFormation resource")
+        resource.override_logical_id(monitoring.logical_id_of(construct_id))
+        self.alarms.append(PagingAlarm(ALARM_KINDS[key], subject, alarm))
+
+    def page(
+        self,
+        construct_id: str,
+        key: str,
+        metric: cloudwatch.Metric | cloudwatch.MathExpression,
+        subject: str | None = None,
+    ) -> None:
+        """An alarm of family ``key`` on a metric the library does not define, made by the
+        library's alarm factory; the metric carries its own period."""
+        named = self.named(key, subject)
+        made = self.alarm_factory.add_alarm(
+            metric,
+            alarm_name_suffix=key,
+            alarm_description=named["alarm_description_override"],
+            threshold=self.threshold(key),
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=TREAT_MISSING_DATA[settings.treat_missing_data],
-            alarm_description=(
-                f"{kind.title}{f' ({subject})' if subject else ''}: {kind.watches}. "
-                f"Fires when {monitoring.trigger_text(kind, settings)}. Runbook: {kind.runbook}"
-            ),
+            treat_missing_data=TREAT_MISSING_DATA[self.config.alarms[key].treat_missing_data],
+            **named,
         )
-        alarm.add_alarm_action(self.alarm_action)
-        alarm.add_ok_action(self.alarm_action)
-        self.alarms.append(PagingAlarm(kind, subject, alarm))
-        return alarm
+        self.keep([made], construct_id, key, subject)
 
     def period(self, key: str) -> cdk.Duration:
         return cdk.Duration.seconds(self.config.alarms[key].period_seconds)
 
     def _client_alarms(self) -> None:
-        """The client's three, on the custom metrics the API functions write as EMF."""
+        """The client's three, Metrics Insights queries over the custom metrics the API
+        functions write as EMF (the library has no such metric)."""
         self.page(
             "ApiErrors",
             "api_errors",
@@ -225,40 +319,63 @@ class MonitoringStack(cdk.Stack):
             ),
         )
 
-    def _api_gateway_alarms(self, stage: apigw.Stage) -> None:
-        self.page(
-            "Api5xxRate",
-            "api_5xx_rate",
-            stage.metric_server_error(
-                statistic=cloudwatch.Stats.AVERAGE, period=self.period("api_5xx_rate"), label="5XX rate"
+    def _api_gateway_alarms(self, api: ApiStack, stage: apigw.Stage) -> None:
+        gateway = ApiGatewayMonitoring(
+            self.facade,
+            api=api.api,
+            api_stage=stage.stage_name,
+            alarm_friendly_name="api",
+            add5_xx_fault_rate_alarm=self.on(
+                ErrorRateThreshold, "api_5xx_rate", max_error_rate=self.threshold("api_5xx_rate")
             ),
-        )
-        self.page(
-            "ApiP99Latency",
-            "api_p99_latency",
-            stage.metric_latency(
-                statistic=cloudwatch.Stats.percentile(99), period=self.period("api_p99_latency"), label="p99 latency"
+            add_latency_p99_alarm=self.on(
+                LatencyThreshold,
+                "api_p99_latency",
+                max_latency=cdk.Duration.millis(self.threshold("api_p99_latency")),
             ),
+            **NOT_ON_LIBRARY_DASHBOARDS,
         )
+        created = gateway.created_alarms()
+        self.keep(created, "Api5xxRate", "api_5xx_rate")
+        self.keep(created, "ApiP99Latency", "api_p99_latency")
 
     def _function_alarms(self) -> None:
-        for name, function_name in self.functions:
-            self.page(
-                f"{name}Errors",
-                "lambda_errors",
-                monitoring.lambda_metric(function_name, "Errors", cloudwatch.Stats.SUM, self.period("lambda_errors")),
-                subject=name,
-            )
-            self.page(
-                f"{name}Throttles",
-                "lambda_throttles",
-                monitoring.lambda_metric(
-                    function_name, "Throttles", cloudwatch.Stats.SUM, self.period("lambda_throttles")
+        """Errors and throttles of every function; iterator age of every stream consumer (one
+        falling behind loses records after max_record_age, 24 h, without an error)."""
+        for name, function, by_name, reads_a_stream in self.functions:
+            age = self.threshold("stream_iterator_age")
+            watched = LambdaFunctionMonitoring(
+                self.facade,
+                lambda_function=function,
+                alarm_friendly_name=name,
+                is_iterator=reads_a_stream,
+                add_fault_count_alarm=self.on(
+                    ErrorCountThreshold, "lambda_errors", name, by_name, max_error_count=self.threshold("lambda_errors")
                 ),
-                subject=name,
+                add_throttles_count_alarm=self.on(
+                    ErrorCountThreshold,
+                    "lambda_throttles",
+                    name,
+                    by_name,
+                    max_error_count=self.threshold("lambda_throttles"),
+                ),
+                add_max_iterator_age_alarm=(
+                    self.on(MaxAgeThreshold, "stream_iterator_age", name, by_name, max_age_in_millis=age)
+                    if reads_a_stream
+                    else None
+                ),
+                **NOT_ON_LIBRARY_DASHBOARDS,
             )
+            created = watched.created_alarms()
+            self.keep(created, f"{name}Errors", "lambda_errors", name)
+            self.keep(created, f"{name}Throttles", "lambda_throttles", name)
+            if reads_a_stream:
+                self.keep(created, f"{name}IteratorAge", "stream_iterator_age", name)
 
     def _table_alarms(self) -> None:
+        """Read plus write throttles (the library alarms on each alone) and system errors over
+        the ten operations this code calls (the library sums nine without FILL, so a period with
+        one error in one operation reads as no data)."""
         throttles, errors = self.period("dynamodb_throttles"), self.period("dynamodb_system_errors")
         for monitored in self.tables:
             table_name = monitored.table.table_name
@@ -286,33 +403,20 @@ class MonitoringStack(cdk.Stack):
                 subject=monitored.name,
             )
 
-    def _stream_alarms(self, processing: ProcessingStack) -> None:
-        """A consumer falling behind its stream loses records after max_record_age (24 h) without
-        an error: its iterator age is the early signal."""
-        for consumer in processing.stream_consumers:
-            name = consumer.node.scope.node.id if consumer.node.scope else consumer.node.id
-            self.page(
-                f"{name}IteratorAge",
-                "stream_iterator_age",
-                monitoring.lambda_metric(
-                    self._by_name(consumer),
-                    "IteratorAge",
-                    cloudwatch.Stats.MAXIMUM,
-                    self.period("stream_iterator_age"),
-                ),
-                subject=name,
-            )
-
     def _queue_alarms(self) -> None:
         for name, queue in self.queues:
-            self.page(
-                f"{name}Depth",
-                "dlq_depth",
-                queue.metric_approximate_number_of_messages_visible(
-                    statistic=cloudwatch.Stats.MAXIMUM, period=self.period("dlq_depth")
+            watched = SqsQueueMonitoring(
+                self.facade,
+                SqsQueueMonitoringProps(
+                    queue=queue,
+                    alarm_friendly_name=name,
+                    add_queue_max_size_alarm=self.on(
+                        MaxMessageCountThreshold, "dlq_depth", name, max_message_count=self.threshold("dlq_depth")
+                    ),
+                    **NOT_ON_LIBRARY_DASHBOARDS,
                 ),
-                subject=name,
             )
+            self.keep(watched.created_alarms(), f"{name}Depth", "dlq_depth", name)
 
     def _integrity_alarm(self) -> None:
         self.page("OrphanedRecords", "orphaned_records", monitoring.orphaned_records(self.period("orphaned_records")))
@@ -383,6 +487,19 @@ class MonitoringStack(cdk.Stack):
             graph(
                 "LendersAdded by Endpoint (per 5 minutes)",
                 [grouped(monitoring.LENDERS_ADDED_QUERY)],
+                period=FIVE_MINUTES,
+            ),
+        )
+        dashboard.add_widgets(
+            graph(
+                "Average latency by Endpoint (ms, per 5 minutes)",
+                [grouped(monitoring.API_LATENCY_BY_ENDPOINT_QUERY)],
+                left_annotations=[threshold("api_latency", "APILatency alarm (all endpoints)")],
+                period=FIVE_MINUTES,
+            ),
+            graph(
+                "Batch efficiency: lenders added per AddLenders request (per 5 minutes)",
+                [monitoring.lenders_added_per_request(FIVE_MINUTES)],
                 period=FIVE_MINUTES,
             ),
         )

@@ -13,7 +13,6 @@ class Settings:
     main_table: str
     audit_table: str
     idempotency_table: str
-    rate_limit_table: str
     user_pool_id: str
     user_pool_client_id: str
     auto_confirm_email: bool
@@ -34,7 +33,6 @@ class Settings:
             main_table=get("MAIN_TABLE"),
             audit_table=get("AUDIT_TABLE"),
             idempotency_table=get("IDEMPOTENCY_TABLE"),
-            rate_limit_table=get("RATE_LIMIT_TABLE"),
             user_pool_id=get("USER_POOL_ID"),
             user_pool_client_id=get("USER_POOL_CLIENT_ID"),
             auto_confirm_email=get("AUTO_CONFIRM_EMAIL").lower() == "true",

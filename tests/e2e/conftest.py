@@ -1,4 +1,4 @@
-"""The local stack (``local.stack.LocalStack``), started once for the session on free ports and
+"""The local stack (``local.stack.LocalLendbridge``), started once for the session on free ports and
 stopped at its end, driven over HTTP like any client would.
 
 Set LENDBRIDGE_ASSEMBLY_DIR to an already synthesized dev assembly to skip the synth.
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from local.net import free_port
-from local.stack import LocalStack
+from local.stack import LocalLendbridge
 from tests.e2e.routes import ROUTES_ENV, CalledRoutes
 from tests.e2e.support import Api, User, register_and_login
 
@@ -29,7 +29,7 @@ def stack_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack(stack_log: Path) -> Iterator[LocalStack]:
+def stack(stack_log: Path) -> Iterator[LocalLendbridge]:
     given = os.environ.get("LENDBRIDGE_ASSEMBLY_DIR")
     lock = threading.Lock()
     routes = CalledRoutes()
@@ -40,7 +40,7 @@ def stack(stack_log: Path) -> Iterator[LocalStack]:
                 log_file.write(line + "\n")
                 log_file.flush()
 
-        local = LocalStack(
+        local = LocalLendbridge(
             api_port=free_port(),
             assembly_dir=Path(given) if given else None,
             log=log,
@@ -57,7 +57,7 @@ def stack(stack_log: Path) -> Iterator[LocalStack]:
 
 
 @pytest.fixture(scope="session")
-def api(stack: LocalStack) -> Iterator[Api]:
+def api(stack: LocalLendbridge) -> Iterator[Api]:
     client = Api(stack.api_url)
     yield client
     client.close()

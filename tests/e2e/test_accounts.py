@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from local.stack import LocalStack
+from local.stack import LocalLendbridge
 from tests.e2e.support import (
     PASSWORD,
     UUID,
@@ -98,7 +98,7 @@ class Pool:
 
 
 @pytest.fixture(scope="module")
-def pool(stack: LocalStack) -> Pool:
+def pool(stack: LocalLendbridge) -> Pool:
     cognito = stack.clients().cognito
     pool_id = cognito.list_user_pools(MaxResults=10)["UserPools"][0]["Id"]
     client_id = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=10)["UserPoolClients"][0]["ClientId"]

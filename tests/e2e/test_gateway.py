@@ -9,7 +9,7 @@ import pytest
 
 from local.events import HttpRequest
 from local.gateway import Gateway
-from local.stack import LocalStack
+from local.stack import LocalLendbridge
 from local.workers import Invocation
 from tests.e2e.support import PASSWORD, UUID, Api, User, assert_error_envelope, unique_email
 
@@ -121,7 +121,7 @@ class StubPool:
         pytest.param(Invocation(result={"statusCode": 200, "body": "", "extra": 1}), id="unknown response key"),
     ],
 )
-def test_a_failed_invocation_is_the_templates_default_5xx(stack: LocalStack, outcome: Invocation) -> None:
+def test_a_failed_invocation_is_the_templates_default_5xx(stack: LocalLendbridge, outcome: Invocation) -> None:
     method = stack.api.method("/health/live", "GET")
     assert method is not None
     assert method.function is not None
@@ -135,7 +135,7 @@ def test_a_failed_invocation_is_the_templates_default_5xx(stack: LocalStack, out
     assert response.header("X-Request-Id") is None  # a gateway response only echoes the caller's
 
 
-def test_a_proxy_response_merges_headers_like_api_gateway(stack: LocalStack) -> None:
+def test_a_proxy_response_merges_headers_like_api_gateway(stack: LocalLendbridge) -> None:
     method = stack.api.method("/health/live", "GET")
     assert method is not None
     assert method.function is not None

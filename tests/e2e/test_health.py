@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from local.stack import LocalStack
+from local.stack import LocalLendbridge
 from tests.e2e.support import UUID, Api
 
 
@@ -21,7 +21,7 @@ def test_ready_checks_the_table_and_the_user_pool(api: Api) -> None:
     assert response.json() == {"status": "ready", "checks": {"dynamodb": "ok", "user_pool": "ok"}}
 
 
-def test_concurrent_requests_are_served_by_at_most_the_pools_workers(api: Api, stack: LocalStack) -> None:
+def test_concurrent_requests_are_served_by_at_most_the_pools_workers(api: Api, stack: LocalLendbridge) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         responses = list(pool.map(lambda _: api.get("/health/live"), range(16)))
     assert [response.status_code for response in responses] == [200] * 16

@@ -18,7 +18,7 @@ import pytest
 from local.events import HttpRequest, HttpResponse
 from local.http_server import HttpServer
 from local.net import free_port
-from local.stack import LocalStack
+from local.stack import LocalLendbridge
 from local.workers import DEFAULT_MAX_WORKERS
 
 CONNECTIONS = 100
@@ -93,7 +93,7 @@ def test_requests_on_a_kept_alive_connection_are_not_held_by_nagle(server: HttpS
     assert per_request < KEEP_ALIVE_BOUND_MS, timings
 
 
-def test_the_whole_stack_answers_a_hundred_concurrent_connections(stack: LocalStack) -> None:
+def test_the_whole_stack_answers_a_hundred_concurrent_connections(stack: LocalLendbridge) -> None:
     """Through the gateway to the health function's workers, sized from the template."""
     outcomes: list[tuple[str, float]] = []
     start = threading.Event()
@@ -111,7 +111,7 @@ def test_the_whole_stack_answers_a_hundred_concurrent_connections(stack: LocalSt
     print(f"stack, {CONNECTIONS} concurrent /health/live: 0 resets, p50 {p50:.0f} ms, p99 {p99:.0f} ms")
 
 
-def test_each_function_runs_as_many_workers_as_its_template_reserves(stack: LocalStack) -> None:
+def test_each_function_runs_as_many_workers_as_its_template_reserves(stack: LocalLendbridge) -> None:
     for (stack_name, logical_id), pool in stack.pools.items():
         reserved = stack.assembly.resource(stack_name, logical_id)["Properties"].get("ReservedConcurrentExecutions")
         expected = DEFAULT_MAX_WORKERS if reserved is None else max(1, min(int(reserved), DEFAULT_MAX_WORKERS))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from local.stack import LocalStack
+from local.stack import LocalLendbridge
 from tests.e2e.support import Api, User, assert_error_envelope, register_and_login
 from tests.idempotency_attack import (
     ACH,
@@ -107,7 +107,7 @@ def test_accepting_a_second_invitation_with_the_first_ones_key_is_refused(api: A
     )
 
 
-def test_the_stored_accept_record_gives_away_no_account_number(stack: LocalStack, api: Api, loans: Loans) -> None:
+def test_the_stored_accept_record_gives_away_no_account_number(stack: LocalLendbridge, api: Api, loans: Loans) -> None:
     participant_id = pending_ids(api, loans.lender)[loans.loan_ids[0]]
     accepted = api.post(
         f"/v1/lender/invitations/{participant_id}/accept",

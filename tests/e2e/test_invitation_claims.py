@@ -8,19 +8,19 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from local.stack import LocalStack
+from local.stack import LocalLendbridge
 from tests.e2e.support import PASSWORD, Api, register_and_login, unique_email
 
 INVITATIONS = 100
 TRIGGER_BUDGET_MS = 5000  # Cognito's limit for a trigger's answer
 
 
-def _physical(stack: LocalStack, resource_type: str) -> str:
+def _physical(stack: LocalLendbridge, resource_type: str) -> str:
     [(name, logical_id, _)] = stack.assembly.resources(resource_type)
     return stack.assembly.physical[(name, logical_id)]["Ref"]
 
 
-def confirmed_on_moto(stack: LocalStack, email: str, full_name: str) -> str:
+def confirmed_on_moto(stack: LocalLendbridge, email: str, full_name: str) -> str:
     """A sign-up confirmed and verified directly on moto, as ConfirmSignUp with a code leaves
     it: no registration route ran, so nothing has claimed anything yet."""
     cognito = stack.aws_client("cognito-idp")
@@ -46,7 +46,7 @@ def pending(api: Api, token: str) -> dict[str, Any]:
 
 
 def test_a_user_invited_to_100_loans_confirms_within_budget_and_gets_every_invitation(
-    stack: LocalStack, api: Api
+    stack: LocalLendbridge, api: Api
 ) -> None:
     borrower = register_and_login(api, "many")
     email = unique_email("invited")

@@ -7,20 +7,20 @@ from typing import Any
 
 import pytest
 
-from local.stack import LocalStack
+from local.stack import LocalLendbridge
 from local.template import friendly
 
 
-def declared(stack: LocalStack, resource_type: str) -> list[tuple[str, str, dict[str, Any]]]:
+def declared(stack: LocalLendbridge, resource_type: str) -> list[tuple[str, str, dict[str, Any]]]:
     found = stack.assembly.resources(resource_type)
     return [(s, logical_id, resource.get("Properties", {})) for s, logical_id, resource in found]
 
 
-def bound(stack: LocalStack, stack_name: str, logical_id: str) -> dict[str, str]:
+def bound(stack: LocalLendbridge, stack_name: str, logical_id: str) -> dict[str, str]:
     return stack.assembly.physical[(stack_name, logical_id)]
 
 
-def test_every_table_has_the_templates_keys_and_indexes(stack: LocalStack) -> None:
+def test_every_table_has_the_templates_keys_and_indexes(stack: LocalLendbridge) -> None:
     dynamodb = stack.aws_client("dynamodb")
     tables = declared(stack, "AWS::DynamoDB::Table")
     assert tables, "the dev template declares tables"
@@ -35,7 +35,7 @@ def test_every_table_has_the_templates_keys_and_indexes(stack: LocalStack) -> No
             assert table["StreamSpecification"]["StreamViewType"] == properties["StreamSpecification"]["StreamViewType"]
 
 
-def test_the_user_pool_enforces_the_templates_password_policy_and_sign_in(stack: LocalStack) -> None:
+def test_the_user_pool_enforces_the_templates_password_policy_and_sign_in(stack: LocalLendbridge) -> None:
     cognito = stack.aws_client("cognito-idp")
     for stack_name, logical_id, properties in declared(stack, "AWS::Cognito::UserPool"):
         pool = cognito.describe_user_pool(UserPoolId=bound(stack, stack_name, logical_id)["Ref"])["UserPool"]
@@ -51,7 +51,7 @@ def test_the_user_pool_enforces_the_templates_password_policy_and_sign_in(stack:
         assert sorted(client["ExplicitAuthFlows"]) == sorted(properties["ExplicitAuthFlows"])
 
 
-def test_buckets_keys_secrets_topics_and_queues_exist_in_moto(stack: LocalStack) -> None:
+def test_buckets_keys_secrets_topics_and_queues_exist_in_moto(stack: LocalLendbridge) -> None:
     s3, kms, secrets = stack.aws_client("s3"), stack.aws_client("kms"), stack.aws_client("secretsmanager")
     sns, sqs = stack.aws_client("sns"), stack.aws_client("sqs")
     for stack_name, logical_id, properties in declared(stack, "AWS::S3::Bucket"):
@@ -80,7 +80,7 @@ def test_buckets_keys_secrets_topics_and_queues_exist_in_moto(stack: LocalStack)
 @pytest.mark.parametrize(
     "variable", ["MAIN_TABLE", "USER_POOL_ID", "USER_POOL_CLIENT_ID", "PAGINATION_SECRET_ID", "IDEMPOTENCY_SECRET_ID"]
 )
-def test_function_environments_name_the_local_resources(stack: LocalStack, variable: str) -> None:
+def test_function_environments_name_the_local_resources(stack: LocalLendbridge, variable: str) -> None:
     physical = {value["Ref"] for value in stack.assembly.physical.values()}
     environments = [pool.function.environment for pool in stack.pools.values() if variable in pool.function.environment]
     assert environments, f"some function reads {variable}"

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from local.net import free_port
-from local.stack import LocalStack
+from local.stack import LocalLendbridge
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 90
@@ -123,7 +123,7 @@ def run_local(env: dict[str, str], local: Path, console: Path) -> Iterator[Runni
 
 
 @pytest.fixture
-def running(stack: LocalStack, tmp_path: Path) -> Iterator[Running]:
+def running(stack: LocalLendbridge, tmp_path: Path) -> Iterator[Running]:
     """``local.run`` on a free port, sharing the session's assembly and DynamoDB Local to
     start quickly."""
     env = {
@@ -246,7 +246,7 @@ def test_make_seed_fills_the_running_stack_and_prints_whose_logins_to_use(runnin
     assert data("/v1/loans/my-loans", "MARY")["count"] == 2
 
 
-def test_make_integrity_check_finds_the_running_stack_by_itself(running: Running, stack: LocalStack) -> None:
+def test_make_integrity_check_finds_the_running_stack_by_itself(running: Running, stack: LocalLendbridge) -> None:
     result = subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "local.integrity_check"],
         cwd=PROJECT_ROOT,
@@ -260,7 +260,7 @@ def test_make_integrity_check_finds_the_running_stack_by_itself(running: Running
     assert f"at {stack.dynamodb_endpoint}" in result.stdout
 
 
-def test_with_local_persist_the_users_outlive_a_restart_with_their_data(stack: LocalStack, tmp_path: Path) -> None:
+def test_with_local_persist_the_users_outlive_a_restart_with_their_data(stack: LocalLendbridge, tmp_path: Path) -> None:
     """DynamoDB Local keeps the profiles; the emulated Cognito must keep the accounts they
     belong to, or the email is taken (409) by an account nobody can log in to (401)."""
     env = {

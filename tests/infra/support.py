@@ -13,8 +13,8 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 from constructs import IConstruct
 
-from lendbridge_infra.app import LendbridgeStacks, build_app
 from lendbridge_infra.config import StageConfig
+from stacks.app import LendbridgeStacks, build_app
 
 STAGES = ("dev", "prod")
 

@@ -11,8 +11,8 @@ import pytest
 
 from lendbridge.http.app import MAX_BODY_BYTES
 from lendbridge.routes import ROUTES, Route
-from lendbridge_infra.app import cdk_json_context
 from lendbridge_infra.waf import decimal_greater_than
+from stacks.app import cdk_json_context
 from tests.infra.support import ApiMethod, Synth, api_methods, flatten, ref_id
 
 SIGNIN_SCOPE = "aws.cognito.signin.user.admin"

@@ -3,10 +3,11 @@ on that queue claims, with a dead-letter queue that pages; least privilege on bo
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from stacks.identity_stack import CLAIM_MAX_RECEIVES
-from tests.infra.support import Synth, flatten, ref_id, role_statements
+from tests.infra.support import Synth, describe_alarm, ref_id, role_statements
 
 SIX_TIMES = 6  # Lambda's advice: an SQS source's visibility timeout >= 6 x the function timeout
 
@@ -97,16 +98,15 @@ def test_the_worker_reads_the_invitations_index_and_writes_only_items(synth: Syn
 
 
 def test_the_claims_dead_letter_queue_pages(synth: Synth) -> None:
-    *_, dlq_id, _ = _queues(synth)
-    # The queue is named at synth, so the alarm names it without a cross-stack reference.
-    queue_name = synth.resource_of("identity", synth.stacks.identity.dead_letter_queues[0])["Properties"]["QueueName"]
-    assert dlq_id.startswith("ClaimsDlq")
+    *_, dlq = _queues(synth)
+    # Named at synth, so the alarm reads the literal name, not an export (test_infra_alarms).
+    assert dlq["QueueName"] == f"lendbridge-{synth.stage}-ClaimsDlq"
     alarms = synth.resources("monitoring", "AWS::CloudWatch::Alarm").values()
     watching = [
         alarm["Properties"]
         for alarm in alarms
-        if alarm["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
-        and queue_name in flatten(alarm["Properties"].get("Dimensions"))
+        if describe_alarm(alarm["Properties"]).metrics == {"ApproximateNumberOfMessagesVisible"}
+        and json.dumps({"Name": "QueueName", "Value": dlq["QueueName"]}) in describe_alarm(alarm["Properties"]).text
     ]
     assert len(watching) == 1
     assert watching[0]["AlarmActions"]

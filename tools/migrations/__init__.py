@@ -1,6 +1,9 @@
 """One-off data migrations, run by hand (see docs/migrations.md):
 
 python -m tools.migrations.participant_ids --help
+
+Rule of the room: may import the Lambda code's data layer (the item shapes and the writes a
+migration must reproduce) and the domain's records; no deployed code imports a migration.
 """
 
 from __future__ import annotations

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import hashlib
 
-PK, SK = "PK", "SK"
-# Index names and their key attributes, as the data stack declares them.
-BORROWER_COLLECTION = "borrower-collection"  # GSI1: a borrower's loans with their participants
-LENDER_INVITATIONS = "lender-invitations"  # GSI2: a lender's (or an invitee's) participations
-BORROWER_LOANS = "borrower-loans"  # GSI3: a borrower's loans only, keys only
-PARTICIPANT_BY_ID = "participant-by-id"  # GSI4: participant id -> its loan, keys only
+# Index names, from the one module the data stack declares them from.
+from lendbridge.data.names import (
+    BORROWER_COLLECTION,
+    BORROWER_LOANS,
+    LENDER_INVITATIONS,
+    PARTICIPANT_BY_ID,
+    PK,
+    SK,
+)
+
+__all__ = ["BORROWER_COLLECTION", "BORROWER_LOANS", "LENDER_INVITATIONS", "PARTICIPANT_BY_ID", "PK", "SK"]
 
 PROFILE = "PROFILE"
 LOAN = "LOAN"

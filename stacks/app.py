@@ -1,5 +1,8 @@
-"""Builds the whole Lendbridge app for one stage; used by app.py, the infra tests and the
-local stack (which provisions itself from the synthesized dev template)."""
+"""Builds the whole Lendbridge app for one stage, and acknowledges its cdk-nag findings on the
+constructs that raise them; used by app.py, tools/synth_check (through local.synth), the infra
+tests and the local stack (which provisions itself from the synthesized dev template).
+
+It lives beside the stacks it assembles, so lendbridge_infra/ stays a leaf that knows no stack."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from lendbridge_infra.config import StageConfig
-from lendbridge_infra.nag import acknowledge_findings
+from lendbridge_infra.nag import BASIC_EXECUTION_ROLE, acknowledge
 from lendbridge_infra.quotas import check_reserved_concurrency
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -66,3 +69,40 @@ def build_app(stage: str | None = None, outdir: str | None = None) -> tuple[cdk.
     stacks = LendbridgeStacks(app, stage)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(verbose=True))
     return app, stacks
+
+
+def acknowledge_findings(stacks: LendbridgeStacks) -> None:
+    api = stacks.api
+    functions = [
+        *api.functions.values(),
+        stacks.identity.post_confirmation,
+        stacks.identity.claim_worker,
+        stacks.processing.loan_history,
+        stacks.processing.integrity,
+    ]
+    stream_consumers = stacks.processing.stream_consumers
+    for function in functions:
+        acknowledge(function, BASIC_EXECUTION_ROLE, "IAM4-basic-execution")
+        acknowledge(function, "AwsSolutions::AwsSolutions-L1", "L1")
+        wildcard_reason = "IAM5-stream-consumer" if function in stream_consumers else "IAM5-xray"
+        acknowledge(function, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", wildcard_reason)
+    for method in api.public_methods:
+        acknowledge(method, "AwsSolutions::AwsSolutions-APIG4", "APIG4")
+        acknowledge(method, "AwsSolutions::AwsSolutions-COG4", "COG4")
+    acknowledge(api.api.deployment_stage, "AwsSolutions::AwsSolutions-APIG6", "APIG6")
+    acknowledge(api.api, "AwsSolutions::AwsSolutions-APIG2", "APIG2")
+    cloud_watch_role = api.api.node.try_find_child("CloudWatchRole")
+    if cloud_watch_role is not None:  # only in the stage that owns the account setting
+        acknowledge(
+            cloud_watch_role,
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "IAM4-apigateway-logs",
+        )
+    if not stacks.config.waf_enabled:
+        acknowledge(api.api.deployment_stage, "AwsSolutions::AwsSolutions-APIG3", "APIG3-dev")
+    acknowledge(stacks.identity.user_pool, "AwsSolutions::AwsSolutions-COG2", "COG2")
+    acknowledge(stacks.data.pagination_secret, "AwsSolutions::AwsSolutions-SMG4", "SMG4")
+    acknowledge(stacks.data.idempotency_secret, "AwsSolutions::AwsSolutions-SMG4", "SMG4-idempotency")
+    for queue in [*stacks.identity.dead_letter_queues, *stacks.processing.dead_letter_queues]:
+        acknowledge(queue, "AwsSolutions::AwsSolutions-SQS3", "SQS3")

@@ -1,0 +1,32 @@
+"""Table and index names shared by the data layer and the CDK stacks that declare them.
+
+Plain constants and no imports: the CDK app reads this module without loading boto3 or any
+other part of the Lambda code, and a renamed index changes both sides in one place.
+"""
+
+from __future__ import annotations
+
+# Construct ids of the tables (the data stack's logical names; the local stack and the tests
+# find each table by them). Their physical names reach the functions as environment variables.
+MAIN_TABLE = "MainTable"
+AUDIT_TABLE = "AuditTable"
+IDEMPOTENCY_TABLE = "IdempotencyTable"
+
+PK, SK = "PK", "SK"
+
+# The main table's global secondary indexes and their key attributes.
+BORROWER_COLLECTION = "borrower-collection"  # GSI1: a borrower's loans with their participants
+LENDER_INVITATIONS = "lender-invitations"  # GSI2: a lender's (or an invitee's) participations
+BORROWER_LOANS = "borrower-loans"  # GSI3: a borrower's loans only, keys only
+PARTICIPANT_BY_ID = "participant-by-id"  # GSI4: participant id -> its loan, keys only
+
+INDEX_KEYS: dict[str, tuple[str, str | None]] = {
+    BORROWER_COLLECTION: ("GSI1PK", "GSI1SK"),
+    LENDER_INVITATIONS: ("GSI2PK", "GSI2SK"),
+    BORROWER_LOANS: ("GSI3PK", "GSI3SK"),
+    PARTICIPANT_BY_ID: ("GSI4PK", None),
+}
+
+# Powertools idempotency's record layout (its defaults): key attribute and expiry.
+IDEMPOTENCY_KEY = "id"
+IDEMPOTENCY_EXPIRY = "expiration"
