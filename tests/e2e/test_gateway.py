@@ -45,7 +45,7 @@ def test_a_body_over_one_megabyte_is_refused_by_the_handler(api: Api) -> None:
     padding = "x" * (1024 * 1024 + 10)
     payload = json.dumps({"email": unique_email(), "password": PASSWORD, "full_name": padding})
     response = api.post(REGISTER, data=payload, headers={"Content-Type": "application/json"})
-    body = assert_error_envelope(response, 400, "VALIDATION_ERROR")
+    body = assert_error_envelope(response, 413, "VALIDATION_ERROR")
     assert body["field_errors"] == {"body": ["Must be at most 1 MB"]}
 
 

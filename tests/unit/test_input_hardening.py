@@ -319,10 +319,10 @@ def test_a_huge_integer_within_conversion_limits_is_a_field_error(untouchable: U
     assert (status, list(body["field_errors"])) == (400, ["term_months"])
 
 
-def test_a_five_megabyte_body_is_a_400(untouchable: Untouchable) -> None:
+def test_a_five_megabyte_body_is_a_413(untouchable: Untouchable) -> None:
     raw = json.dumps({**VALID_LOAN, "purpose": "x" * (5 * 1024 * 1024)})
     status, body = call_loans(api_event("POST", "/v1/loans", raw_body=raw, user_id="u1"))
-    assert (status, body["error"]) == (400, "VALIDATION_ERROR")
+    assert (status, body["error"]) == (413, "VALIDATION_ERROR")
 
 
 @pytest.mark.parametrize("raw", ["%%%not base64", base64.b64encode(b'{"amount": "\xff"}').decode()])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Generic, TypeVar, get_args
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import (
@@ -34,9 +34,9 @@ def _email(value: str) -> str:
 # included), and the marks, embeddings, overrides and isolates that reorder bidirectional text
 # (the "Trojan Source" characters; a name or reason shown reversed to someone else). The pattern
 # is written in syntax both Python and ECMA-262 read, so the OpenAPI document shows the same rule.
-_HIDDEN = r"\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069"
-TEXT_PATTERN = rf"^[^{_HIDDEN}]*$"
-_HIDDEN_CHARACTER = re.compile(rf"[{_HIDDEN}]")
+HIDDEN_CHARACTERS = r"\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069"
+TEXT_PATTERN = rf"^[^{HIDDEN_CHARACTERS}]*$"
+_HIDDEN_CHARACTER = re.compile(rf"[{HIDDEN_CHARACTERS}]")
 
 # Numbers are written with ASCII digits only: Python's Decimal and int would also read other
 # scripts' digits (Arabic-Indic, full-width) and underscores ("1_000").
@@ -110,7 +110,16 @@ def _without_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
 
-Email = Annotated[str, Field(max_length=254, examples=["ada@example.com"]), AfterValidator(_email)]
+Email = Annotated[
+    str,
+    Field(
+        max_length=254,
+        examples=["ada@example.com"],
+        description="An email address (compared case-insensitively; stored in lower case)",
+        json_schema_extra={"format": "email", "pattern": _EMAIL.pattern},
+    ),
+    AfterValidator(_email),
+]
 PlainText = Annotated[str, AfterValidator(refuse_hidden_characters)]
 
 V = TypeVar("V")
@@ -119,17 +128,25 @@ V = TypeVar("V")
 Omittable = Annotated[V | None, _NotNull(), Field(json_schema_extra=_without_default)]
 
 
-def _document_text_rule(schema: dict[str, Any]) -> None:
+def _document_input_rules(schema: dict[str, Any], model: type[Any]) -> None:
+    """The hidden-character rule as a pattern on every plain text field, and the model's
+    ``EXAMPLE`` (a body the server accepts, checked by a unit test) as the schema's example."""
     for prop in schema.get("properties", {}).values():
         if prop.get("type") == "string" and not {"pattern", "enum", "const", "format"} & prop.keys():
             prop["pattern"] = TEXT_PATTERN
+    example = getattr(model, "EXAMPLE", None)
+    if example is not None:
+        schema["examples"] = [example]
 
 
 class Strict(BaseModel):
     """Inputs refuse unknown fields, trim surrounding white space and, in every text field,
     refuse hidden characters (checked on the text as sent, before trimming)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_document_text_rule)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_document_input_rules)
+
+    # A request body the server accepts as it stands, shown in the OpenAPI document.
+    EXAMPLE: ClassVar[dict[str, Any] | None] = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -147,41 +164,97 @@ class Success(BaseModel, Generic[T]):
     data: T
 
 
+# Every code the API answers with (the contract's table, plus 405 for a known path's unknown method).
+ErrorCode = Literal[
+    "VALIDATION_ERROR",
+    "UNAUTHORIZED",
+    "FORBIDDEN",
+    "NOT_FOUND",
+    "METHOD_NOT_ALLOWED",
+    "CONFLICT",
+    "IDEMPOTENCY_IN_PROGRESS",
+    "PRECONDITION_FAILED",
+    "IDEMPOTENCY_KEY_REUSED",
+    "PRECONDITION_REQUIRED",
+    "TOO_MANY_REQUESTS",
+    "SERVICE_UNAVAILABLE",
+    "INTERNAL_ERROR",
+]
+
+
 class ErrorEnvelope(BaseModel):
-    success: bool = False
-    error: str
-    message: str
-    request_id: str
-    timestamp: str
-    field_errors: dict[str, list[str]] | None = None
+    """Every error answer, from the functions and from API Gateway's own gateway responses."""
+
+    success: Literal[False] = False
+    error: ErrorCode
+    message: str = Field(description="A human sentence; reveals nothing internal")
+    request_id: str = Field(description="Same as the X-Request-Id header")
+    timestamp: str = Field(description="ISO-8601 UTC", examples=["2026-11-29T21:57:15.123Z"])
+    field_errors: dict[str, list[str]] | None = Field(None, description="Per field (dotted path), what is wrong")
     details: dict[str, object] | None = None
-    retry_after: int | None = None
+    retry_after: int | None = Field(None, description="Seconds to wait (429 and 503), also in Retry-After")
 
 
 _ERROR_DESCRIPTIONS = {
-    400: "Validation error",
+    400: "Validation error: malformed JSON, a field that breaks its rule, a bad `limit` or `next_token`",
     401: "Missing, expired or forged token",
     403: "Not yours to do",
-    404: "No such resource",
-    409: "Conflicts with the resource's state",
+    404: "No such resource, or one the caller may not see",
+    409: "Conflicts with the resource's state, or a request with the same Idempotency-Key is still running",
+    412: "If-Match names a version that is no longer current",
+    413: "The request body is larger than 1 MB",
+    415: "The request body is not JSON (Content-Type must be application/json)",
     422: "Idempotency-Key reused with a different request (body, method or path)",
+    428: "If-Match is required for this update",
     429: "Rate limited or the database throttled; see Retry-After",
     500: "Unexpected error",
     503: "A dependency is unavailable; see Retry-After",
 }
+# Every route may answer these: the front door refuses bodies, throttling and outages anywhere.
 _ALWAYS = (400, 429, 500, 503)
+_WITH_BODY = (413, 415)
+RETRYABLE = (429, 503)
+
+REQUEST_ID_HEADER: dict[str, Any] = {
+    "description": "The request's id: the client's own X-Request-Id when valid, else a new one",
+    "schema": {"type": "string", "minLength": 1},
+}
+RETRY_AFTER_HEADER: dict[str, Any] = {
+    "description": "Seconds to wait before retrying",
+    "schema": {"type": "string", "pattern": "^[0-9]+$", "examples": ["1"]},
+}
 
 
-def responses(status: int, model: type[BaseModel] | None, *error_statuses: int) -> dict[int, OpenAPIResponse]:
-    """OpenAPI responses of a route: its success body and every error envelope it can return."""
+def common_headers(status: int) -> dict[str, Any]:
+    """Headers every answer of ``status`` carries."""
+    headers: dict[str, Any] = {"X-Request-Id": dict(REQUEST_ID_HEADER)}
+    if status in RETRYABLE:
+        headers["Retry-After"] = dict(RETRY_AFTER_HEADER)
+    return headers
+
+
+def error_response(status: int, description: str | None = None) -> OpenAPIResponse:
+    return {
+        "description": description or _ERROR_DESCRIPTIONS[status],
+        "headers": common_headers(status),
+        "content": {"application/json": {"model": ErrorEnvelope}},
+    }
+
+
+def responses(
+    status: int, model: type[BaseModel] | None, *error_statuses: int, body: bool = False
+) -> dict[int, OpenAPIResponse]:
+    """OpenAPI responses of a route: its success body and every error envelope it can return
+    (``body``: the route reads a request body, so it can refuse one as too large or not JSON)."""
     documented: dict[int, OpenAPIResponse] = {}
     if model is None:
-        documented[status] = {"description": "No content"}
+        documented[status] = {"description": "No content", "headers": common_headers(status)}
     else:
-        documented[status] = {"description": "Success", "content": {"application/json": {"model": model}}}
-    for error_status in sorted({*_ALWAYS, *error_statuses}):
-        documented[error_status] = {
-            "description": _ERROR_DESCRIPTIONS[error_status],
-            "content": {"application/json": {"model": ErrorEnvelope}},
+        documented[status] = {
+            "description": "Success",
+            "headers": common_headers(status),
+            "content": {"application/json": {"model": model}},
         }
+    for error_status in sorted({*_ALWAYS, *error_statuses, *(_WITH_BODY if body else ())}):
+        documented[error_status] = error_response(error_status)
     return documented

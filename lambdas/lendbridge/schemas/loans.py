@@ -22,11 +22,21 @@ TermMonths = Annotated[int, Field(ge=1, le=600, strict=True)]
 
 
 class LenderIn(Strict):
+    EXAMPLE = {"email": "grace@example.com", "contribution_amount": "2500.00"}
+
     email: Email
     contribution_amount: Money
 
 
 class CreateLoanRequest(Strict):
+    EXAMPLE = {
+        "amount": "5000.00",
+        "interest_rate": "7.5",
+        "term_months": 36,
+        "purpose": "Kitchen renovation",
+        "lenders": [{"email": "grace@example.com", "contribution_amount": "2500.00"}],
+    }
+
     amount: Money
     interest_rate: Rate
     term_months: TermMonths
@@ -35,6 +45,8 @@ class CreateLoanRequest(Strict):
 
 
 class AddLendersRequest(Strict):
+    EXAMPLE = {"lenders": [{"email": "katherine@example.com", "contribution_amount": "1000.00"}]}
+
     lenders: Annotated[list[LenderIn], Field(min_length=1, max_length=20)]
 
 
@@ -47,6 +59,13 @@ def _aba_checksum(value: str) -> str:
 
 
 class AchIn(Strict):
+    EXAMPLE = {
+        "account_holder_name": "Grace Hopper",
+        "routing_number": "021000021",
+        "account_number": "000123456789",
+        "account_type": "checking",
+    }
+
     account_holder_name: Annotated[PlainText, Field(min_length=1, max_length=100)]
     # [0-9], not \d: the pattern engine's \d also matches other scripts' digits.
     routing_number: Annotated[str, Field(pattern=r"^[0-9]{9}$"), AfterValidator(_aba_checksum)]
@@ -60,10 +79,21 @@ class AchIn(Strict):
 
 
 class AcceptRequest(Strict):
+    EXAMPLE = {
+        "ach": {
+            "account_holder_name": "Grace Hopper",
+            "routing_number": "021000021",
+            "account_number": "000123456789",
+            "account_type": "checking",
+        }
+    }
+
     ach: AchIn
 
 
 class DeclineRequest(Strict):
+    EXAMPLE = {"reason": "Fully invested this quarter"}
+
     reason: Omittable[Annotated[PlainText, Field(max_length=500)]] = None
 
 
@@ -260,6 +290,8 @@ LOAN_FIELDS = frozenset(LoanOut.model_fields)
 
 
 class PatchLoanRequest(Strict):
+    EXAMPLE = {"interest_rate": "6.25", "term_months": 48, "change_reason": "Agreed a lower rate over a longer term"}
+
     # Each may be left out, never null: null used to reach the store as "remove the attribute".
     interest_rate: Omittable[Rate] = None
     term_months: Omittable[TermMonths] = None
@@ -281,6 +313,8 @@ class PatchLoanRequest(Strict):
 
 
 class CancelLoanRequest(Strict):
+    EXAMPLE = {"reason": "Found other financing"}
+
     reason: Omittable[Annotated[PlainText, Field(max_length=500)]] = None
 
 
@@ -288,6 +322,13 @@ MAX_BATCH_ITEMS = 50
 
 
 class BatchParticipantsRequest(Strict):
+    EXAMPLE = {
+        "participants": [
+            {"email": "dorothy@example.com", "contribution_amount": "500.00"},
+            {"email": "barbara@example.com", "contribution_amount": 750},
+        ]
+    }
+
     # Items are validated one by one, so a bad item fails alone instead of failing the batch.
     participants: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BATCH_ITEMS)]
 

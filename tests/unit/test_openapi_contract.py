@@ -1,0 +1,154 @@
+"""The OpenAPI document states the contract: what it shows is what the server enforces and sends."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+
+from lendbridge import errors
+from lendbridge.http.errors import _GATEWAY_CODES, ERROR_TYPE_OF
+from lendbridge.routes import ROUTES
+from lendbridge.schemas import accounts, loans
+from lendbridge.schemas.accounts import PASSWORD_PATTERN, RegisterRequest
+from lendbridge.schemas.common import ErrorEnvelope
+from tools import openapi
+
+DOCUMENT = openapi.build()
+OPERATIONS = [(route, DOCUMENT["paths"][route.path][route.method.lower()]) for route in ROUTES]
+KEYED = {"CreateLoan", "AddLenders", "BatchParticipants", "AcceptInvitation", "DeclineInvitation"}
+
+
+def _model(name: str) -> type[BaseModel]:
+    for module in (accounts, loans):
+        found = getattr(module, name, None)
+        if isinstance(found, type) and issubclass(found, BaseModel):
+            return found
+    raise AssertionError(f"no request model named {name}")
+
+
+def _body_schema_names(operation: dict[str, Any]) -> list[str]:
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    refs = [schema] if "$ref" in schema else schema.get("anyOf", [])
+    return [ref["$ref"].rsplit("/", 1)[-1] for ref in refs if "$ref" in ref]
+
+
+BODIES = sorted({name for _, op in OPERATIONS if "requestBody" in op for name in _body_schema_names(op)})
+
+
+def test_every_operation_with_a_body_is_covered() -> None:
+    assert len(BODIES) >= 14
+
+
+@pytest.mark.parametrize("name", BODIES)
+def test_every_request_body_has_an_example_the_server_accepts(name: str) -> None:
+    examples = DOCUMENT["components"]["schemas"][name].get("examples")
+    assert examples, f"{name} has no example"
+    for example in examples:
+        _model(name).model_validate(example)  # the same model the handler validates with
+
+
+def test_the_ach_example_passes_the_aba_checksum() -> None:
+    (example,) = DOCUMENT["components"]["schemas"]["AcceptRequest"]["examples"]
+    digits = [int(c) for c in example["ach"]["routing_number"]]
+    assert sum(weight * digit for weight, digit in zip([3, 7, 1] * 3, digits, strict=True)) % 10 == 0
+    broken = {**example["ach"], "routing_number": example["ach"]["routing_number"][:-1] + "0"}
+    with pytest.raises(ValidationError):
+        loans.AchIn.model_validate(broken)
+
+
+@pytest.mark.parametrize(("route", "operation"), OPERATIONS, ids=[r.endpoint for r in ROUTES])
+def test_every_operation_is_described(route: Any, operation: dict[str, Any]) -> None:
+    assert operation["summary"]
+    assert not operation["summary"].startswith(route.method)
+    assert len(operation["description"]) > 20
+    assert [tag["name"] for tag in DOCUMENT["tags"] if tag["name"] in operation["tags"]] == operation["tags"]
+    assert {"$ref": "#/components/parameters/RequestId"} in operation["parameters"]
+    for status, response in operation["responses"].items():
+        assert "X-Request-Id" in response.get("headers", {}), (route.endpoint, status)
+        if status in ("429", "503"):
+            assert "Retry-After" in response["headers"]
+    expected = {"400", "429", "500", "503"} | ({"401"} if route.authenticated else set())
+    if "requestBody" in operation:
+        expected |= {"413", "415"}
+    assert expected <= set(operation["responses"])
+
+
+@pytest.mark.parametrize(("route", "operation"), OPERATIONS, ids=[r.endpoint for r in ROUTES])
+def test_keyed_operations_document_their_headers(route: Any, operation: dict[str, Any]) -> None:
+    names = {p.get("name", "").lower() for p in operation["parameters"]}
+    keyed = {"idempotency-key", "x-idempotency-key"} <= names
+    assert keyed is (route.endpoint in KEYED)
+    if keyed:
+        assert (
+            "Idempotent-Replayed"
+            in operation["responses"]["200" if route.endpoint != "CreateLoan" else "201"]["headers"]
+        )
+
+
+def test_conditional_routes_document_etag_if_match_and_location() -> None:
+    paths = DOCUMENT["paths"]
+    get_loan, patch_loan = paths["/v1/loans/{loan_id}"]["get"], paths["/v1/loans/{loan_id}"]["patch"]
+    assert "ETag" in get_loan["responses"]["200"]["headers"]
+    assert "304" in get_loan["responses"]
+    assert any(p["name"].lower() == "if-none-match" for p in get_loan["parameters"] if "name" in p)
+    assert any(p["name"].lower() == "if-match" for p in patch_loan["parameters"] if "name" in p)
+    assert {"412", "428"} <= set(patch_loan["responses"])
+    assert "Location" in paths["/v1/loans"]["post"]["responses"]["201"]["headers"]
+
+
+def test_create_links_to_read_change_and_delete() -> None:
+    links = DOCUMENT["paths"]["/v1/loans"]["post"]["responses"]["201"]["links"]
+    operation_ids = {op["operationId"] for _, op in OPERATIONS}
+    assert {"GetLoan", "UpdateLoan", "CancelLoan"} <= set(links)
+    for link in links.values():
+        assert link["operationId"] in operation_ids
+        assert link["parameters"]["loan_id"] == "$response.body#/data/loan_id"
+
+
+def test_the_error_code_enum_holds_every_code_the_server_sends() -> None:
+    sent = {cls.code for cls in _subclasses(errors.LendbridgeError)} | set(_GATEWAY_CODES.values())
+    sent |= set(ERROR_TYPE_OF)
+    documented = set(DOCUMENT["components"]["schemas"]["ErrorEnvelope"]["properties"]["error"]["enum"])
+    assert sent == documented
+    assert set(ErrorEnvelope.model_fields["error"].annotation.__args__) == documented  # type: ignore[union-attr]
+
+
+def _subclasses(cls: type) -> set[type]:
+    return {cls}.union(*(_subclasses(sub) for sub in cls.__subclasses__()))
+
+
+def test_document_level_fields() -> None:
+    assert DOCUMENT["info"]["contact"]["email"]
+    assert DOCUMENT["info"]["license"]["name"]
+    assert DOCUMENT["servers"][0]["url"] == "http://127.0.0.1:3000"
+    assert len(DOCUMENT["servers"]) == 2
+
+
+def test_email_and_password_rules_are_schema_keywords() -> None:
+    register = DOCUMENT["components"]["schemas"]["RegisterRequest"]["properties"]
+    assert register["email"]["format"] == "email"
+    assert register["password"]["pattern"] == PASSWORD_PATTERN
+    assert "12 to 128" in register["password"]["description"]
+    assert register["password"]["minLength"] == 12
+
+
+_CANDIDATES = st.text(alphabet=st.sampled_from("aZ9-! é\t\u202e"), min_size=12, max_size=20) | st.sampled_from(
+    ["Correct-Horse-42", " Correct-Horse-42", "Correct-Horse-42 ", "correct-horse-42"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_CANDIDATES)
+def test_the_documented_password_pattern_is_the_rule_the_server_checks(password: str) -> None:
+    documented = re.search(PASSWORD_PATTERN, password) is not None
+    try:
+        RegisterRequest.model_validate({"email": "ada@example.com", "password": password, "full_name": "Ada"})
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert accepted is documented, password
