@@ -22,7 +22,10 @@ def test_an_unknown_route_is_the_not_found_envelope(api: Api, path: str) -> None
     assert body["message"] == "No such resource"
 
 
-@pytest.mark.parametrize(("method", "path"), [("DELETE", "/health/live"), ("PUT", REGISTER), ("POST", "/v1/users/me")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("DELETE", "/health/live"), ("PUT", REGISTER), ("POST", "/v1/users/me"), ("TRACE", "/v1/loans/L1")],
+)
 def test_an_unknown_method_on_a_known_path_is_not_found_like_api_gateway(api: Api, method: str, path: str) -> None:
     # API Gateway answers a method the resource lacks as it answers an unknown path (the
     # template maps MISSING_AUTHENTICATION_TOKEN to 404), before any authorizer runs.

@@ -152,3 +152,64 @@ def test_the_documented_password_pattern_is_the_rule_the_server_checks(password:
     except ValidationError:
         accepted = False
     assert accepted is documented, password
+
+
+_DECIMAL_TEXT = st.from_regex(r"\A[0-9]{1,10}(\.[0-9]{1,6})?\Z") | st.sampled_from(
+    ["0", "0.00", "0.01", "0.001", "10000000", "10000000.00", "10000000.01", "0005.50", "5.000", "100", "100.0001"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_DECIMAL_TEXT)
+def test_documented_money_and_rate_patterns_are_the_rules_the_server_checks(text: str) -> None:
+    lender = {"email": "ada@example.com"}
+    try:
+        loans.LenderIn.model_validate({**lender, "contribution_amount": text})
+        money_ok = True
+    except ValidationError:
+        money_ok = False
+    assert money_ok is (re.search(loans.MONEY_PATTERN, text) is not None), text
+    try:
+        loans.CreateLoanRequest.model_validate({"amount": "1", "interest_rate": text, "term_months": 1})
+        rate_ok = True
+    except ValidationError:
+        rate_ok = False
+    assert rate_ok is (re.search(loans.RATE_PATTERN, text) is not None), text
+
+
+def test_money_numbers_document_their_places_and_bounds() -> None:
+    amount = DOCUMENT["components"]["schemas"]["CreateLoanRequest"]["properties"]["amount"]
+    (number,) = [branch for branch in amount["anyOf"] if branch["type"] == "number"]
+    assert number == {"type": "number", "exclusiveMinimum": 0.0, "maximum": 10000000.0, "multipleOf": 0.01}
+
+
+_HEADER_TEXT = st.text(alphabet=st.sampled_from('0123 9",W/*\tx'), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_HEADER_TEXT)
+def test_the_documented_if_match_pattern_is_the_grammar_the_route_parses(value: str) -> None:
+    from lendbridge.errors import PreconditionRequired, ValidationFailed
+    from lendbridge.http.conditional import IF_MATCH_PATTERN, if_match_versions
+
+    try:
+        if_match_versions(value)
+        parsed = True
+    except (ValidationFailed, PreconditionRequired):
+        parsed = False
+    assert parsed is (re.search(IF_MATCH_PATTERN, value) is not None), repr(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["status", "amount", ",", " ", "ssn", "x"]), max_size=8).map("".join))
+def test_the_documented_fields_pattern_is_what_select_fields_accepts(fields: str) -> None:
+    from lendbridge.errors import ValidationFailed
+    from lendbridge.http.params import fields_pattern, select_fields
+
+    allowed = frozenset({"status", "amount"})
+    try:
+        select_fields({"status": 1, "amount": 2}, fields, allowed)
+        accepted = True
+    except ValidationFailed:
+        accepted = False
+    assert accepted is (re.search(fields_pattern(allowed), fields) is not None), repr(fields)

@@ -30,7 +30,7 @@ from lendbridge.http.conditional import (
 )
 from lendbridge.http.idempotency import IdempotencyKey, LegacyIdempotencyKey, replayable
 from lendbridge.http.links import INVITATION_LINKS, LOAN_LINKS
-from lendbridge.http.params import Fields, Limit, NextToken, ResourceId, select_fields
+from lendbridge.http.params import Limit, NextToken, ResourceId, fields_query, select_fields
 from lendbridge.lazy import Lazy
 from lendbridge.schemas.common import Success, responses
 from lendbridge.schemas.loans import (
@@ -46,6 +46,7 @@ from lendbridge.schemas.loans import (
     LenderIn,
     LoanList,
     LoanOut,
+    LoanSelection,
     PatchLoanRequest,
     VersionList,
     present_audit,
@@ -63,6 +64,7 @@ services: Lazy[LendingServices] = Lazy(build_lending_services)
 
 TAG = "Loans"
 LoanId = ResourceId
+LoanFields = Annotated[str | None, fields_query(LOAN_FIELDS)]
 ParticipantId = ResourceId
 MY_LOANS = "my-loans"
 
@@ -137,13 +139,13 @@ def my_loans(limit: Limit = 20, next_token: NextToken = None) -> Response[Succes
     ),
     tags=[TAG],
     responses=documented(
-        responses(200, Success[LoanOut], 401, 404),
+        responses(200, Success[LoanOut | LoanSelection], 401, 404),  # type: ignore[valid-type]
         headers={200: {"ETag": ETAG_HEADER}},
         not_modified=True,
         links={200: LOAN_LINKS},
     ),
 )
-def get_loan(loan_id: LoanId, fields: Fields = None, if_none_match: IfNoneMatch = None) -> Response[dict[str, Any]]:
+def get_loan(loan_id: LoanId, fields: LoanFields = None, if_none_match: IfNoneMatch = None) -> Response[dict[str, Any]]:
     # Annotated loosely because ``fields`` returns a subset of LoanOut; the full schema is
     # documented in ``responses`` above.
     loan = services.get().lending.get_loan(current.caller(app).user_id, loan_id)

@@ -27,11 +27,15 @@ _ELEMENT = re.compile(r'(?:(?P<weak>W/)?"(?P<tag>[\x21\x23-\x7e]*)"|(?P<bare>[0-
 _SEPARATORS = re.compile(r"[ \t,]*")
 _VERSION = re.compile(r"^[0-9]{1,18}$")
 
+# The same grammar as one pattern for the document (checked against ``_elements`` by a unit test).
+_ONE_TAG = r'(?:(?:W/)?"[\x21\x23-\x7e]*"|[0-9]{1,18})'
+IF_MATCH_PATTERN = rf"^[ \t,]*{_ONE_TAG}(?:[ \t]*,[ \t,]*{_ONE_TAG})*[ \t,]*$"
 IfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
         max_length=1024,
+        json_schema_extra={"pattern": IF_MATCH_PATTERN},
         description=(
             'The loan version you read, as its ETag (`"3"`) or bare (`3`); a list matches if any '
             'element is current. Weak tags (`W/"3"`) never match (strong comparison); `*` is '

@@ -13,18 +13,20 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    StringConstraints,
     field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
+# A dot-atom local part (no leading, trailing or doubled dot) of at most 64 characters, and a
+# host name of at least two labels: a subset of what JSON Schema's ``format: email`` accepts.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
 
 
 def _email(value: str) -> str:
-    value = value.strip()
     if len(value) > 254 or not _EMAIL.match(value):
         raise ValueError("Must be a valid email address")
     return value.lower()
@@ -36,6 +38,8 @@ def _email(value: str) -> str:
 # is written in syntax both Python and ECMA-262 read, so the OpenAPI document shows the same rule.
 HIDDEN_CHARACTERS = r"\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069"
 TEXT_PATTERN = rf"^[^{HIDDEN_CHARACTERS}]*$"
+# A required text field is trimmed before its minimum length is checked: it needs a visible character.
+NONBLANK_TEXT_PATTERN = rf"^(?=.*\S)[^{HIDDEN_CHARACTERS}]*$"
 _HIDDEN_CHARACTER = re.compile(rf"[{HIDDEN_CHARACTERS}]")
 
 # Numbers are written with ASCII digits only: Python's Decimal and int would also read other
@@ -60,10 +64,17 @@ class _AsciiNumberText:
     that pattern in the document. Placed after the bounds (``Annotated[Decimal, Field(gt=0),
     ASCII_DECIMAL]``) so pydantic still documents them as minimum and maximum."""
 
-    def __init__(self, pattern: str, message: str) -> None:
+    def __init__(self, pattern: str, message: str, *, documented: str | None = None, step: str | None = None) -> None:
+        """``documented``: the exact text rule to show, bounds and places included, when it is
+        narrower than ``pattern``; ``step``: the number branch's ``multipleOf`` (the places)."""
         self._pattern = pattern
         self._text = re.compile(pattern)
         self._message = message
+        self._documented = documented or pattern
+        self._step = step
+
+    def documenting(self, documented: str, step: str) -> _AsciiNumberText:
+        return _AsciiNumberText(self._pattern, self._message, documented=documented, step=step)
 
     def _check(self, value: Any) -> Any:
         if isinstance(value, bool):
@@ -79,7 +90,9 @@ class _AsciiNumberText:
         documented = handler(schema)
         for branch in documented.get("anyOf", []):
             if branch.get("type") == "string":
-                branch["pattern"] = self._pattern
+                branch["pattern"] = self._documented
+            if branch.get("type") == "number" and self._step is not None:
+                branch["multipleOf"] = float(self._step)
         return documented
 
 
@@ -112,6 +125,9 @@ def _without_default(schema: dict[str, Any]) -> None:
 
 Email = Annotated[
     str,
+    # Not trimmed: the document's pattern (and JSON Schema's email format) has no white space,
+    # so " ada@example.com" is refused rather than silently changed.
+    StringConstraints(strip_whitespace=False),
     Field(
         max_length=254,
         examples=["ada@example.com"],
@@ -133,10 +149,13 @@ def _document_input_rules(schema: dict[str, Any], model: type[Any]) -> None:
     ``EXAMPLE`` (a body the server accepts, checked by a unit test) as the schema's example."""
     for prop in schema.get("properties", {}).values():
         if prop.get("type") == "string" and not {"pattern", "enum", "const", "format"} & prop.keys():
-            prop["pattern"] = TEXT_PATTERN
+            prop["pattern"] = NONBLANK_TEXT_PATTERN if prop.get("minLength", 0) > 0 else TEXT_PATTERN
     example = getattr(model, "EXAMPLE", None)
     if example is not None:
         schema["examples"] = [example]
+    one_of = getattr(model, "AT_LEAST_ONE_OF", ())
+    if one_of:
+        schema["anyOf"] = [{"required": [name]} for name in one_of]
 
 
 class Strict(BaseModel):
@@ -147,6 +166,8 @@ class Strict(BaseModel):
 
     # A request body the server accepts as it stands, shown in the OpenAPI document.
     EXAMPLE: ClassVar[dict[str, Any] | None] = None
+    # Fields of which the body must name at least one (the model's own validator enforces it).
+    AT_LEAST_ONE_OF: ClassVar[tuple[str, ...]] = ()
 
     @field_validator("*", mode="before")
     @classmethod

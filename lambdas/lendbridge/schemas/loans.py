@@ -5,20 +5,54 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
 from lendbridge.domain.loans import Loan, Participant
 from lendbridge.domain.money import as_text
 from lendbridge.ports import iso
 from lendbridge.schemas.common import ASCII_DECIMAL, Email, Omittable, PlainText, Strict
 
+# The bounds and places of money and rates as text, so that the document states exactly what
+# the server accepts: leading and trailing zeros are fine ("0005.50", "5.000"), more significant
+# places or a value out of bounds are not. A unit test checks each pattern against the model.
+MONEY_PATTERN = r"^(?:0*[1-9][0-9]{0,6}(?:\.[0-9]{1,2}0*)?|0*10000000(?:\.0+)?|0+\.(?:0[1-9]|[1-9][0-9]?)0*)$"
+RATE_PATTERN = r"^(?:0*[0-9]{1,2}(?:\.[0-9]{1,4}0*)?|0*100(?:\.0+)?)$"
+
 Money = Annotated[
     Decimal,
-    Field(gt=0, le=Decimal("10000000"), max_digits=10, decimal_places=2, examples=["5000.00"]),
-    ASCII_DECIMAL,
+    Field(
+        gt=0,
+        le=Decimal("10000000"),
+        max_digits=10,
+        decimal_places=2,
+        examples=["5000.00"],
+        description="More than 0 and at most 10,000,000, with at most two decimal places",
+    ),
+    ASCII_DECIMAL.documenting(MONEY_PATTERN, "0.01"),
 ]
-Rate = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4, examples=["7.5"]), ASCII_DECIMAL]
-TermMonths = Annotated[int, Field(ge=1, le=600, strict=True)]
+Rate = Annotated[
+    Decimal,
+    Field(
+        ge=0,
+        le=100,
+        max_digits=7,
+        decimal_places=4,
+        examples=["7.5"],
+        description="Percent a year, 0 to 100, with at most four decimal places",
+    ),
+    ASCII_DECIMAL.documenting(RATE_PATTERN, "0.0001"),
+]
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema counts 36.0 as an integer; so does the API (strict otherwise: no text, no bool)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# The bounds first, so that the document shows them as minimum and maximum.
+TermMonths = Annotated[int, Field(ge=1, le=600, strict=True), BeforeValidator(_whole_number)]
 
 
 class LenderIn(Strict):
@@ -289,6 +323,21 @@ def present_summary(loan: Loan) -> dict[str, Any]:
 LOAN_FIELDS = frozenset(LoanOut.model_fields)
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+# What ``GET /v1/loans/{id}?fields=a,b`` answers: any of a loan's fields, none required.
+LoanSelection = create_model(
+    "LoanSelection",
+    __config__=ConfigDict(extra="forbid"),
+    **{
+        name: (field.annotation, Field(None, json_schema_extra=_no_default))  # type: ignore[call-overload]
+        for name, field in LoanOut.model_fields.items()
+    },
+)
+
+
 class PatchLoanRequest(Strict):
     EXAMPLE = {"interest_rate": "6.25", "term_months": 48, "change_reason": "Agreed a lower rate over a longer term"}
 
@@ -297,6 +346,8 @@ class PatchLoanRequest(Strict):
     term_months: Omittable[TermMonths] = None
     purpose: Omittable[Annotated[PlainText, Field(max_length=500)]] = None
     change_reason: Annotated[PlainText, Field(min_length=1, max_length=500)]
+
+    AT_LEAST_ONE_OF = ("interest_rate", "term_months", "purpose")
 
     def terms(self) -> dict[str, Any]:
         return {
