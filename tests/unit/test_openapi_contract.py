@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -213,3 +214,61 @@ def test_the_documented_fields_pattern_is_what_select_fields_accepts(fields: str
     except ValidationFailed:
         accepted = False
     assert accepted is (re.search(fields_pattern(allowed), fields) is not None), repr(fields)
+
+
+# ---- defects contract fuzzing found, each pinned ----------------------------------------------
+
+
+def test_no_content_answers_document_no_body() -> None:
+    for _, operation in OPERATIONS:
+        for status in ("204", "304"):
+            assert "content" not in operation["responses"].get(status, {})
+
+
+def test_a_patch_must_name_something_to_change_in_the_document_too() -> None:
+    patch = DOCUMENT["components"]["schemas"]["PatchLoanRequest"]
+    assert patch["anyOf"] == [{"required": ["interest_rate"]}, {"required": ["term_months"]}, {"required": ["purpose"]}]
+    with pytest.raises(ValidationError):
+        loans.PatchLoanRequest.model_validate({"change_reason": "nothing"})
+
+
+def test_a_field_selection_answer_is_documented() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    content = DOCUMENT["paths"]["/v1/loans/{loan_id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    schema = {**content["schema"], "components": DOCUMENT["components"]}
+    jsonschema.validate({"success": True, "data": {"status": "FUNDING", "total_funded": "0.00"}}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"success": True, "data": {"ssn": "x"}}, schema)
+
+
+@pytest.mark.parametrize(
+    ("term", "accepted"),
+    [
+        (36, True),
+        (36.0, True),
+        (Decimal("36.0"), True),
+        (36.5, False),
+        (Decimal("36.5"), False),
+        ("36", False),
+        (True, False),
+    ],
+)
+def test_term_months_is_a_json_schema_integer(term: object, accepted: bool) -> None:
+    body = {"amount": "1", "interest_rate": "1", "term_months": term}
+    if accepted:
+        assert loans.CreateLoanRequest.model_validate(body).term_months == 36
+    else:
+        with pytest.raises(ValidationError):
+            loans.CreateLoanRequest.model_validate(body)
+
+
+@pytest.mark.parametrize("email", [".ada@example.com", "ada.@example.com", "a..da@example.com", " ada@example.com"])
+def test_emails_outside_the_email_format_are_refused(email: str) -> None:
+    with pytest.raises(ValidationError):
+        accounts.EmailRequest.model_validate({"email": email})
+
+
+def test_a_blank_required_text_is_refused_by_the_documented_pattern() -> None:
+    pattern = DOCUMENT["components"]["schemas"]["RegisterRequest"]["properties"]["full_name"]["pattern"]
+    assert re.search(pattern, "   ") is None
+    assert re.search(pattern, " Ada ") is not None

@@ -139,7 +139,7 @@ def my_loans(limit: Limit = 20, next_token: NextToken = None) -> Response[Succes
     ),
     tags=[TAG],
     responses=documented(
-        responses(200, Success[LoanOut | LoanSelection], 401, 404),  # type: ignore[valid-type]
+        responses(200, Success[LoanOut | LoanSelection], 401, 404),
         headers={200: {"ETag": ETAG_HEADER}},
         not_modified=True,
         links={200: LOAN_LINKS},

@@ -46,7 +46,10 @@ Rate = Annotated[
 
 def _whole_number(value: Any) -> Any:
     """JSON Schema counts 36.0 as an integer; so does the API (strict otherwise: no text, no bool)."""
+    # Bodies parse numbers with a fraction as Decimal (see http.json_body); 36.0 arrives as one.
     if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         return int(value)
     return value
 
