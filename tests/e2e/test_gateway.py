@@ -58,9 +58,9 @@ def test_a_body_over_api_gateways_ten_megabytes_is_refused_by_the_gateway(api: A
     assert body["message"] == "The request body is too large"  # the TooLarge GatewayResponse
 
 
-def test_multipart_without_a_boundary_is_a_validation_error_not_a_crash(api: Api) -> None:
+def test_multipart_without_a_boundary_is_an_unsupported_media_type_not_a_crash(api: Api) -> None:
     response = api.post(REGISTER, data=b"--x\r\n\r\nhello\r\n--x--", headers={"Content-Type": "multipart/form-data"})
-    assert_error_envelope(response, 400, "VALIDATION_ERROR")
+    assert_error_envelope(response, 415, "VALIDATION_ERROR")
 
 
 def test_a_valid_incoming_request_id_is_echoed_in_header_and_body(api: Api) -> None:

@@ -73,7 +73,7 @@ def test_every_operation_is_described(route: Any, operation: dict[str, Any]) -> 
         assert "X-Request-Id" in response.get("headers", {}), (route.endpoint, status)
         if status in ("429", "503"):
             assert "Retry-After" in response["headers"]
-    expected = {"400", "429", "500", "503"} | ({"401"} if route.authenticated else set())
+    expected = {"400", "403", "429", "500", "503"} | ({"401"} if route.authenticated else set())
     if "requestBody" in operation:
         expected |= {"413", "415"}
     assert expected <= set(operation["responses"])

@@ -219,7 +219,7 @@ class ErrorEnvelope(BaseModel):
 _ERROR_DESCRIPTIONS = {
     400: "Validation error: malformed JSON, a field that breaks its rule, a bad `limit` or `next_token`",
     401: "Missing, expired or forged token",
-    403: "Not yours to do",
+    403: "Not yours to do, or the request was blocked by the stage's web application firewall",
     404: "No such resource, or one the caller may not see",
     409: "Conflicts with the resource's state, or a request with the same Idempotency-Key is still running",
     412: "If-Match names a version that is no longer current",
@@ -231,8 +231,9 @@ _ERROR_DESCRIPTIONS = {
     500: "Unexpected error",
     503: "A dependency is unavailable; see Retry-After",
 }
-# Every route may answer these: the front door refuses bodies, throttling and outages anywhere.
-_ALWAYS = (400, 429, 500, 503)
+# Every route may answer these: the front door refuses bodies, the firewall (where the stage has
+# one) blocks requests, throttling and outages happen anywhere.
+_ALWAYS = (400, 403, 429, 500, 503)
 _WITH_BODY = (413, 415)
 RETRYABLE = (429, 503)
 
