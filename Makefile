@@ -32,7 +32,7 @@ install: $(VENV)/.installed node_modules/.installed ## Create .venv and node_mod
 run: install ## Serve the whole API on http://127.0.0.1:3000 (PORT overrides) on local AWS emulators
 	$(PY) -m local.run
 
-test: install lint typecheck synth-check cfn-lint security api-diff ## Every check: lint, types, synth + cdk-nag, cfn-lint, bandit + checkov, breaking API changes, all tests, coverage gate
+test: install lint typecheck synth-check cfn-lint security api-diff openapi-lint ## Every check: lint, types, synth + cdk-nag, cfn-lint, bandit + checkov, breaking API changes, Redocly lint, all tests (fuzzing included), coverage gate
 	rm -rf $(COVERAGE_DIR) && mkdir -p $(COVERAGE_DIR)
 	$(COVERAGE_ENV) $(PY) -m coverage run -m pytest -p no:cacheprovider tests
 	$(MAKE) --no-print-directory coverage-gate
@@ -72,6 +72,10 @@ cfn-lint: synth-check ## cfn-lint on both stages' templates: errors fail, warnin
 
 openapi: install ## Regenerate docs/openapi.json from the handlers
 	$(PY) -m tools.openapi --write
+
+.PHONY: openapi-lint
+openapi-lint: install ## Lint docs/openapi.json with Redocly CLI (rules in redocly.yaml; offline, no telemetry)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint docs/openapi.json --config redocly.yaml --format=summary
 
 bench: install ## DynamoDB round trips and consumed capacity per request, on DynamoDB Local
 	$(PY) -m benchmarks.run

@@ -9,6 +9,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from local.events import HttpRequest, HttpResponse
 from local.gateway import REQUEST_LIMIT_BYTES
@@ -49,6 +50,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_OPTIONS(self) -> None:
         self._serve()
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, a made-up one) goes to the gateway too, which answers
+        # it as API Gateway does (no such route); the base class would answer 501 by itself.
+        if name.startswith("do_") and name[3:].isalpha():
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: object) -> None:
         """Silenced: the gateway logs each request with its outcome and request id."""

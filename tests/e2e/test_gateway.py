@@ -22,7 +22,10 @@ def test_an_unknown_route_is_the_not_found_envelope(api: Api, path: str) -> None
     assert body["message"] == "No such resource"
 
 
-@pytest.mark.parametrize(("method", "path"), [("DELETE", "/health/live"), ("PUT", REGISTER), ("POST", "/v1/users/me")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("DELETE", "/health/live"), ("PUT", REGISTER), ("POST", "/v1/users/me"), ("TRACE", "/v1/loans/L1")],
+)
 def test_an_unknown_method_on_a_known_path_is_not_found_like_api_gateway(api: Api, method: str, path: str) -> None:
     # API Gateway answers a method the resource lacks as it answers an unknown path (the
     # template maps MISSING_AUTHENTICATION_TOKEN to 404), before any authorizer runs.
@@ -45,7 +48,7 @@ def test_a_body_over_one_megabyte_is_refused_by_the_handler(api: Api) -> None:
     padding = "x" * (1024 * 1024 + 10)
     payload = json.dumps({"email": unique_email(), "password": PASSWORD, "full_name": padding})
     response = api.post(REGISTER, data=payload, headers={"Content-Type": "application/json"})
-    body = assert_error_envelope(response, 400, "VALIDATION_ERROR")
+    body = assert_error_envelope(response, 413, "VALIDATION_ERROR")
     assert body["field_errors"] == {"body": ["Must be at most 1 MB"]}
 
 
@@ -55,9 +58,9 @@ def test_a_body_over_api_gateways_ten_megabytes_is_refused_by_the_gateway(api: A
     assert body["message"] == "The request body is too large"  # the TooLarge GatewayResponse
 
 
-def test_multipart_without_a_boundary_is_a_validation_error_not_a_crash(api: Api) -> None:
+def test_multipart_without_a_boundary_is_an_unsupported_media_type_not_a_crash(api: Api) -> None:
     response = api.post(REGISTER, data=b"--x\r\n\r\nhello\r\n--x--", headers={"Content-Type": "multipart/form-data"})
-    assert_error_envelope(response, 400, "VALIDATION_ERROR")
+    assert_error_envelope(response, 415, "VALIDATION_ERROR")
 
 
 def test_a_valid_incoming_request_id_is_echoed_in_header_and_body(api: Api) -> None:

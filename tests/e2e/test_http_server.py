@@ -56,6 +56,17 @@ def one_request(port: int, start: threading.Event, outcomes: list[tuple[str, flo
     outcomes.append((outcome, (time.monotonic() - began) * 1000))
 
 
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND"])
+def test_methods_the_api_never_defines_reach_the_application_instead_of_a_501(server: HttpServer, method: str) -> None:
+    """The base HTTP server answered these 501 by itself (a 5xx, found by contract fuzzing);
+    API Gateway answers them like any method a resource does not define."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request(method, "/health/live")
+    answered = connection.getresponse()
+    assert (answered.status, answered.read()) == (200, b'{"status": "alive"}')
+    connection.close()
+
+
 def test_a_hundred_concurrent_connections_all_get_answers(server: HttpServer) -> None:
     outcomes: list[tuple[str, float]] = []
     start = threading.Event()

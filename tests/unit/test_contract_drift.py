@@ -31,7 +31,7 @@ def test_every_route_is_documented_with_its_security() -> None:
     document = openapi.build()
     for route in ROUTES:
         operation = document["paths"][route.path][route.method.lower()]
-        assert ("security" in operation) is route.authenticated
+        assert operation["security"] == ([{"bearer": []}] if route.authenticated else [])
         assert "400" in operation["responses"]
 
 

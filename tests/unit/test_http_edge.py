@@ -125,10 +125,10 @@ def test_password_policy_is_checked_before_cognito(fake_accounts: FakeAccounts) 
     assert fake_accounts.registered == []
 
 
-def test_a_body_over_one_megabyte_is_a_400(fake_accounts: FakeAccounts) -> None:
+def test_a_body_over_one_megabyte_is_a_413(fake_accounts: FakeAccounts) -> None:
     huge = json.dumps({**VALID_REGISTRATION, "full_name": "a" * (1024 * 1024)})
     response = call(api_event("POST", "/v1/auth/register", raw_body=huge))
-    assert response["statusCode"] == 400
+    assert response["statusCode"] == 413
     assert_error_envelope(body_of(response), "VALIDATION_ERROR")
     assert fake_accounts.registered == []
 
@@ -136,10 +136,11 @@ def test_a_body_over_one_megabyte_is_a_400(fake_accounts: FakeAccounts) -> None:
 @pytest.mark.parametrize(
     "content_type", ["multipart/form-data", "multipart/form-data; boundary=", "text/plain", "application/xml"]
 )
-def test_non_json_bodies_are_400_not_500(fake_accounts: FakeAccounts, content_type: str) -> None:
+def test_non_json_bodies_are_415_not_500(fake_accounts: FakeAccounts, content_type: str) -> None:
     event = api_event("POST", "/v1/auth/register", raw_body="--x\r\n\r\n", headers={"Content-Type": content_type})
     response = call(event)
-    assert response["statusCode"] == 400
+    assert response["statusCode"] == 415
+    assert_error_envelope(body_of(response), "VALIDATION_ERROR")
     assert body_of(response)["field_errors"] == {"body": ["Unsupported content type"]}
 
 

@@ -53,6 +53,7 @@ from lendbridge.schemas.common import Success, responses
 from lendbridge.settings import Settings
 from lendbridge.timestamps import iso
 
+TAG = "Accounts"
 app = build_app()
 logger = Logger()
 tracer = Tracer()
@@ -75,7 +76,15 @@ accounts: Lazy[Accounts] = Lazy(_build)
 
 @app.post(
     "/v1/auth/register",
-    responses=documented(responses(201, Success[UserOut], 409), headers={201: {"Location": LOCATION_HEADER}}),
+    summary="Create an account",
+    description=(
+        "Registers an email with a password (the policy is on the field) and a full name; 409 if the email "
+        "has an account. Invitations sent to this email become the new user's once it is verified."
+    ),
+    tags=[TAG],
+    responses=documented(
+        responses(201, Success[UserOut], 409, body=True), headers={201: {"Location": LOCATION_HEADER}}
+    ),
 )
 def register(body: Annotated[RegisterRequest, Body()]) -> Response[Success[UserOut]]:
     profile = accounts.get().register(body.email, body.password, body.full_name, current.request_id(app))
@@ -87,36 +96,68 @@ def register(body: Annotated[RegisterRequest, Body()]) -> Response[Success[UserO
     )
 
 
-@app.post("/v1/auth/login", responses=responses(200, Success[TokensOut], 401, 403))
+@app.post(
+    "/v1/auth/login",
+    summary="Sign in",
+    description=(
+        "Answers the access token (send it as `Authorization: Bearer`) and a refresh token. Wrong "
+        "credentials: 401; repeated failures are slowed down. When the account has a second step (TOTP "
+        "MFA, or a code adaptive authentication asks for): 401 with `details.challenge` and "
+        "`details.session`, to answer at `POST /v1/auth/respond-to-challenge`. An unverified email: 403."
+    ),
+    tags=[TAG],
+    responses=responses(200, Success[TokensOut], 401, 403, body=True),
+)
 def login(body: Annotated[LoginRequest, Body()]) -> Response[Success[TokensOut]]:
-    """Wrong credentials: 401. When the account has a second step (TOTP MFA, or a code that
-    adaptive authentication asks for), 401 with ``details.challenge`` and ``details.session``:
-    answer it at ``POST /v1/auth/respond-to-challenge``."""
     return _tokens(accounts.get().login(body.email, body.password, _client_context()))
 
 
-@app.post("/v1/auth/respond-to-challenge", responses=responses(200, Success[TokensOut], 401))
+@app.post(
+    "/v1/auth/respond-to-challenge",
+    summary="Complete a two-step sign-in",
+    description="The challenge and session from login's 401, with the one-time code; answers the tokens.",
+    tags=[TAG],
+    responses=responses(200, Success[TokensOut], 401, body=True),
+)
 def respond_to_challenge(body: Annotated[ChallengeRequest, Body()]) -> Response[Success[TokensOut]]:
-    """The second sign-in step: the challenge and session from login's 401, and the one-time code."""
     challenge = Challenge(name=body.challenge, session=body.session)
     return _tokens(accounts.get().respond_to_challenge(body.email, challenge, body.code, _client_context()))
 
 
-@app.post("/v1/auth/confirm", responses=responses(200, Success[MessageOut]))
+@app.post(
+    "/v1/auth/confirm",
+    summary="Verify an email",
+    description=(
+        "Verifies the email with the emailed code; its pending invitations become the user's. A wrong or "
+        "expired code and an email without an account awaiting one get the same 400."
+    ),
+    tags=[TAG],
+    responses=responses(200, Success[MessageOut], body=True),
+)
 def confirm(body: Annotated[ConfirmRequest, Body()]) -> Response[Success[MessageOut]]:
-    """A wrong or expired code and an email without an account awaiting one get the same 400."""
     accounts.get().confirm(body.email, body.code)
     return envelope.success(MessageOut(message="Email verified").model_dump())
 
 
-@app.post("/v1/auth/resend-code", responses=responses(202, Success[MessageOut]))
+@app.post(
+    "/v1/auth/resend-code",
+    summary="Send a new verification code",
+    description="202 for every email, whether or not it has an account awaiting verification.",
+    tags=[TAG],
+    responses=responses(202, Success[MessageOut], body=True),
+)
 def resend_code(body: Annotated[EmailRequest, Body()]) -> Response[Success[MessageOut]]:
-    """202 for every email, whether or not it has an account awaiting verification."""
     accounts.get().resend_code(body.email)
     return _accepted("If this email awaits verification, a new code is on its way")
 
 
-@app.post("/v1/auth/refresh", responses=responses(200, Success[AccessTokenOut], 401))
+@app.post(
+    "/v1/auth/refresh",
+    summary="Renew the access token",
+    description="A new access token from the refresh token of a sign-in; a revoked or unknown refresh token: 401.",
+    tags=[TAG],
+    responses=responses(200, Success[AccessTokenOut], 401, body=True),
+)
 def refresh(body: Annotated[RefreshRequest, Body()]) -> Response[Success[AccessTokenOut]]:
     tokens = accounts.get().refresh(body.refresh_token)
     return envelope.success(
@@ -126,30 +167,48 @@ def refresh(body: Annotated[RefreshRequest, Body()]) -> Response[Success[AccessT
     )
 
 
-@app.post("/v1/auth/logout", responses=responses(204, None, 401))
+@app.post(
+    "/v1/auth/logout",
+    summary="Sign out",
+    description="Authenticated with the access token; revokes the refresh token in the body and its access tokens.",
+    tags=[TAG],
+    responses=responses(204, None, 401, body=True),
+)
 def logout(body: Annotated[LogoutRequest, Body()]) -> Response[None]:
-    """Authenticated with the access token; revokes the refresh token in the body."""
     current.caller(app)
     accounts.get().logout(body.refresh_token)
     return envelope.no_content()
 
 
-@app.post("/v1/auth/forgot-password", responses=responses(202, Success[MessageOut]))
+@app.post(
+    "/v1/auth/forgot-password",
+    summary="Ask for a password reset code",
+    description="202 for every email, whether or not it has an account.",
+    tags=[TAG],
+    responses=responses(202, Success[MessageOut], body=True),
+)
 def forgot_password(body: Annotated[EmailRequest, Body()]) -> Response[Success[MessageOut]]:
-    """202 for every email, whether or not it has an account."""
     accounts.get().forgot_password(body.email)
     return _accepted("If this email has an account, a reset code is on its way")
 
 
-@app.post("/v1/auth/reset-password", responses=responses(200, Success[MessageOut]))
+@app.post(
+    "/v1/auth/reset-password",
+    summary="Set a new password with a reset code",
+    description="A wrong or expired code and an unknown email get the same 400.",
+    tags=[TAG],
+    responses=responses(200, Success[MessageOut], body=True),
+)
 def reset_password(body: Annotated[ResetPasswordRequest, Body()]) -> Response[Success[MessageOut]]:
-    """A wrong or expired code and an unknown email get the same 400."""
     accounts.get().reset_password(body.email, body.code, body.new_password)
     return envelope.success(MessageOut(message="Password changed; sign in with the new password").model_dump())
 
 
 @app.get(
     "/v1/users/me",
+    summary="My profile",
+    description="The caller's profile; `If-None-Match` with the current ETag answers 304.",
+    tags=["Users"],
     responses=documented(
         responses(200, Success[ProfileOut], 401, 404),
         headers={200: {"ETag": CONTENT_TAG_HEADER}},

@@ -14,6 +14,7 @@ from lendbridge.domain.loans import AchDetails, Loan, LoanStatus, Participant, P
 from lendbridge.domain.money import as_text
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
+from lendbridge.http.idempotency import IdempotencyKey, LegacyIdempotencyKey, replayable
 from lendbridge.http.params import Limit, NextToken, ResourceId
 from lendbridge.lazy import Lazy
 from lendbridge.schemas.common import Success, responses
@@ -29,6 +30,7 @@ from lendbridge.schemas.loans import (
 from lendbridge.timestamps import iso
 from lendbridge.wiring import LendingServices, build_lending_services
 
+TAG = "Lenders"
 app = build_app()
 logger = Logger()
 tracer = Tracer()
@@ -48,7 +50,13 @@ def _page(
     return list(page.items), page.has_more, cursors.encode(list_name, caller, page.next_position)
 
 
-@app.get("/v1/lender/pending", responses=responses(200, Success[InvitationList], 401))
+@app.get(
+    "/v1/lender/pending",
+    summary="My pending invitations",
+    description="Invitations to the caller still PENDING, each once, with a summary of its loan; newest first.",
+    tags=[TAG],
+    responses=responses(200, Success[InvitationList], 401),
+)
 def pending(limit: Limit = 20, next_token: NextToken = None) -> Response[Success[InvitationList]]:
     rows, more, token = _page(ParticipantStatus.PENDING, "pending", limit, next_token)
     invitations = [
@@ -65,7 +73,13 @@ def pending(limit: Limit = 20, next_token: NextToken = None) -> Response[Success
     )
 
 
-@app.get("/v1/lender/portfolio", responses=responses(200, Success[InvestmentList], 401))
+@app.get(
+    "/v1/lender/portfolio",
+    summary="My investments",
+    description="The caller's accepted participations with loan summaries (bank details as last four digits only).",
+    tags=[TAG],
+    responses=responses(200, Success[InvestmentList], 401),
+)
 def portfolio(limit: Limit = 20, next_token: NextToken = None) -> Response[Success[InvestmentList]]:
     rows, more, token = _page(ParticipantStatus.ACCEPTED, "portfolio", limit, next_token)
     investments = []
@@ -99,9 +113,22 @@ def _responded(participant: Participant, loan: Loan) -> dict[str, Any]:
 
 
 @app.post(
-    "/v1/lender/invitations/<participant_id>/accept", responses=responses(200, Success[ResponseOut], 401, 404, 409, 422)
+    "/v1/lender/invitations/<participant_id>/accept",
+    summary="Accept an invitation",
+    description=(
+        "Accepts with the bank account to fund from (routing number with a valid ABA checksum; stored "
+        "encrypted, only the last four digits ever shown). The loan becomes FUNDED when accepted "
+        "contributions reach its amount. Not your invitation: 404; not PENDING or the loan not FUNDING: 409."
+    ),
+    tags=[TAG],
+    responses=replayable(responses(200, Success[ResponseOut], 401, 404, 409, 422, body=True)),
 )
-def accept(participant_id: ParticipantId, body: Annotated[AcceptRequest, Body()]) -> Response[Success[ResponseOut]]:
+def accept(
+    participant_id: ParticipantId,
+    body: Annotated[AcceptRequest, Body()],
+    idempotency_key: IdempotencyKey = None,
+    legacy_idempotency_key: LegacyIdempotencyKey = None,
+) -> Response[Success[ResponseOut]]:
     actor = current.actor(app)
 
     def execute() -> Response:
@@ -119,10 +146,16 @@ def accept(participant_id: ParticipantId, body: Annotated[AcceptRequest, Body()]
 
 @app.post(
     "/v1/lender/invitations/<participant_id>/decline",
-    responses=responses(200, Success[ResponseOut], 401, 404, 409, 422),
+    summary="Decline an invitation",
+    description="Declines, with an optional reason. Not your invitation: 404; not PENDING: 409.",
+    tags=[TAG],
+    responses=replayable(responses(200, Success[ResponseOut], 401, 404, 409, 422, body=True)),
 )
 def decline(
-    participant_id: ParticipantId, body: Annotated[DeclineRequest | None, Body()] = None
+    participant_id: ParticipantId,
+    body: Annotated[DeclineRequest | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+    legacy_idempotency_key: LegacyIdempotencyKey = None,
 ) -> Response[Success[ResponseOut]]:
     actor = current.actor(app)
 

@@ -30,7 +30,9 @@ from lendbridge.http.conditional import (
     if_match_versions,
     stop_if_current,
 )
-from lendbridge.http.params import Fields, Limit, NextToken, ResourceId, select_fields
+from lendbridge.http.idempotency import IdempotencyKey, LegacyIdempotencyKey, replayable
+from lendbridge.http.links import INVITATION_LINKS, LOAN_LINKS
+from lendbridge.http.params import Limit, NextToken, ResourceId, fields_query, select_fields
 from lendbridge.lazy import Lazy
 from lendbridge.schemas.common import Success, responses
 from lendbridge.schemas.loans import (
@@ -46,6 +48,7 @@ from lendbridge.schemas.loans import (
     LenderIn,
     LoanList,
     LoanOut,
+    LoanSelection,
     PatchLoanRequest,
     VersionList,
     present_audit,
@@ -61,7 +64,9 @@ logger = Logger()
 tracer = Tracer()
 services: Lazy[LendingServices] = Lazy(build_lending_services)
 
+TAG = "Loans"
 LoanId = ResourceId
+LoanFields = Annotated[str | None, fields_query(LOAN_FIELDS)]
 ParticipantId = ResourceId
 MY_LOANS = "my-loans"
 R = TypeVar("R")
@@ -73,11 +78,26 @@ def _invitees(lenders: list[LenderIn]) -> list[Invitee]:
 
 @app.post(
     "/v1/loans",
-    responses=documented(
-        responses(201, Success[LoanOut], 401, 404, 409, 422), headers={201: {"Location": LOCATION_HEADER}}
+    summary="Create a loan",
+    description=(
+        "Creates a loan in FUNDING with the caller as borrower, optionally inviting lenders (the rules of "
+        "`POST /v1/loans/{loan_id}/lenders` apply: at most 20, no self-invitation, no duplicate email, "
+        "contributions within the amount). Answers 201 with the loan, its `Location` and `ETag`."
+    ),
+    tags=[TAG],
+    responses=replayable(
+        documented(
+            responses(201, Success[LoanOut], 401, 404, 409, 422, body=True),
+            headers={201: {"Location": LOCATION_HEADER, "ETag": ETAG_HEADER}},
+            links={201: LOAN_LINKS},
+        )
     ),
 )
-def create_loan(body: Annotated[CreateLoanRequest, Body()]) -> Response[Success[LoanOut]]:
+def create_loan(
+    body: Annotated[CreateLoanRequest, Body()],
+    idempotency_key: IdempotencyKey = None,
+    legacy_idempotency_key: LegacyIdempotencyKey = None,
+) -> Response[Success[LoanOut]]:
     actor = current.actor(app)
 
     def execute() -> Response:
@@ -90,7 +110,13 @@ def create_loan(body: Annotated[CreateLoanRequest, Body()]) -> Response[Success[
     return services.get().idempotency.run(app, "CreateLoan", actor.user_id, execute)
 
 
-@app.get("/v1/loans/my-loans", responses=responses(200, Success[LoanList], 401))
+@app.get(
+    "/v1/loans/my-loans",
+    summary="List my loans",
+    description="The caller's loans as borrower, with their participants, newest first; cancelled loans are left out.",
+    tags=[TAG],
+    responses=responses(200, Success[LoanList], 401),
+)
 def my_loans(limit: Limit = 20, next_token: NextToken = None) -> Response[Success[LoanList]]:
     caller = current.caller(app).user_id
     cursors = services.get().cursors
@@ -108,11 +134,21 @@ def my_loans(limit: Limit = 20, next_token: NextToken = None) -> Response[Succes
 
 @app.get(
     "/v1/loans/<loan_id>",
+    summary="Read a loan",
+    description=(
+        "The loan with its participants, to its borrower and its participants only (anyone else: 404), "
+        "including a CANCELLED one. `fields=a,b` returns only those top-level fields; `If-None-Match` "
+        "with the current ETag answers 304."
+    ),
+    tags=[TAG],
     responses=documented(
-        responses(200, Success[LoanOut], 401, 404), headers={200: {"ETag": ETAG_HEADER}}, not_modified=True
+        responses(200, Success[LoanOut | LoanSelection], 401, 404),
+        headers={200: {"ETag": ETAG_HEADER}},
+        not_modified=True,
+        links={200: LOAN_LINKS},
     ),
 )
-def get_loan(loan_id: LoanId, fields: Fields = None, if_none_match: IfNoneMatch = None) -> Response[dict[str, Any]]:
+def get_loan(loan_id: LoanId, fields: LoanFields = None, if_none_match: IfNoneMatch = None) -> Response[dict[str, Any]]:
     # Annotated loosely because ``fields`` returns a subset of LoanOut; the full schema is
     # documented in ``responses`` above.
     loan = services.get().lending.get_loan(current.caller(app).user_id, loan_id)
@@ -122,8 +158,29 @@ def get_loan(loan_id: LoanId, fields: Fields = None, if_none_match: IfNoneMatch 
     return envelope.success(payload, headers={"ETag": tag})
 
 
-@app.post("/v1/loans/<loan_id>/lenders", responses=responses(200, Success[AddLendersOut], 401, 403, 404, 409, 422))
-def add_lenders(loan_id: LoanId, body: Annotated[AddLendersRequest, Body()]) -> Response[Success[AddLendersOut]]:
+@app.post(
+    "/v1/loans/<loan_id>/lenders",
+    summary="Invite lenders",
+    description=(
+        "Invites lenders by email, all or nothing: at most 20 a request and 100 pending or accepted "
+        "participants a loan, no self-invitation, no email twice (in the request or already on the loan), "
+        "and the total invited never above the amount, also under concurrent requests. Borrower only "
+        "(a participant gets 403); not once the loan is FUNDED or CANCELLED (409)."
+    ),
+    tags=[TAG],
+    responses=replayable(
+        documented(
+            responses(200, Success[AddLendersOut], 401, 403, 404, 409, 422, body=True),
+            links={200: INVITATION_LINKS},
+        )
+    ),
+)
+def add_lenders(
+    loan_id: LoanId,
+    body: Annotated[AddLendersRequest, Body()],
+    idempotency_key: IdempotencyKey = None,
+    legacy_idempotency_key: LegacyIdempotencyKey = None,
+) -> Response[Success[AddLendersOut]]:
     actor = current.actor(app)
 
     def execute() -> Response:
@@ -144,8 +201,17 @@ def add_lenders(loan_id: LoanId, body: Annotated[AddLendersRequest, Body()]) -> 
 
 @app.patch(
     "/v1/loans/<loan_id>",
+    summary="Change a loan's terms",
+    description=(
+        "Changes interest_rate, term_months or purpose (each may be omitted, never null) with a "
+        "change_reason, and records a history version. Needs `If-Match` with the version read "
+        "(missing: 428, stale: 412). Borrower only; only while no invitation is accepted (409)."
+    ),
+    tags=[TAG],
     responses=documented(
-        responses(200, Success[LoanOut], 401, 403, 404, 409), headers={200: {"ETag": ETAG_HEADER}}, preconditions=True
+        responses(200, Success[LoanOut], 401, 403, 404, 409, body=True),
+        headers={200: {"ETag": ETAG_HEADER}},
+        preconditions=True,
     ),
 )
 def patch_loan(
@@ -158,7 +224,16 @@ def patch_loan(
     return envelope.success(present_loan(loan), headers={"ETag": etag(loan.version)})
 
 
-@app.delete("/v1/loans/<loan_id>", responses=responses(204, None, 401, 403, 404, 409))
+@app.delete(
+    "/v1/loans/<loan_id>",
+    summary="Cancel a loan",
+    description=(
+        "Soft delete: the loan becomes CANCELLED (deleted_at, deleted_by and the optional reason are kept) "
+        "and leaves the lists. Borrower only; not once FUNDED (409)."
+    ),
+    tags=[TAG],
+    responses=responses(204, None, 401, 403, 404, 409, body=True),
+)
 def cancel_loan(loan_id: LoanId, body: Annotated[CancelLoanRequest | None, Body()] = None) -> Response[None]:
     actor = current.actor(app)
     services.get().lending.cancel(actor, loan_id, body.reason if body else None)
@@ -166,7 +241,13 @@ def cancel_loan(loan_id: LoanId, body: Annotated[CancelLoanRequest | None, Body(
     return envelope.no_content()
 
 
-@app.delete("/v1/loans/<loan_id>/participants/<participant_id>", responses=responses(204, None, 401, 403, 404, 409))
+@app.delete(
+    "/v1/loans/<loan_id>/participants/<participant_id>",
+    summary="Withdraw an invitation",
+    description="Removes a PENDING participant (others: 409). Borrower only.",
+    tags=[TAG],
+    responses=responses(204, None, 401, 403, 404, 409),
+)
 def remove_participant(loan_id: LoanId, participant_id: ParticipantId) -> Response[None]:
     actor = current.actor(app)
     services.get().lending.remove_participant(actor, loan_id, participant_id)
@@ -175,10 +256,20 @@ def remove_participant(loan_id: LoanId, participant_id: ParticipantId) -> Respon
 
 
 @app.post(
-    "/v1/loans/<loan_id>/participants/batch", responses=responses(200, Success[BatchOut], 401, 403, 404, 409, 422)
+    "/v1/loans/<loan_id>/participants/batch",
+    summary="Invite lenders one by one",
+    description=(
+        "Like inviting lenders, but each item stands alone: the answer lists, per item, `created` with "
+        "its participant_id or `failed` with the reason, and a summary. Borrower only."
+    ),
+    tags=[TAG],
+    responses=replayable(responses(200, Success[BatchOut], 401, 403, 404, 409, 422, body=True)),
 )
 def batch_participants(
-    loan_id: LoanId, body: Annotated[BatchParticipantsRequest, Body()]
+    loan_id: LoanId,
+    body: Annotated[BatchParticipantsRequest, Body()],
+    idempotency_key: IdempotencyKey = None,
+    legacy_idempotency_key: LegacyIdempotencyKey = None,
 ) -> Response[Success[BatchOut]]:
     actor = current.actor(app)
 
@@ -224,7 +315,13 @@ def _records(
     return page, cursors.encode(list_name, caller, page.next_position)
 
 
-@app.get("/v1/loans/<loan_id>/history", responses=responses(200, Success[VersionList], 401, 404))
+@app.get(
+    "/v1/loans/<loan_id>/history",
+    summary="A loan's versions",
+    description="Every version of the loan's terms (snapshot, changed fields, who, when, why), newest first.",
+    tags=[TAG],
+    responses=responses(200, Success[VersionList], 401, 404),
+)
 def history(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) -> Response[Success[VersionList]]:
     lending = services.get().lending
     page, token = _records(
@@ -236,7 +333,13 @@ def history(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) ->
     )
 
 
-@app.get("/v1/loans/<loan_id>/funding-history", responses=responses(200, Success[FundingHistory], 401, 404))
+@app.get(
+    "/v1/loans/<loan_id>/funding-history",
+    summary="A loan's funding over time",
+    description="One point per change of the funded total (total, percentage, participant counts), oldest first.",
+    tags=[TAG],
+    responses=responses(200, Success[FundingHistory], 401, 404),
+)
 def funding_history(
     loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None
 ) -> Response[Success[FundingHistory]]:
@@ -248,7 +351,15 @@ def funding_history(
     return envelope.success({"points": points, "count": len(points), "has_more": page.has_more, "next_token": token})
 
 
-@app.get("/v1/loans/<loan_id>/audit-log", responses=responses(200, Success[AuditLog], 401, 404))
+@app.get(
+    "/v1/loans/<loan_id>/audit-log",
+    summary="A loan's audit log",
+    description=(
+        "Who created, changed or deleted what on the loan and its participants (before and after), newest first."
+    ),
+    tags=[TAG],
+    responses=responses(200, Success[AuditLog], 401, 404),
+)
 def audit_log(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) -> Response[Success[AuditLog]]:
     lending = services.get().lending
     page, token = _records(

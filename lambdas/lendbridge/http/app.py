@@ -81,17 +81,18 @@ def cors_headers(origin: str | None) -> dict[str, list[str]]:
 
 
 def _refuse_unreadable_body(event: Mapping[str, Any], request_id: str) -> dict[str, Any] | None:
-    """Bodies the resolver would choke on: too large, or not JSON (a multipart body without
-    a boundary raises inside Powertools' validation and would surface as a 500)."""
+    """Bodies the resolver would choke on: too large (413), or not JSON (415; a multipart body
+    without a boundary raises inside Powertools' validation and would surface as a 500). Both
+    keep the VALIDATION_ERROR code of the contract's envelope."""
     body = event.get("body")
     if not body:
         return None
     if len(body) > MAX_BODY_BYTES * (4 / 3 if event.get("isBase64Encoded") else 1):
-        return _plain_error(400, "The request body exceeds 1 MB", {"body": ["Must be at most 1 MB"]}, request_id)
+        return _plain_error(413, "The request body exceeds 1 MB", {"body": ["Must be at most 1 MB"]}, request_id)
     content_type = (header(event, "Content-Type") or "application/json").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         return _plain_error(
-            400, "Content-Type must be application/json", {"body": ["Unsupported content type"]}, request_id
+            415, "Content-Type must be application/json", {"body": ["Unsupported content type"]}, request_id
         )
     if event.get("isBase64Encoded") and not _is_base64_utf8(body):
         return _plain_error(400, "The request body is not UTF-8 text", {"body": ["Must be UTF-8 text"]}, request_id)

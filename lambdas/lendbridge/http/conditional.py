@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from lendbridge.errors import PreconditionRequired, ValidationFailed
 from lendbridge.http import envelope
 from lendbridge.http.errors import PreparedResponse
-from lendbridge.schemas.common import ErrorEnvelope
+from lendbridge.schemas.common import common_headers, error_response
 
 # One element of an entity-tag list: [W/] "opaque" (RFC 9110 8.8.3), or the bare version the
 # contract shows (``If-Match: 3``), followed by a comma or the end. Empty list elements are
@@ -27,11 +27,15 @@ _ELEMENT = re.compile(r'(?:(?P<weak>W/)?"(?P<tag>[\x21\x23-\x7e]*)"|(?P<bare>[0-
 _SEPARATORS = re.compile(r"[ \t,]*")
 _VERSION = re.compile(r"^[0-9]{1,18}$")
 
+# The same grammar as one pattern for the document (checked against ``_elements`` by a unit test).
+_ONE_TAG = r'(?:(?:W/)?"[\x21\x23-\x7e]*"|[0-9]{1,18})'
+IF_MATCH_PATTERN = rf"^[ \t,]*{_ONE_TAG}(?:[ \t]*,[ \t,]*{_ONE_TAG})*[ \t,]*$"
 IfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
         max_length=1024,
+        json_schema_extra={"pattern": IF_MATCH_PATTERN},
         description=(
             'The loan version you read, as its ETag (`"3"`) or bare (`3`); a list matches if any '
             'element is current. Weak tags (`W/"3"`) never match (strong comparison); `*` is '
@@ -123,10 +127,7 @@ LOCATION_HEADER: dict[str, Any] = {
     "description": "URL of the created resource",
     "schema": {"type": "string", "format": "uri-reference", "examples": ["/v1/loans/0b9c8a52-5f0e-4d1e-9f57"]},
 }
-_EXTRA_ERRORS = {
-    412: "If-Match names a version that is no longer current",
-    428: "If-Match is required for this update",
-}
+_PRECONDITION_ERRORS = (412, 428)
 
 
 def documented(
@@ -136,17 +137,20 @@ def documented(
     not_modified: bool = False,
     preconditions: bool = False,
     tag_header: Mapping[str, Any] = ETAG_HEADER,
+    links: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> dict[int, OpenAPIResponse]:
     """``base`` (from ``schemas.common.responses``) with response headers, a 304 for
-    conditional GETs and the 412/428 answers of conditional updates."""
+    conditional GETs, the 412/428 answers of conditional updates and OpenAPI links."""
     result = dict(base)
+    for status, named_links in (links or {}).items():
+        result[status] = {**result[status], "links": dict(named_links)}
     for status, named in (headers or {}).items():
         described: dict[str, Any] = {name: dict(spec) for name, spec in named.items()}
-        result[status] = {**result[status], "headers": described}
+        result[status] = {**result[status], "headers": {**result[status].get("headers", {}), **described}}
     if not_modified:
-        unchanged: dict[str, Any] = {"ETag": dict(tag_header)}
+        unchanged: dict[str, Any] = {**common_headers(304), "ETag": dict(tag_header)}
         result[304] = {"description": "Not modified: If-None-Match names the current ETag", "headers": unchanged}
     if preconditions:
-        for status, description in _EXTRA_ERRORS.items():
-            result[status] = {"description": description, "content": {"application/json": {"model": ErrorEnvelope}}}
+        for status in _PRECONDITION_ERRORS:
+            result[status] = error_response(status)
     return dict(sorted(result.items()))

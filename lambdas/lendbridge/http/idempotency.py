@@ -23,9 +23,11 @@ import hmac
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -50,6 +52,50 @@ _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _REPLAYED = "__replayed__"
 # A response carrying one of these would be stored in clear for 24 hours: never wrap such a route.
 SECRET_FIELDS = frozenset({"password", "account_number", "routing_number", "access_token", "refresh_token", "id_token"})
+
+
+# ---- OpenAPI: the headers of keyed routes. Declared as parameters of the routes so that they
+# are documented and validated (the same rule as ``_VALID_KEY``); ``Idempotency.run`` reads them.
+_KEY_RULE = "1 to 255 printable ASCII characters, unique per intended request (a UUID is a good choice)"
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=_VALID_KEY.pattern,
+        description=(
+            f"Makes the request safe to retry: {_KEY_RULE}. Scoped to the caller and kept 24 hours; "
+            "a retry with the same key and request replays the first answer (Idempotent-Replayed: true), "
+            "the same key on another request is 422, while the first is still running 409."
+        ),
+        examples=["3f1c2b7e-8d4a-4e59-9b1a-2c6d7e8f9a0b"],
+    ),
+]
+LegacyIdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="X-Idempotency-Key",
+        pattern=_VALID_KEY.pattern,
+        description="The former name of Idempotency-Key, still honoured (Idempotency-Key wins when both are sent).",
+        deprecated=True,
+    ),
+]
+REPLAYED_HEADER: OpenAPIResponseHeader = {
+    "description": "Present, `true`, when this is the stored answer to an earlier request with the same key",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+
+
+def replayable(documented: dict[int, OpenAPIResponse]) -> dict[int, OpenAPIResponse]:
+    """``documented`` with Idempotent-Replayed on the answers a keyed request can replay: its
+    success and its deterministic refusals (throttling, outages and crashes are never stored)."""
+    result: dict[int, OpenAPIResponse] = {}
+    for status, response in documented.items():
+        replays = status < 500 and status != 429
+        headers: dict[str, OpenAPIResponseHeader] = dict(response.get("headers", {}))
+        if replays:
+            headers["Idempotent-Replayed"] = REPLAYED_HEADER
+        result[status] = {**response, "headers": headers}
+    return result
 
 
 def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:

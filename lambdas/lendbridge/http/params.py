@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import Field
@@ -21,7 +22,23 @@ NextToken = Annotated[
     str | None,
     Query(max_length=2048, pattern=r"^[A-Za-z0-9._-]+$", description="Opaque cursor from the previous page"),
 ]
-Fields = Annotated[str | None, Query(max_length=1000, description="Comma-separated top-level fields to return")]
+
+
+def fields_pattern(allowed: frozenset[str]) -> str:
+    """``fields``: known names separated by commas, spaces allowed around them, nothing else."""
+    name = " *(?:" + "|".join(sorted(allowed)) + ") *"
+    return f"^{name}(?:,{name})*$"
+
+
+def fields_query(allowed: frozenset[str]) -> Any:
+    """The ``fields`` query parameter of a resource whose top-level fields are ``allowed``
+    (``Annotated[str | None, fields_query(...)]``). The pattern is documented, and checked by
+    ``select_fields`` after the names, so that an unknown name is named in the error."""
+    return Query(
+        max_length=1000,
+        description="Comma-separated top-level fields to return, e.g. `status,total_funded`",
+        json_schema_extra={"pattern": fields_pattern(allowed)},
+    )
 
 
 def select_fields(payload: dict[str, object], fields: str | None, allowed: frozenset[str]) -> dict[str, object]:
@@ -32,5 +49,8 @@ def select_fields(payload: dict[str, object], fields: str | None, allowed: froze
     unknown = sorted(set(wanted) - allowed)
     if unknown or not wanted:
         message = f"Unknown field(s): {', '.join(unknown)}" if unknown else "Name at least one field"
+        raise ValidationFailed(message, field_errors={"fields": [message]})
+    if not re.fullmatch(fields_pattern(allowed), fields):
+        message = "Separate the field names with commas (spaces around them are fine), without empty names"
         raise ValidationFailed(message, field_errors={"fields": [message]})
     return {name: payload[name] for name in wanted}

@@ -2,41 +2,75 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from lendbridge.schemas.common import Email, PlainText, Strict
+from lendbridge.schemas.common import HIDDEN_CHARACTERS, Email, PlainText, Strict
+
+# The user pool's policy (Cognito's own symbol set), as a pattern both Python and ECMA-262 read,
+# so the document states exactly the rule the server checks before Cognito sees the password.
+_LOWER, _UPPER, _DIGIT = "[a-z]", "[A-Z]", "[0-9]"
+_SYMBOL = r"""[-^$*.\[\]{}()?"!@#%&/\\,><':;|_~`=+ ]"""
+# Cognito refuses a password that starts or ends with white space, so it is refused, never trimmed.
+_NO_OUTER_SPACE = r"(?=\S)(?=.*\S$)"
+PASSWORD_PATTERN = (
+    rf"^(?=.*{_LOWER})(?=.*{_UPPER})(?=.*{_DIGIT})(?=.*{_SYMBOL}){_NO_OUTER_SPACE}[^{HIDDEN_CHARACTERS}]*$"
+)
+POLICY_WORDING = (
+    "12 to 128 characters with at least one lowercase letter (a-z), one uppercase letter (A-Z), "
+    "one digit (0-9) and one symbol from ^ $ * . [ ] { } ( ) ? \" ! @ # % & / \\ , > < ' : ; | _ ~ ` = + - "
+    "or a space; no white space at either end, no control or bidirectional formatting characters."
+)
 
 
 def _password_policy(value: str) -> str:
     missing = [
         label
-        for label, ok in (
-            ("a lowercase letter", any(c.islower() for c in value)),
-            ("an uppercase letter", any(c.isupper() for c in value)),
-            ("a digit", any(c.isdigit() for c in value)),
-            ("a symbol", any(not c.isalnum() and not c.isspace() for c in value)),
+        for label, pattern in (
+            ("a lowercase letter", _LOWER),
+            ("an uppercase letter", _UPPER),
+            ("a digit", _DIGIT),
+            ("a symbol", _SYMBOL),
         )
-        if not ok
+        if not re.search(pattern, value)
     ]
     if missing:
         raise ValueError("Must contain " + ", ".join(missing))
+    if value != value.strip():
+        raise ValueError("Must not start or end with white space")
     return value
 
 
-Password = Annotated[str, Field(min_length=12, max_length=128), AfterValidator(_password_policy)]
+Password = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False),
+    Field(
+        min_length=12,
+        max_length=128,
+        description=POLICY_WORDING,
+        examples=["Correct-Horse-42"],
+        json_schema_extra={"pattern": PASSWORD_PATTERN},
+    ),
+    AfterValidator(_password_policy),
+]
 
 
 class RegisterRequest(Strict):
+    EXAMPLE = {"email": "ada@example.com", "password": "Correct-Horse-42", "full_name": "Ada Lovelace"}
+
     email: Email
     password: Password
     full_name: Annotated[PlainText, Field(min_length=1, max_length=100)]
 
 
 class LoginRequest(Strict):
+    EXAMPLE = {"email": "ada@example.com", "password": "Correct-Horse-42"}
+
     email: Email
-    password: Annotated[str, Field(min_length=1, max_length=128)]
+    # Sent as typed (never trimmed): the pool compares it.
+    password: Annotated[str, StringConstraints(strip_whitespace=False), Field(min_length=1, max_length=128)]
 
 
 class UserOut(BaseModel):
@@ -63,29 +97,46 @@ RefreshToken = Annotated[str, Field(min_length=1, max_length=8192, pattern=r"^[A
 
 
 class ConfirmRequest(Strict):
+    EXAMPLE = {"email": "ada@example.com", "code": "123456"}
+
     email: Email
     code: VerificationCode
 
 
 class EmailRequest(Strict):
+    EXAMPLE = {"email": "ada@example.com"}
+
     email: Email
 
 
 class ResetPasswordRequest(Strict):
+    EXAMPLE = {"email": "ada@example.com", "code": "123456", "new_password": "Battery-Staple-7"}
+
     email: Email
     code: VerificationCode
     new_password: Password
 
 
 class RefreshRequest(Strict):
+    EXAMPLE = {"refresh_token": "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIn0.c2lnbmVk.cmVmcmVzaA"}
+
     refresh_token: RefreshToken
 
 
 class LogoutRequest(Strict):
+    EXAMPLE = {"refresh_token": "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIn0.c2lnbmVk.cmVmcmVzaA"}
+
     refresh_token: RefreshToken
 
 
 class ChallengeRequest(Strict):
+    EXAMPLE = {
+        "email": "ada@example.com",
+        "challenge": "SOFTWARE_TOKEN_MFA",
+        "session": "AYABeC1tZXNzYWdlLXNlc3Npb24",
+        "code": "123456",
+    }
+
     email: Email
     challenge: Literal["SOFTWARE_TOKEN_MFA", "SMS_MFA", "EMAIL_OTP"]
     session: Annotated[str, Field(min_length=20, max_length=4096, pattern=r"^[A-Za-z0-9._~+/=-]+$")]

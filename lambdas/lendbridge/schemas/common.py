@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Generic, TypeVar, get_args
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import (
@@ -13,18 +13,20 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    StringConstraints,
     field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
+# A dot-atom local part (no leading, trailing or doubled dot) of at most 64 characters, and a
+# host name of at least two labels: a subset of what JSON Schema's ``format: email`` accepts.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
 
 
 def _email(value: str) -> str:
-    value = value.strip()
     if len(value) > 254 or not _EMAIL.match(value):
         raise ValueError("Must be a valid email address")
     return value.lower()
@@ -34,9 +36,11 @@ def _email(value: str) -> str:
 # included), and the marks, embeddings, overrides and isolates that reorder bidirectional text
 # (the "Trojan Source" characters; a name or reason shown reversed to someone else). The pattern
 # is written in syntax both Python and ECMA-262 read, so the OpenAPI document shows the same rule.
-_HIDDEN = r"\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069"
-TEXT_PATTERN = rf"^[^{_HIDDEN}]*$"
-_HIDDEN_CHARACTER = re.compile(rf"[{_HIDDEN}]")
+HIDDEN_CHARACTERS = r"\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069"
+TEXT_PATTERN = rf"^[^{HIDDEN_CHARACTERS}]*$"
+# A required text field is trimmed before its minimum length is checked: it needs a visible character.
+NONBLANK_TEXT_PATTERN = rf"^(?=.*\S)[^{HIDDEN_CHARACTERS}]*$"
+_HIDDEN_CHARACTER = re.compile(rf"[{HIDDEN_CHARACTERS}]")
 
 # Numbers are written with ASCII digits only: Python's Decimal and int would also read other
 # scripts' digits (Arabic-Indic, full-width) and underscores ("1_000").
@@ -60,10 +64,17 @@ class _AsciiNumberText:
     that pattern in the document. Placed after the bounds (``Annotated[Decimal, Field(gt=0),
     ASCII_DECIMAL]``) so pydantic still documents them as minimum and maximum."""
 
-    def __init__(self, pattern: str, message: str) -> None:
+    def __init__(self, pattern: str, message: str, *, documented: str | None = None, step: str | None = None) -> None:
+        """``documented``: the exact text rule to show, bounds and places included, when it is
+        narrower than ``pattern``; ``step``: the number branch's ``multipleOf`` (the places)."""
         self._pattern = pattern
         self._text = re.compile(pattern)
         self._message = message
+        self._documented = documented or pattern
+        self._step = step
+
+    def documenting(self, documented: str, step: str) -> _AsciiNumberText:
+        return _AsciiNumberText(self._pattern, self._message, documented=documented, step=step)
 
     def _check(self, value: Any) -> Any:
         if isinstance(value, bool):
@@ -79,7 +90,9 @@ class _AsciiNumberText:
         documented = handler(schema)
         for branch in documented.get("anyOf", []):
             if branch.get("type") == "string":
-                branch["pattern"] = self._pattern
+                branch["pattern"] = self._documented
+            if branch.get("type") == "number" and self._step is not None:
+                branch["multipleOf"] = float(self._step)
         return documented
 
 
@@ -110,7 +123,19 @@ def _without_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
 
-Email = Annotated[str, Field(max_length=254, examples=["ada@example.com"]), AfterValidator(_email)]
+Email = Annotated[
+    str,
+    # Not trimmed: the document's pattern (and JSON Schema's email format) has no white space,
+    # so " ada@example.com" is refused rather than silently changed.
+    StringConstraints(strip_whitespace=False),
+    Field(
+        max_length=254,
+        examples=["ada@example.com"],
+        description="An email address (compared case-insensitively; stored in lower case)",
+        json_schema_extra={"format": "email", "pattern": _EMAIL.pattern},
+    ),
+    AfterValidator(_email),
+]
 PlainText = Annotated[str, AfterValidator(refuse_hidden_characters)]
 
 V = TypeVar("V")
@@ -119,17 +144,30 @@ V = TypeVar("V")
 Omittable = Annotated[V | None, _NotNull(), Field(json_schema_extra=_without_default)]
 
 
-def _document_text_rule(schema: dict[str, Any]) -> None:
+def _document_input_rules(schema: dict[str, Any], model: type[Any]) -> None:
+    """The hidden-character rule as a pattern on every plain text field, and the model's
+    ``EXAMPLE`` (a body the server accepts, checked by a unit test) as the schema's example."""
     for prop in schema.get("properties", {}).values():
         if prop.get("type") == "string" and not {"pattern", "enum", "const", "format"} & prop.keys():
-            prop["pattern"] = TEXT_PATTERN
+            prop["pattern"] = NONBLANK_TEXT_PATTERN if prop.get("minLength", 0) > 0 else TEXT_PATTERN
+    example = getattr(model, "EXAMPLE", None)
+    if example is not None:
+        schema["examples"] = [example]
+    one_of = getattr(model, "AT_LEAST_ONE_OF", ())
+    if one_of:
+        schema["anyOf"] = [{"required": [name]} for name in one_of]
 
 
 class Strict(BaseModel):
     """Inputs refuse unknown fields, trim surrounding white space and, in every text field,
     refuse hidden characters (checked on the text as sent, before trimming)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_document_text_rule)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_document_input_rules)
+
+    # A request body the server accepts as it stands, shown in the OpenAPI document.
+    EXAMPLE: ClassVar[dict[str, Any] | None] = None
+    # Fields of which the body must name at least one (the model's own validator enforces it).
+    AT_LEAST_ONE_OF: ClassVar[tuple[str, ...]] = ()
 
     @field_validator("*", mode="before")
     @classmethod
@@ -147,41 +185,98 @@ class Success(BaseModel, Generic[T]):
     data: T
 
 
+# Every code the API answers with (the contract's table, plus 405 for a known path's unknown method).
+ErrorCode = Literal[
+    "VALIDATION_ERROR",
+    "UNAUTHORIZED",
+    "FORBIDDEN",
+    "NOT_FOUND",
+    "METHOD_NOT_ALLOWED",
+    "CONFLICT",
+    "IDEMPOTENCY_IN_PROGRESS",
+    "PRECONDITION_FAILED",
+    "IDEMPOTENCY_KEY_REUSED",
+    "PRECONDITION_REQUIRED",
+    "TOO_MANY_REQUESTS",
+    "SERVICE_UNAVAILABLE",
+    "INTERNAL_ERROR",
+]
+
+
 class ErrorEnvelope(BaseModel):
-    success: bool = False
-    error: str
-    message: str
-    request_id: str
-    timestamp: str
-    field_errors: dict[str, list[str]] | None = None
+    """Every error answer, from the functions and from API Gateway's own gateway responses."""
+
+    success: Literal[False] = False
+    error: ErrorCode
+    message: str = Field(description="A human sentence; reveals nothing internal")
+    request_id: str = Field(description="Same as the X-Request-Id header")
+    timestamp: str = Field(description="ISO-8601 UTC", examples=["2026-11-29T21:57:15.123Z"])
+    field_errors: dict[str, list[str]] | None = Field(None, description="Per field (dotted path), what is wrong")
     details: dict[str, object] | None = None
-    retry_after: int | None = None
+    retry_after: int | None = Field(None, description="Seconds to wait (429 and 503), also in Retry-After")
 
 
 _ERROR_DESCRIPTIONS = {
-    400: "Validation error",
+    400: "Validation error: malformed JSON, a field that breaks its rule, a bad `limit` or `next_token`",
     401: "Missing, expired or forged token",
-    403: "Not yours to do",
-    404: "No such resource",
-    409: "Conflicts with the resource's state",
+    403: "Not yours to do, or the request was blocked by the stage's web application firewall",
+    404: "No such resource, or one the caller may not see",
+    409: "Conflicts with the resource's state, or a request with the same Idempotency-Key is still running",
+    412: "If-Match names a version that is no longer current",
+    413: "The request body is larger than 1 MB",
+    415: "The request body is not JSON (Content-Type must be application/json)",
     422: "Idempotency-Key reused with a different request (body, method or path)",
+    428: "If-Match is required for this update",
     429: "Rate limited or the database throttled; see Retry-After",
     500: "Unexpected error",
     503: "A dependency is unavailable; see Retry-After",
 }
-_ALWAYS = (400, 429, 500, 503)
+# Every route may answer these: the front door refuses bodies, the firewall (where the stage has
+# one) blocks requests, throttling and outages happen anywhere.
+_ALWAYS = (400, 403, 429, 500, 503)
+_WITH_BODY = (413, 415)
+RETRYABLE = (429, 503)
+
+REQUEST_ID_HEADER: dict[str, Any] = {
+    "description": "The request's id: the client's own X-Request-Id when valid, else a new one",
+    "schema": {"type": "string", "minLength": 1},
+}
+RETRY_AFTER_HEADER: dict[str, Any] = {
+    "description": "Seconds to wait before retrying",
+    "schema": {"type": "string", "pattern": "^[0-9]+$", "examples": ["1"]},
+}
 
 
-def responses(status: int, model: type[BaseModel] | None, *error_statuses: int) -> dict[int, OpenAPIResponse]:
-    """OpenAPI responses of a route: its success body and every error envelope it can return."""
+def common_headers(status: int) -> dict[str, Any]:
+    """Headers every answer of ``status`` carries."""
+    headers: dict[str, Any] = {"X-Request-Id": dict(REQUEST_ID_HEADER)}
+    if status in RETRYABLE:
+        headers["Retry-After"] = dict(RETRY_AFTER_HEADER)
+    return headers
+
+
+def error_response(status: int, description: str | None = None) -> OpenAPIResponse:
+    return {
+        "description": description or _ERROR_DESCRIPTIONS[status],
+        "headers": common_headers(status),
+        "content": {"application/json": {"model": ErrorEnvelope}},
+    }
+
+
+def responses(
+    status: int, model: type[BaseModel] | None, *error_statuses: int, body: bool = False
+) -> dict[int, OpenAPIResponse]:
+    """OpenAPI responses of a route: its success body and every error envelope it can return
+    (``body``: the route reads a request body, so it can refuse one as too large or not JSON)."""
     documented: dict[int, OpenAPIResponse] = {}
     if model is None:
-        documented[status] = {"description": "No content"}
+        documented[status] = {"description": "No content", "headers": common_headers(status)}
     else:
-        documented[status] = {"description": "Success", "content": {"application/json": {"model": model}}}
-    for error_status in sorted({*_ALWAYS, *error_statuses}):
-        documented[error_status] = {
-            "description": _ERROR_DESCRIPTIONS[error_status],
-            "content": {"application/json": {"model": ErrorEnvelope}},
+        documented[status] = {
+            "description": "Success",
+            "headers": common_headers(status),
+            "content": {"application/json": {"model": model}},
         }
+    for error_status in sorted({*_ALWAYS, *error_statuses, *(_WITH_BODY if body else ())}):
+        documented[error_status] = error_response(error_status)
     return documented

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
 from lendbridge.domain.history import AuditEntry, FundingPoint, VersionRecord
 from lendbridge.domain.loans import Loan, Participant
@@ -13,21 +13,68 @@ from lendbridge.domain.money import as_text
 from lendbridge.schemas.common import ASCII_DECIMAL, Email, Omittable, PlainText, Strict
 from lendbridge.timestamps import iso
 
+# The bounds and places of money and rates as text, so that the document states exactly what
+# the server accepts: leading and trailing zeros are fine ("0005.50", "5.000"), more significant
+# places or a value out of bounds are not. A unit test checks each pattern against the model.
+MONEY_PATTERN = r"^(?:0*[1-9][0-9]{0,6}(?:\.[0-9]{1,2}0*)?|0*10000000(?:\.0+)?|0+\.(?:0[1-9]|[1-9][0-9]?)0*)$"
+RATE_PATTERN = r"^(?:0*[0-9]{1,2}(?:\.[0-9]{1,4}0*)?|0*100(?:\.0+)?)$"
+
 Money = Annotated[
     Decimal,
-    Field(gt=0, le=Decimal("10000000"), max_digits=10, decimal_places=2, examples=["5000.00"]),
-    ASCII_DECIMAL,
+    Field(
+        gt=0,
+        le=Decimal("10000000"),
+        max_digits=10,
+        decimal_places=2,
+        examples=["5000.00"],
+        description="More than 0 and at most 10,000,000, with at most two decimal places",
+    ),
+    ASCII_DECIMAL.documenting(MONEY_PATTERN, "0.01"),
 ]
-Rate = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4, examples=["7.5"]), ASCII_DECIMAL]
-TermMonths = Annotated[int, Field(ge=1, le=600, strict=True)]
+Rate = Annotated[
+    Decimal,
+    Field(
+        ge=0,
+        le=100,
+        max_digits=7,
+        decimal_places=4,
+        examples=["7.5"],
+        description="Percent a year, 0 to 100, with at most four decimal places",
+    ),
+    ASCII_DECIMAL.documenting(RATE_PATTERN, "0.0001"),
+]
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema counts 36.0 as an integer; so does the API (strict otherwise: no text, no bool)."""
+    # Bodies parse numbers with a fraction as Decimal (see http.json_body); 36.0 arrives as one.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+# The bounds first, so that the document shows them as minimum and maximum.
+TermMonths = Annotated[int, Field(ge=1, le=600, strict=True), BeforeValidator(_whole_number)]
 
 
 class LenderIn(Strict):
+    EXAMPLE = {"email": "grace@example.com", "contribution_amount": "2500.00"}
+
     email: Email
     contribution_amount: Money
 
 
 class CreateLoanRequest(Strict):
+    EXAMPLE = {
+        "amount": "5000.00",
+        "interest_rate": "7.5",
+        "term_months": 36,
+        "purpose": "Kitchen renovation",
+        "lenders": [{"email": "grace@example.com", "contribution_amount": "2500.00"}],
+    }
+
     amount: Money
     interest_rate: Rate
     term_months: TermMonths
@@ -36,6 +83,8 @@ class CreateLoanRequest(Strict):
 
 
 class AddLendersRequest(Strict):
+    EXAMPLE = {"lenders": [{"email": "katherine@example.com", "contribution_amount": "1000.00"}]}
+
     lenders: Annotated[list[LenderIn], Field(min_length=1, max_length=20)]
 
 
@@ -48,6 +97,13 @@ def _aba_checksum(value: str) -> str:
 
 
 class AchIn(Strict):
+    EXAMPLE = {
+        "account_holder_name": "Grace Hopper",
+        "routing_number": "021000021",
+        "account_number": "000123456789",
+        "account_type": "checking",
+    }
+
     account_holder_name: Annotated[PlainText, Field(min_length=1, max_length=100)]
     # [0-9], not \d: the pattern engine's \d also matches other scripts' digits.
     routing_number: Annotated[str, Field(pattern=r"^[0-9]{9}$"), AfterValidator(_aba_checksum)]
@@ -61,10 +117,21 @@ class AchIn(Strict):
 
 
 class AcceptRequest(Strict):
+    EXAMPLE = {
+        "ach": {
+            "account_holder_name": "Grace Hopper",
+            "routing_number": "021000021",
+            "account_number": "000123456789",
+            "account_type": "checking",
+        }
+    }
+
     ach: AchIn
 
 
 class DeclineRequest(Strict):
+    EXAMPLE = {"reason": "Fully invested this quarter"}
+
     reason: Omittable[Annotated[PlainText, Field(max_length=500)]] = None
 
 
@@ -260,12 +327,31 @@ def present_summary(loan: Loan) -> dict[str, Any]:
 LOAN_FIELDS = frozenset(LoanOut.model_fields)
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+# What ``GET /v1/loans/{id}?fields=a,b`` answers: any of a loan's fields, none required.
+LoanSelection = create_model(
+    "LoanSelection",
+    __config__=ConfigDict(extra="forbid"),
+    **{
+        name: (field.annotation, Field(None, json_schema_extra=_no_default))  # type: ignore[call-overload]
+        for name, field in LoanOut.model_fields.items()
+    },
+)
+
+
 class PatchLoanRequest(Strict):
+    EXAMPLE = {"interest_rate": "6.25", "term_months": 48, "change_reason": "Agreed a lower rate over a longer term"}
+
     # Each may be left out, never null: null used to reach the store as "remove the attribute".
     interest_rate: Omittable[Rate] = None
     term_months: Omittable[TermMonths] = None
     purpose: Omittable[Annotated[PlainText, Field(max_length=500)]] = None
     change_reason: Annotated[PlainText, Field(min_length=1, max_length=500)]
+
+    AT_LEAST_ONE_OF = ("interest_rate", "term_months", "purpose")
 
     def terms(self) -> dict[str, Any]:
         return {
@@ -282,6 +368,8 @@ class PatchLoanRequest(Strict):
 
 
 class CancelLoanRequest(Strict):
+    EXAMPLE = {"reason": "Found other financing"}
+
     reason: Omittable[Annotated[PlainText, Field(max_length=500)]] = None
 
 
@@ -289,6 +377,13 @@ MAX_BATCH_ITEMS = 50
 
 
 class BatchParticipantsRequest(Strict):
+    EXAMPLE = {
+        "participants": [
+            {"email": "dorothy@example.com", "contribution_amount": "500.00"},
+            {"email": "barbara@example.com", "contribution_amount": 750},
+        ]
+    }
+
     # Items are validated one by one, so a bad item fails alone instead of failing the batch.
     participants: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BATCH_ITEMS)]
 
