@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from local.stack import LocalStack
+from local.stack import LocalLendbridge
 from tests.e2e.support import Api, User, register_and_login
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
@@ -147,7 +147,7 @@ def fuzzer(api: Api) -> User:
     return register_and_login(api, "fuzzer")
 
 
-def test_the_api_keeps_its_documented_contract_under_fuzzing(stack: LocalStack, fuzzer: User, tmp_path: Path) -> None:
+def test_the_api_keeps_its_documented_contract_under_fuzzing(stack: LocalLendbridge, fuzzer: User, tmp_path: Path) -> None:
     config = tmp_path / "schemathesis.toml"
     config.write_text(_config(stack.api_url, fuzzer.access_token))
     started = time.monotonic()
