@@ -147,7 +147,9 @@ def fuzzer(api: Api) -> User:
     return register_and_login(api, "fuzzer")
 
 
-def test_the_api_keeps_its_documented_contract_under_fuzzing(stack: LocalLendbridge, fuzzer: User, tmp_path: Path) -> None:
+def test_the_api_keeps_its_documented_contract_under_fuzzing(
+    stack: LocalLendbridge, fuzzer: User, tmp_path: Path
+) -> None:
     config = tmp_path / "schemathesis.toml"
     config.write_text(_config(stack.api_url, fuzzer.access_token))
     started = time.monotonic()
