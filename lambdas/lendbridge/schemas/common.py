@@ -238,8 +238,14 @@ _WITH_BODY = (413, 415)
 RETRYABLE = (429, 503)
 
 REQUEST_ID_HEADER: dict[str, Any] = {
-    "description": "The request's id: the client's own X-Request-Id when valid, else a new one",
-    "schema": {"type": "string", "minLength": 1},
+    "description": (
+        "The request's id: the client's own X-Request-Id when valid, else a new one. When API Gateway "
+        "answers by itself (a refused token, stage throttling, the firewall, an oversized body) it can "
+        "only echo the caller's header as sent, which may be empty or absent; the body's request_id "
+        "and the x-amzn-RequestId header then carry the gateway's id."
+    ),
+    # No minLength: a gateway answer echoes whatever the caller sent, empty included.
+    "schema": {"type": "string"},
 }
 RETRY_AFTER_HEADER: dict[str, Any] = {
     "description": "Seconds to wait before retrying",
