@@ -137,6 +137,21 @@ def running(stack: LocalLendbridge, tmp_path: Path) -> Iterator[Running]:
         yield started
 
 
+@pytest.fixture
+def running_alone(stack: LocalLendbridge, tmp_path: Path) -> Iterator[Running]:
+    """``local.run`` with a DynamoDB Local of its own, as a newcomer starts it: the banner's story
+    registers fixed emails that other tests (the fuzzer's examples) may have taken in the
+    session's shared tables."""
+    env = {
+        **{name: value for name, value in os.environ.items() if name != "AWS_ENDPOINT_URL_DYNAMODB"},
+        "PORT": str(free_port()),
+        "LOCAL_ASSEMBLY_DIR": str(stack.assembly.directory),
+        "LOCAL_WARM": "0",
+    }
+    with run_local(env, tmp_path / "local", tmp_path / "run.log") as started:
+        yield started
+
+
 def test_sigterm_stops_the_api_and_every_child_process(running: Running) -> None:
     process, url = running.process, running.url
     assert requests.get(f"{url}/health/live", timeout=30).json() == {"status": "alive"}
@@ -153,7 +168,8 @@ def test_sigterm_stops_the_api_and_every_child_process(running: Running) -> None
     assert not (running.local_dir / "stack.json").exists(), "a stopped stack leaves no state file behind"
 
 
-def test_the_banner_tells_the_whole_story_in_lines_that_run_as_printed(running: Running) -> None:
+def test_the_banner_tells_the_whole_story_in_lines_that_run_as_printed(running_alone: Running) -> None:
+    running = running_alone
     lines = running.banner.splitlines()
     assert max(len(line) for line in lines) < 300, "no line lists every route"
     start = next(index for index, line in enumerate(lines) if line.startswith("Try it"))
