@@ -268,8 +268,13 @@ def test_rows_it_cannot_convert_are_reported_left_as_they_are_and_predicted_by_t
         "malformed": 1,
     }
 
+    # DynamoDB Local keeps tables per access key and region: the command line must use the
+    # fixture's, whatever an earlier test left in the environment.
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("AWS_REGION", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
     assert participant_ids.main(["--table", table, "--dry-run", "--endpoint", dynamodb.meta.endpoint_url]) == 0
     dry = json.loads(capsys.readouterr().out)
     assert dry["this_run"]["skipped"] == expected_skips
