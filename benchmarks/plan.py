@@ -5,8 +5,9 @@ second on DynamoDB Local (three transactions of up to 62 actions), too slow for 
 request. So each k gets a few loans seeded with exactly 50, requests go round-robin over them,
 and the number of loans is chosen so none grows by more than ``MAX_GROWTH`` participants: the
 first request on each loan meets exactly 50 (its capacity is the one reported), later ones at
-most 50 + ``MAX_GROWTH``. The growth matters: adding lenders re-reads the loan's whole item
-collection, so its cost grows with the loan (see docs/benchmarks.md).
+most 50 + ``MAX_GROWTH``, which the contract's cap of 100 open participants per loan bounds.
+The growth matters: adding lenders re-reads the loan's whole item collection, so its cost grows
+with the loan (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from decimal import Decimal
 from benchmarks.seed import Person, Seeder, unregistered_email
 
 EXISTING_PARTICIPANTS = 50
-MAX_GROWTH = 100
+PARTICIPANT_CAP = 100  # PENDING or ACCEPTED participants a loan may hold (the contract)
+MAX_GROWTH = PARTICIPANT_CAP - EXISTING_PARTICIPANTS
 MIN_LOANS = 2  # so the first plain and the first keyed request both meet exactly 50
 ADD_AMOUNT = Decimal("1000000.00")  # room for every request's contributions
 
@@ -55,7 +57,9 @@ class AddPlan:
 
 
 def loans_needed(k: int, requests: int) -> int:
-    return max(MIN_LOANS, math.ceil(requests * k / MAX_GROWTH))
+    """Enough loans that round-robin never sends one loan more requests than its growth allows."""
+    per_loan = max(1, MAX_GROWTH // k)
+    return max(MIN_LOANS, math.ceil(requests / per_loan))
 
 
 def registered_needed(sizes: tuple[int, ...], requests: int) -> int:
