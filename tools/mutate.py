@@ -17,6 +17,7 @@ import datetime as dt
 import fnmatch
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -137,11 +138,14 @@ def _changed_lines(diff: str) -> str:
     return "\n".join(changed) or diff.strip()
 
 
-def explanations() -> dict[str, str]:
+def explanations() -> tuple[dict[str, str], dict[str, str]]:
+    """Reasons by mutant name or glob ([survivors]) and by a regex over the changed lines ([changes])."""
     if not EXPLAINED.exists():
-        return {}
+        return {}, {}
     table = tomllib.loads(EXPLAINED.read_text())
-    return {str(name): str(reason) for name, reason in table.get("survivors", {}).items()}
+    by_name = {str(name): str(reason) for name, reason in table.get("survivors", {}).items()}
+    by_change = {str(pattern): str(reason) for pattern, reason in table.get("changes", {}).items()}
+    return by_name, by_change
 
 
 def _git(*args: str) -> str:
@@ -149,11 +153,16 @@ def _git(*args: str) -> str:
     return result.stdout.strip()
 
 
-def explain(mutant: str, reasons: dict[str, str]) -> str | None:
-    """The reason recorded for a mutant: its exact name first, else the first glob pattern matching it."""
-    if mutant in reasons:
-        return reasons[mutant]
-    return next((reason for pattern, reason in reasons.items() if fnmatch.fnmatchcase(mutant, pattern)), None)
+def explain(mutant: str, diff: str, reasons: tuple[dict[str, str], dict[str, str]]) -> str | None:
+    """The reason recorded for a mutant: its exact name, else the first glob over names that matches
+    it, else the first regex that matches its whole change."""
+    by_name, by_change = reasons
+    if mutant in by_name:
+        return by_name[mutant]
+    named = next((reason for pattern, reason in by_name.items() if fnmatch.fnmatchcase(mutant, pattern)), None)
+    if named:
+        return named
+    return next((reason for pattern, reason in by_change.items() if re.fullmatch(pattern, diff)), None)
 
 
 def commit() -> str:
@@ -169,7 +178,9 @@ def render(outcome: Outcome, seconds_budget: int, command: str) -> str:
     score = 100.0 * killed / scored if scored else 0.0
     reasons = explanations()
     survivors = sorted(m for m, s in outcome.status_by_mutant.items() if s not in KILLED)
-    explained = {m: reason for m in survivors if (reason := explain(m, reasons))}
+    unchecked = [m for m in survivors if outcome.status_by_mutant[m] == "not checked"]
+    diffs = mutant_diffs({m: outcome.path_by_mutant[m] for m in survivors if m not in unchecked})
+    explained = {m: reason for m in survivors if (reason := explain(m, diffs.get(m, ""), reasons))}
     unexplained = [m for m in survivors if m not in explained]
     lines = [
         "# Mutation testing",
@@ -194,15 +205,22 @@ def render(outcome: Outcome, seconds_budget: int, command: str) -> str:
         f"Not killed: {len(survivors)}; explained in tools/mutation_explained.toml: "
         f"{len(survivors) - len(unexplained)}; unexplained: {len(unexplained)}.",
         "",
+        "## Unexplained mutants by function (what remains to kill or explain)",
+        "",
+        "| Function | Unexplained |",
+        "|---|---|",
+        *(
+            f"| `{function}` | {n} |"
+            for function, n in Counter(m.partition("__mutmut_")[0] for m in unexplained).most_common()
+        ),
+        "",
         "## Mutants not killed",
         "",
         "Each with the changed line(s) and, where one is recorded, why it is acceptable.",
         "",
     ]
-    unchecked = [m for m in survivors if outcome.status_by_mutant[m] == "not checked"]
     if unchecked:
         lines += ["Not checked before the budget ran out: " + ", ".join(f"`{m}`" for m in unchecked), ""]
-    diffs = mutant_diffs({m: outcome.path_by_mutant[m] for m in survivors if m not in unchecked})
     for mutant in survivors:
         status = outcome.status_by_mutant[mutant]
         if status == "not checked":
