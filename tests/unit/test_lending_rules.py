@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +24,7 @@ from lendbridge.domain.loans import (
     Lender,
     LoanStatus,
     ParticipantStatus,
+    cancel,
 )
 from lendbridge.domain.ports import Actor
 from lendbridge.errors import (
@@ -365,6 +367,36 @@ def test_cancel_withdraws_pending_invitations_in_batches(world: MemoryWorld) -> 
     assert portfolio.items == []
     with pytest.raises(Conflict):
         world.lending.cancel(actor, loan.loan_id, None)
+
+
+def test_an_interrupted_cancel_continues_and_keeps_who_when_and_why_of_the_first(world: MemoryWorld) -> None:
+    loan, (borrower, _), _ = loan_with(world, "100", "250")
+    stored = world.store.get(loan.loan_id)
+    assert stored is not None
+    first_at, later_at = datetime(2026, 1, 2, tzinfo=UTC), datetime(2026, 1, 3, tzinfo=UTC)
+
+    half, withdrawn = cancel(stored, borrower.user_id, now=first_at, reason="changed plans", max_withdrawals=1)
+    [(old, new)] = withdrawn
+    assert (new.status, new.version, new.updated_at, new.updated_by) == (
+        ParticipantStatus.REMOVED,
+        old.version + 1,
+        first_at,
+        borrower.user_id,
+    )
+    assert half.total_invited == stored.total_invited - old.contribution_amount
+    assert half.pending_count == stored.pending_count - 1
+    assert (half.status, half.deleted_at, half.deleted_by, half.deletion_reason) == (
+        LoanStatus.CANCELLED,
+        first_at,
+        borrower.user_id,
+        "changed plans",
+    )
+
+    pending = replace(half, participants=tuple(new if p == old else p for p in half.participants))
+    done, rest = cancel(pending, borrower.user_id, now=later_at, reason="another reason", max_withdrawals=1)
+    assert len(rest) == 1
+    assert (done.total_invited, done.pending_count) == (Decimal("0.00"), 0)
+    assert (done.deleted_at, done.deleted_by, done.deletion_reason) == (first_at, borrower.user_id, "changed plans")
 
 
 def test_a_funded_loan_cannot_be_cancelled(world: MemoryWorld) -> None:
