@@ -14,6 +14,7 @@ import pytest
 
 from lendbridge.data import keys
 from lendbridge.domain.claims import ClaimRequest
+from lendbridge.domain.history import funding_point
 from lendbridge.domain.lending import MAX_WITHDRAWALS_PER_WRITE, ClaimsPending, LoanTerms
 from lendbridge.domain.loans import (
     MAX_LENDERS_PER_REQUEST,
@@ -503,3 +504,39 @@ def test_an_invitation_changed_since_it_was_listed_is_claimed_later(world: Memor
     with pytest.raises(ClaimsPending):
         world.claims.claim(ClaimRequest(newcomer.user_id, keys.email_digest(email), "Newcomer", "req"))
     assert world.claims.claim(ClaimRequest(newcomer.user_id, keys.email_digest(email), "Newcomer", "req")) == 1
+
+
+def test_a_funding_point_is_taken_only_when_the_funding_moved() -> None:
+    created = {"version": 1, "amount": "1000", "updated_at": "2026-01-01T00:00:00Z"}
+    assert funding_point(None, created) == {
+        "timestamp": "2026-01-01T00:00:00Z",
+        "version": 1,
+        "total_funded": Decimal(0),
+        "funding_percentage": Decimal("0.00"),
+        "participant_count": 0,
+        "accepted_count": 0,
+        "pending_count": 0,
+    }
+    counted = {
+        **created,
+        "version": 2,
+        "updated_at": "2026-01-02T00:00:00Z",
+        "total_funded": "250",
+        "participant_count": 3,
+        "accepted_count": 1,
+        "pending_count": 2,
+        "declined_count": 0,
+    }
+    assert funding_point(created, counted) == {
+        "timestamp": "2026-01-02T00:00:00Z",
+        "version": 2,
+        "total_funded": Decimal(250),
+        "funding_percentage": Decimal("25.00"),
+        "participant_count": 3,
+        "accepted_count": 1,
+        "pending_count": 2,
+    }
+    # A revision of the terms alone moves no funding field: no point.
+    assert funding_point(counted, {**counted, "version": 3, "purpose": "Ovens"}) is None
+    # One field moving is enough.
+    assert funding_point(counted, {**counted, "version": 3, "declined_count": 1}) is not None
