@@ -26,6 +26,7 @@ from lendbridge.domain.loans import (
     LoanStatus,
     ParticipantStatus,
     cancel,
+    check_invitees,
 )
 from lendbridge.domain.ports import Actor
 from lendbridge.errors import (
@@ -540,3 +541,35 @@ def test_a_funding_point_is_taken_only_when_the_funding_moved() -> None:
     assert funding_point(counted, {**counted, "version": 3, "purpose": "Ovens"}) is None
     # One field moving is enough.
     assert funding_point(counted, {**counted, "version": 3, "declined_count": 1}) is not None
+
+
+def _refusal_of(invitees: list[Invitee], **rules: Any) -> ValidationFailed:
+    arguments: dict[str, Any] = {"borrower_id": "b-1", "users_by_email": {}, "room": Decimal(1000), **rules}
+    with pytest.raises(ValidationFailed) as refused:
+        check_invitees(invitees, **arguments)
+    return refused.value
+
+
+def test_each_lender_rule_points_at_the_offending_entry_and_names_its_email() -> None:
+    fine = Invitee("first@example.com", Decimal(10))
+    duplicate = _refusal_of([fine, Invitee("FIRST@example.com", Decimal(10))])
+    assert set(duplicate.field_errors) == {"lenders[1].email"}
+    assert duplicate.details == {"email": "first@example.com"}
+
+    on_loan = _refusal_of([fine, Invitee("Taken@example.com", Decimal(10))], emails_on_loan=["TAKEN@example.com"])
+    assert set(on_loan.field_errors) == {"lenders[1].email"}
+    assert on_loan.details == {"email": "taken@example.com"}
+
+    borrower = Lender("b-1", "Bea Borrower")
+    self_invite = _refusal_of(
+        [fine, Invitee("bea@example.com", Decimal(10))], users_by_email={"bea@example.com": borrower}
+    )
+    assert set(self_invite.field_errors) == {"lenders[1].email"}
+    assert self_invite.details == {"email": "bea@example.com"}
+
+    too_much = _refusal_of([fine, Invitee("second@example.com", Decimal("990.01"))])
+    assert set(too_much.field_errors) == {"lenders"}
+    assert too_much.details == {"requested": "1000.01", "remaining": "1000.00"}
+    check_invitees(
+        [fine, Invitee("second@example.com", Decimal(990))], borrower_id="b-1", users_by_email={}, room=Decimal(1000)
+    )
