@@ -14,7 +14,7 @@ import pytest
 
 from lendbridge.data import keys
 from lendbridge.domain.claims import ClaimRequest
-from lendbridge.domain.history import funding_point
+from lendbridge.domain.history import funding_point, snapshot, version_entry
 from lendbridge.domain.lending import MAX_WITHDRAWALS_PER_WRITE, ClaimsPending, LoanTerms
 from lendbridge.domain.loans import (
     MAX_LENDERS_PER_REQUEST,
@@ -573,3 +573,42 @@ def test_each_lender_rule_points_at_the_offending_entry_and_names_its_email() ->
     check_invitees(
         [fine, Invitee("second@example.com", Decimal(990))], borrower_id="b-1", users_by_email={}, room=Decimal(1000)
     )
+
+
+def test_a_version_entry_records_the_snapshot_what_changed_and_who_when_why() -> None:
+    first = {
+        "version": 1,
+        "amount": "1000",
+        "purpose": "Ovens",
+        "open_slots": 20,
+        "updated_at": "t1",
+        "updated_by": "b-1",
+    }
+    created = version_entry(None, first)
+    assert created["snapshot"] == {
+        name: first[name] for name in ("version", "amount", "purpose", "updated_at", "updated_by")
+    }
+    assert created["changed_fields"] == ["amount", "purpose"]  # version and who/when are not changes
+    assert (created["version"], created["changed_by"], created["changed_at"], created["change_reason"]) == (
+        1,
+        "b-1",
+        "t1",
+        None,
+    )
+    second = {
+        **first,
+        "version": 2,
+        "purpose": "Mixers",
+        "updated_at": "t2",
+        "updated_by": "b-2",
+        "change_reason": "typo",
+    }
+    entry = version_entry(first, second)
+    assert entry["changed_fields"] == ["purpose"]
+    assert (entry["version"], entry["changed_by"], entry["changed_at"], entry["change_reason"]) == (
+        2,
+        "b-2",
+        "t2",
+        "typo",
+    )
+    assert entry["snapshot"] == snapshot(second)
