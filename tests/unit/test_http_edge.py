@@ -12,6 +12,7 @@ import pytest
 from lendbridge import errors
 from lendbridge.domain.accounts import ClientContext, Tokens, UserProfile
 from lendbridge.handlers import accounts as accounts_handler
+from lendbridge.http.envelope import location
 from tests.events import FakeContext, api_event, body_of, header_of
 
 VALID_REGISTRATION = {"email": "Ada@Example.com", "password": "Correct-Horse-9", "full_name": "Ada Lovelace"}
@@ -279,3 +280,19 @@ def test_cors_headers_only_for_the_stage_origins(fake_accounts: FakeAccounts, mo
     assert header_of(allowed, "Access-Control-Allow-Origin") == "https://app.example"
     assert "X-Request-Id" in (header_of(allowed, "Access-Control-Expose-Headers") or "")
     assert header_of(foreign, "Access-Control-Allow-Origin") is None
+
+
+@pytest.mark.parametrize(
+    ("request_context", "expected"),
+    [
+        ({"domainName": "abc123.execute-api.eu-west-1.amazonaws.com", "stage": "dev"}, "/dev/v1/loans/L1"),
+        ({"domainName": "api.lendbridge.example", "stage": "dev"}, "/v1/loans/L1"),
+        ({"domainName": "abc123.execute-api.eu-west-1.amazonaws.com"}, "/v1/loans/L1"),
+        ({"stage": "dev"}, "/v1/loans/L1"),
+        (None, "/v1/loans/L1"),
+    ],
+)
+def test_a_location_carries_the_stage_only_on_the_default_endpoint(
+    request_context: dict[str, str] | None, expected: str
+) -> None:
+    assert location({"requestContext": request_context}, "/v1/loans/L1") == expected
