@@ -13,6 +13,7 @@ from lendbridge import errors
 from lendbridge.domain.accounts import ClientContext, Tokens, UserProfile
 from lendbridge.handlers import accounts as accounts_handler
 from lendbridge.http.envelope import location
+from lendbridge.http.params import select_fields
 from tests.events import FakeContext, api_event, body_of, header_of
 
 VALID_REGISTRATION = {"email": "Ada@Example.com", "password": "Correct-Horse-9", "full_name": "Ada Lovelace"}
@@ -296,3 +297,22 @@ def test_a_location_carries_the_stage_only_on_the_default_endpoint(
     request_context: dict[str, str] | None, expected: str
 ) -> None:
     assert location({"requestContext": request_context}, "/v1/loans/L1") == expected
+
+
+def test_select_fields_keeps_the_named_fields_and_names_what_is_wrong() -> None:
+    allowed = frozenset({"status", "amount", "purpose"})
+    payload: dict[str, object] = {"status": "PENDING", "amount": "10.00", "purpose": "Ovens"}
+    assert select_fields(payload, None, allowed) is payload
+    assert select_fields(payload, " status , amount", allowed) == {"status": "PENDING", "amount": "10.00"}
+
+    def refusal(fields: str) -> dict[str, list[str]]:
+        with pytest.raises(errors.ValidationFailed) as refused:
+            select_fields(payload, fields, allowed)
+        assert refused.value.message == refused.value.field_errors["fields"][0]
+        return refused.value.field_errors
+
+    assert refusal("status,zeta,alpha") == {"fields": ["Unknown field(s): alpha, zeta"]}
+    assert refusal(" , ") == {"fields": ["Name at least one field"]}
+    assert refusal("status,,amount") == {
+        "fields": ["Separate the field names with commas (spaces around them are fine), without empty names"]
+    }
