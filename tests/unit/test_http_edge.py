@@ -14,6 +14,7 @@ from lendbridge.domain.accounts import ClientContext, Tokens, UserProfile
 from lendbridge.handlers import accounts as accounts_handler
 from lendbridge.http.envelope import location
 from lendbridge.http.params import select_fields
+from lendbridge.http.request_context import Caller, caller_of, client_of
 from tests.events import FakeContext, api_event, body_of, header_of
 
 VALID_REGISTRATION = {"email": "Ada@Example.com", "password": "Correct-Horse-9", "full_name": "Ada Lovelace"}
@@ -316,3 +317,26 @@ def test_select_fields_keeps_the_named_fields_and_names_what_is_wrong() -> None:
     assert refusal("status,,amount") == {
         "fields": ["Separate the field names with commas (spaces around them are fine), without empty names"]
     }
+
+
+def _authorized(claims: dict[str, str]) -> dict[str, object]:
+    return {"headers": {"Authorization": "Bearer t"}, "requestContext": {"authorizer": {"claims": claims}}}
+
+
+def test_the_caller_is_the_verified_subject_named_by_its_username_claim() -> None:
+    assert caller_of(_authorized({"sub": "s-1", "username": "u-1", "cognito:username": "c-1"})) == Caller("s-1", "u-1")
+    assert caller_of(_authorized({"sub": "s-1", "cognito:username": "c-1"})) == Caller("s-1", "c-1")
+    assert caller_of(_authorized({"sub": "s-1"})) == Caller("s-1", "s-1")
+    for claims in ({}, {"sub": ""}):
+        with pytest.raises(errors.Unauthorized):
+            caller_of(_authorized(claims))
+
+
+def test_the_client_is_the_source_ip_and_user_agent_the_gateway_saw() -> None:
+    identity = {"sourceIp": "198.51.100.7", "userAgent": "gateway-agent"}
+    assert client_of({"requestContext": {"identity": identity}}) == ("198.51.100.7", "gateway-agent")
+    long_agent = "a" * 600
+    event = {"headers": {"User-Agent": long_agent}, "requestContext": {"identity": identity}}
+    assert client_of(event) == ("198.51.100.7", "a" * 512)
+    assert client_of({"requestContext": {"identity": {"sourceIp": 7}}}) == (None, None)
+    assert client_of({}) == (None, None)
