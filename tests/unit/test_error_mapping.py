@@ -88,3 +88,22 @@ def test_the_error_type_of_an_answer_comes_from_the_recorded_exception_else_its_
         assert _error_type({"body": '{"error": "NOT_FOUND"}'}) == "Conflict"
     finally:
         current_error_type.reset(token)
+
+
+def test_validation_items_become_field_errors_under_the_field_path() -> None:
+    from lendbridge.http.errors import field_errors_of
+
+    assert field_errors_of(
+        [
+            {"type": "missing", "loc": ("body", "amount"), "msg": "pydantic wording"},
+            {"type": "string_too_long", "loc": ("header", "Idempotency-Key"), "msg": "Value error, too long"},
+            {"type": "value_error", "loc": ("body",)},
+            {"type": "json_invalid", "loc": ("body", 3)},
+            {"loc": ("query", "limit"), "msg": "bad limit"},
+        ]
+    ) == {
+        "amount": ["Field required"],
+        "Idempotency-Key": ["too long"],
+        "body": ["Invalid value", "Malformed JSON"],
+        "limit": ["bad limit"],
+    }
