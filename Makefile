@@ -84,6 +84,11 @@ bench: install ## DynamoDB round trips and consumed capacity per request, on Dyn
 api-diff: install ## Fail on a breaking change to docs/openapi.json since the last tag (else HEAD~1) unless recorded
 	$(PY) -m tools.api_diff
 
+.PHONY: mutate
+MUTATE_SECONDS ?= 1200
+mutate: install ## Mutation testing of domain/, data/cursors.py and http/ within MUTATE_SECONDS; writes docs/mutation.md
+	MUTATE_SECONDS=$(MUTATE_SECONDS) $(PY) -m tools.mutate
+
 .PHONY: load
 load: install ## Locust at 1/4/16/64 users against the local API (LOAD_URL: a running make run); writes docs/load.md
 	$(PY) -m benchmarks.load

@@ -71,3 +71,39 @@ def test_a_service_error_the_contract_has_no_code_for_is_an_opaque_500(failing_a
     assert response["statusCode"] == 500
     assert_error_envelope(body_of(response), "INTERNAL_ERROR")
     assert SECRET_DETAIL not in response["body"]
+
+
+def test_the_error_type_of_an_answer_comes_from_the_recorded_exception_else_its_body() -> None:
+    from lendbridge.http.app import _error_type
+    from lendbridge.http.errors import current_error_type
+
+    # Other tests' requests leave their error type in this context: start from none recorded.
+    token = current_error_type.set(None)
+    try:
+        assert _error_type({"body": '{"error": "NOT_FOUND"}'}) == "NotFound"
+        assert _error_type({"body": '{"error": "NO_SUCH_CODE"}'}) == "UnexpectedError"
+        assert _error_type({"body": "not json"}) == "UnexpectedError"
+        assert _error_type({}) == "UnexpectedError"
+        current_error_type.set("Conflict")
+        assert _error_type({"body": '{"error": "NOT_FOUND"}'}) == "Conflict"
+    finally:
+        current_error_type.reset(token)
+
+
+def test_validation_items_become_field_errors_under_the_field_path() -> None:
+    from lendbridge.http.errors import field_errors_of
+
+    assert field_errors_of(
+        [
+            {"type": "missing", "loc": ("body", "amount"), "msg": "pydantic wording"},
+            {"type": "string_too_long", "loc": ("header", "Idempotency-Key"), "msg": "Value error, too long"},
+            {"type": "value_error", "loc": ("body",)},
+            {"type": "json_invalid", "loc": ("body", 3)},
+            {"loc": ("query", "limit"), "msg": "bad limit"},
+        ]
+    ) == {
+        "amount": ["Field required"],
+        "Idempotency-Key": ["too long"],
+        "body": ["Invalid value", "Malformed JSON"],
+        "limit": ["bad limit"],
+    }

@@ -12,6 +12,9 @@ import pytest
 from lendbridge import errors
 from lendbridge.domain.accounts import ClientContext, Tokens, UserProfile
 from lendbridge.handlers import accounts as accounts_handler
+from lendbridge.http.envelope import location
+from lendbridge.http.params import select_fields
+from lendbridge.http.request_context import Caller, caller_of, client_of
 from tests.events import FakeContext, api_event, body_of, header_of
 
 VALID_REGISTRATION = {"email": "Ada@Example.com", "password": "Correct-Horse-9", "full_name": "Ada Lovelace"}
@@ -279,3 +282,61 @@ def test_cors_headers_only_for_the_stage_origins(fake_accounts: FakeAccounts, mo
     assert header_of(allowed, "Access-Control-Allow-Origin") == "https://app.example"
     assert "X-Request-Id" in (header_of(allowed, "Access-Control-Expose-Headers") or "")
     assert header_of(foreign, "Access-Control-Allow-Origin") is None
+
+
+@pytest.mark.parametrize(
+    ("request_context", "expected"),
+    [
+        ({"domainName": "abc123.execute-api.eu-west-1.amazonaws.com", "stage": "dev"}, "/dev/v1/loans/L1"),
+        ({"domainName": "api.lendbridge.example", "stage": "dev"}, "/v1/loans/L1"),
+        ({"domainName": "abc123.execute-api.eu-west-1.amazonaws.com"}, "/v1/loans/L1"),
+        ({"stage": "dev"}, "/v1/loans/L1"),
+        (None, "/v1/loans/L1"),
+    ],
+)
+def test_a_location_carries_the_stage_only_on_the_default_endpoint(
+    request_context: dict[str, str] | None, expected: str
+) -> None:
+    assert location({"requestContext": request_context}, "/v1/loans/L1") == expected
+
+
+def test_select_fields_keeps_the_named_fields_and_names_what_is_wrong() -> None:
+    allowed = frozenset({"status", "amount", "purpose"})
+    payload: dict[str, object] = {"status": "PENDING", "amount": "10.00", "purpose": "Ovens"}
+    assert select_fields(payload, None, allowed) is payload
+    assert select_fields(payload, " status , amount", allowed) == {"status": "PENDING", "amount": "10.00"}
+
+    def refusal(fields: str) -> dict[str, list[str]]:
+        with pytest.raises(errors.ValidationFailed) as refused:
+            select_fields(payload, fields, allowed)
+        assert refused.value.message == refused.value.field_errors["fields"][0]
+        return refused.value.field_errors
+
+    assert refusal("status,zeta,alpha") == {"fields": ["Unknown field(s): alpha, zeta"]}
+    assert refusal(" , ") == {"fields": ["Name at least one field"]}
+    assert refusal("status,,amount") == {
+        "fields": ["Separate the field names with commas (spaces around them are fine), without empty names"]
+    }
+
+
+def _authorized(claims: dict[str, str]) -> dict[str, object]:
+    return {"headers": {"Authorization": "Bearer t"}, "requestContext": {"authorizer": {"claims": claims}}}
+
+
+def test_the_caller_is_the_verified_subject_named_by_its_username_claim() -> None:
+    assert caller_of(_authorized({"sub": "s-1", "username": "u-1", "cognito:username": "c-1"})) == Caller("s-1", "u-1")
+    assert caller_of(_authorized({"sub": "s-1", "cognito:username": "c-1"})) == Caller("s-1", "c-1")
+    assert caller_of(_authorized({"sub": "s-1"})) == Caller("s-1", "s-1")
+    for claims in ({}, {"sub": ""}):
+        with pytest.raises(errors.Unauthorized):
+            caller_of(_authorized(claims))
+
+
+def test_the_client_is_the_source_ip_and_user_agent_the_gateway_saw() -> None:
+    identity = {"sourceIp": "198.51.100.7", "userAgent": "gateway-agent"}
+    assert client_of({"requestContext": {"identity": identity}}) == ("198.51.100.7", "gateway-agent")
+    long_agent = "a" * 600
+    event = {"headers": {"User-Agent": long_agent}, "requestContext": {"identity": identity}}
+    assert client_of(event) == ("198.51.100.7", "a" * 512)
+    assert client_of({"requestContext": {"identity": {"sourceIp": 7}}}) == (None, None)
+    assert client_of({}) == (None, None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from lendbridge.data import keys
 from lendbridge.domain.claims import ClaimRequest
+from lendbridge.domain.history import funding_point, snapshot, version_entry
 from lendbridge.domain.lending import MAX_WITHDRAWALS_PER_WRITE, ClaimsPending, LoanTerms
 from lendbridge.domain.loans import (
     MAX_LENDERS_PER_REQUEST,
@@ -23,6 +25,8 @@ from lendbridge.domain.loans import (
     Lender,
     LoanStatus,
     ParticipantStatus,
+    cancel,
+    check_invitees,
 )
 from lendbridge.domain.ports import Actor
 from lendbridge.errors import (
@@ -367,6 +371,36 @@ def test_cancel_withdraws_pending_invitations_in_batches(world: MemoryWorld) -> 
         world.lending.cancel(actor, loan.loan_id, None)
 
 
+def test_an_interrupted_cancel_continues_and_keeps_who_when_and_why_of_the_first(world: MemoryWorld) -> None:
+    loan, (borrower, _), _ = loan_with(world, "100", "250")
+    stored = world.store.get(loan.loan_id)
+    assert stored is not None
+    first_at, later_at = datetime(2026, 1, 2, tzinfo=UTC), datetime(2026, 1, 3, tzinfo=UTC)
+
+    half, withdrawn = cancel(stored, borrower.user_id, now=first_at, reason="changed plans", max_withdrawals=1)
+    [(old, new)] = withdrawn
+    assert (new.status, new.version, new.updated_at, new.updated_by) == (
+        ParticipantStatus.REMOVED,
+        old.version + 1,
+        first_at,
+        borrower.user_id,
+    )
+    assert half.total_invited == stored.total_invited - old.contribution_amount
+    assert half.pending_count == stored.pending_count - 1
+    assert (half.status, half.deleted_at, half.deleted_by, half.deletion_reason) == (
+        LoanStatus.CANCELLED,
+        first_at,
+        borrower.user_id,
+        "changed plans",
+    )
+
+    pending = replace(half, participants=tuple(new if p == old else p for p in half.participants))
+    done, rest = cancel(pending, borrower.user_id, now=later_at, reason="another reason", max_withdrawals=1)
+    assert len(rest) == 1
+    assert (done.total_invited, done.pending_count) == (Decimal("0.00"), 0)
+    assert (done.deleted_at, done.deleted_by, done.deletion_reason) == (first_at, borrower.user_id, "changed plans")
+
+
 def test_a_funded_loan_cannot_be_cancelled(world: MemoryWorld) -> None:
     loan, (_, actor), [(_, lender)] = loan_with(world, "10000")
     world.lending.accept(lender, invitation_of(world, loan.loan_id, lender.user_id).participant_id, ACH)
@@ -471,3 +505,110 @@ def test_an_invitation_changed_since_it_was_listed_is_claimed_later(world: Memor
     with pytest.raises(ClaimsPending):
         world.claims.claim(ClaimRequest(newcomer.user_id, keys.email_digest(email), "Newcomer", "req"))
     assert world.claims.claim(ClaimRequest(newcomer.user_id, keys.email_digest(email), "Newcomer", "req")) == 1
+
+
+def test_a_funding_point_is_taken_only_when_the_funding_moved() -> None:
+    created = {"version": 1, "amount": "1000", "updated_at": "2026-01-01T00:00:00Z"}
+    assert funding_point(None, created) == {
+        "timestamp": "2026-01-01T00:00:00Z",
+        "version": 1,
+        "total_funded": Decimal(0),
+        "funding_percentage": Decimal("0.00"),
+        "participant_count": 0,
+        "accepted_count": 0,
+        "pending_count": 0,
+    }
+    counted = {
+        **created,
+        "version": 2,
+        "updated_at": "2026-01-02T00:00:00Z",
+        "total_funded": "250",
+        "participant_count": 3,
+        "accepted_count": 1,
+        "pending_count": 2,
+        "declined_count": 0,
+    }
+    assert funding_point(created, counted) == {
+        "timestamp": "2026-01-02T00:00:00Z",
+        "version": 2,
+        "total_funded": Decimal(250),
+        "funding_percentage": Decimal("25.00"),
+        "participant_count": 3,
+        "accepted_count": 1,
+        "pending_count": 2,
+    }
+    # A revision of the terms alone moves no funding field: no point.
+    assert funding_point(counted, {**counted, "version": 3, "purpose": "Ovens"}) is None
+    # One field moving is enough.
+    assert funding_point(counted, {**counted, "version": 3, "declined_count": 1}) is not None
+
+
+def _refusal_of(invitees: list[Invitee], **rules: Any) -> ValidationFailed:
+    arguments: dict[str, Any] = {"borrower_id": "b-1", "users_by_email": {}, "room": Decimal(1000), **rules}
+    with pytest.raises(ValidationFailed) as refused:
+        check_invitees(invitees, **arguments)
+    return refused.value
+
+
+def test_each_lender_rule_points_at_the_offending_entry_and_names_its_email() -> None:
+    fine = Invitee("first@example.com", Decimal(10))
+    duplicate = _refusal_of([fine, Invitee("FIRST@example.com", Decimal(10))])
+    assert set(duplicate.field_errors) == {"lenders[1].email"}
+    assert duplicate.details == {"email": "first@example.com"}
+
+    on_loan = _refusal_of([fine, Invitee("Taken@example.com", Decimal(10))], emails_on_loan=["TAKEN@example.com"])
+    assert set(on_loan.field_errors) == {"lenders[1].email"}
+    assert on_loan.details == {"email": "taken@example.com"}
+
+    borrower = Lender("b-1", "Bea Borrower")
+    self_invite = _refusal_of(
+        [fine, Invitee("bea@example.com", Decimal(10))], users_by_email={"bea@example.com": borrower}
+    )
+    assert set(self_invite.field_errors) == {"lenders[1].email"}
+    assert self_invite.details == {"email": "bea@example.com"}
+
+    too_much = _refusal_of([fine, Invitee("second@example.com", Decimal("990.01"))])
+    assert set(too_much.field_errors) == {"lenders"}
+    assert too_much.details == {"requested": "1000.01", "remaining": "1000.00"}
+    check_invitees(
+        [fine, Invitee("second@example.com", Decimal(990))], borrower_id="b-1", users_by_email={}, room=Decimal(1000)
+    )
+
+
+def test_a_version_entry_records_the_snapshot_what_changed_and_who_when_why() -> None:
+    first = {
+        "version": 1,
+        "amount": "1000",
+        "purpose": "Ovens",
+        "open_slots": 20,
+        "updated_at": "t1",
+        "updated_by": "b-1",
+    }
+    created = version_entry(None, first)
+    assert created["snapshot"] == {
+        name: first[name] for name in ("version", "amount", "purpose", "updated_at", "updated_by")
+    }
+    assert created["changed_fields"] == ["amount", "purpose"]  # version and who/when are not changes
+    assert (created["version"], created["changed_by"], created["changed_at"], created["change_reason"]) == (
+        1,
+        "b-1",
+        "t1",
+        None,
+    )
+    second = {
+        **first,
+        "version": 2,
+        "purpose": "Mixers",
+        "updated_at": "t2",
+        "updated_by": "b-2",
+        "change_reason": "typo",
+    }
+    entry = version_entry(first, second)
+    assert entry["changed_fields"] == ["purpose"]
+    assert (entry["version"], entry["changed_by"], entry["changed_at"], entry["change_reason"]) == (
+        2,
+        "b-2",
+        "t2",
+        "typo",
+    )
+    assert entry["snapshot"] == snapshot(second)
