@@ -3,6 +3,7 @@ path: botocore's retry mode first, then the code under test."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -43,3 +44,30 @@ class _RawBody:
 
     def read(self) -> bytes:
         return self._data
+
+
+@contextmanager
+def transaction_cancelled(client: Any, reasons: list[dict[str, Any]]) -> Iterator[None]:
+    """The next TransactWriteItems is cancelled by DynamoDB with these reasons (one per action,
+    ``Item`` as ReturnValuesOnConditionCheckFailure=ALL_OLD returns it)."""
+    sent: list[int] = []
+
+    def respond(request: Any, **_: Any) -> AWSResponse | None:
+        if sent:
+            return None
+        sent.append(1)
+        body = json.dumps(
+            {
+                "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                "message": "Transaction cancelled (injected)",
+                "CancellationReasons": reasons,
+            }
+        ).encode()
+        return AWSResponse(request.url, 400, {"x-amzn-RequestId": "injected"}, _RawBody(body))
+
+    event = "before-send.dynamodb.TransactWriteItems"
+    client.meta.events.register(event, respond)
+    try:
+        yield
+    finally:
+        client.meta.events.unregister(event, respond)

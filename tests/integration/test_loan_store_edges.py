@@ -5,7 +5,6 @@ reaches the domain."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from lendbridge.data import keys
@@ -22,7 +20,7 @@ from lendbridge.domain.lending import LoanTerms
 from lendbridge.domain.loans import Invitee, Lender, LoanStatus, ParticipantStatus, VersionConflict
 from lendbridge.errors import Conflict
 from tests.integration.conftest import World
-from tests.integration.faults import failing
+from tests.integration.faults import failing, transaction_cancelled
 
 TERMS = LoanTerms(Decimal("10000.00"), Decimal("7.5"), 36, "Bakery equipment")
 
@@ -56,44 +54,6 @@ def queries_limited_to(client: Any, items: int) -> Iterator[None]:
         yield
     finally:
         client.meta.events.unregister(event, limit)
-
-
-@contextmanager
-def transaction_cancelled(client: Any, reasons: list[dict[str, Any]]) -> Iterator[None]:
-    """The next TransactWriteItems is cancelled by DynamoDB with these reasons (one per action,
-    ``Item`` as ReturnValuesOnConditionCheckFailure=ALL_OLD returns it)."""
-    sent: list[int] = []
-
-    def respond(request: Any, **_: Any) -> AWSResponse | None:
-        if sent:
-            return None
-        sent.append(1)
-        body = json.dumps(
-            {
-                "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-                "message": "Transaction cancelled (injected)",
-                "CancellationReasons": reasons,
-            }
-        ).encode()
-        return AWSResponse(request.url, 400, {"x-amzn-RequestId": "injected"}, _Body(body))
-
-    event = "before-send.dynamodb.TransactWriteItems"
-    client.meta.events.register(event, respond)
-    try:
-        yield
-    finally:
-        client.meta.events.unregister(event, respond)
-
-
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._data
-
-    def read(self) -> bytes:
-        return self._data
 
 
 # -- lists read page by page ------------------------------------------------------------------
