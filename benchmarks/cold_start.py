@@ -1,0 +1,448 @@
+"""Cold start of every function: its handler's import beside a bare Powertools function's, and
+the first and second requests after that import.
+
+    .venv/bin/python -m benchmarks.cold_start [--runs 9] [--assembly cdk.out.dev] [--imports-only]
+        [--only loans health] [--bytecode]
+
+Each measurement is a fresh interpreter (``python -I -S -B``: no site hooks, no bytecode
+written) whose import path is what Lambda gives the function: the function's asset directory
+from the synthesized template (else the bundle ``lendbridge_infra.bundling`` stages for the
+handler), then this interpreter's site-packages standing in for the Powertools layer and the
+runtime's boto3. The bare reference is ``import boto3; from aws_lambda_powertools import Logger;
+Logger()``. Imports are timed in CPU seconds; pairs alternate which side runs first, so both
+meet the same machine load; the ratio reported is the median of the pairs' ratios. One more row,
+``resolver floor``, imports the bare function plus an empty ``APIGatewayRestResolver`` with
+validation: what every API function pays before any code of its own.
+
+First requests: one more fresh interpreter per run imports the handler and calls it twice with
+the same event, against DynamoDB Local and a moto server (Secrets Manager) holding the
+function's tables and secrets, so the first call pays for every client, secret and model it
+builds. ``make bench`` runs both parts on its own DynamoDB Local; run alone, this module
+starts one (and synthesizes the dev stage unless ``--assembly`` or LENDBRIDGE_ASSEMBLY_DIR
+names an assembly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import json
+import os
+import py_compile
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from benchmarks import PROJECT_ROOT
+from benchmarks.engine import ASSEMBLY_ENV, Engine, dynamodb_client, dynamodb_engine
+from benchmarks.report import table
+from local.template import REGION, Assembly
+
+BARE = "import boto3; from aws_lambda_powertools import Logger; Logger()"
+TARGET_RATIO = 1.5
+DEFAULT_RUNS = 9
+REQUEST_RUNS = 3
+PROBE = Path(__file__).resolve().parent / "cold_probe.py"
+HANDLERS = PROJECT_ROOT / "lambdas" / "lendbridge" / "handlers"
+LAYER = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Bundle:
+    module: str  # lendbridge.handlers.loans
+    directory: Path
+    environment: dict[str, str] = field(default_factory=dict)  # the template's literal values
+
+    @property
+    def name(self) -> str:
+        return self.module.rsplit(".", 1)[-1]
+
+
+def bundles_of(assembly_dir: Path) -> list[Bundle]:
+    """Every Lendbridge function of a synthesized assembly, with the asset directory it deploys."""
+    found = []
+    for _stack, _logical_id, resource in Assembly.load(assembly_dir).resources("AWS::Lambda::Function"):
+        properties = resource["Properties"]
+        handler = str(properties.get("Handler", ""))
+        key = properties.get("Code", {}).get("S3Key")
+        if not handler.startswith("lendbridge.") or not isinstance(key, str):
+            continue
+        variables = properties.get("Environment", {}).get("Variables", {})
+        literal = {name: value for name, value in variables.items() if isinstance(value, str)}
+        directory = assembly_dir / f"asset.{key.removesuffix('.zip')}"
+        found.append(Bundle(handler.rsplit(".", 1)[0], directory, literal))
+    return sorted(found, key=lambda bundle: bundle.module)
+
+
+def staged_bundles() -> list[Bundle]:
+    """Without an assembly: each handler module's bundle, staged as the synth stages it."""
+    from lendbridge_infra.bundling import stage_function_code
+
+    modules = sorted(
+        f"lendbridge.handlers.{path.stem}" for path in HANDLERS.glob("*.py") if "\ndef handler(" in path.read_text()
+    )
+    return [Bundle(module, stage_function_code(module)) for module in modules]
+
+
+def compiled_copy(bundle: Bundle, into: Path) -> Bundle:
+    """The bundle with every module compiled ahead (unchecked hashes: Lambda's files never change)."""
+    target = into / bundle.name
+    shutil.copytree(bundle.directory, target)
+    compileall.compile_dir(target, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    return Bundle(bundle.module, target, bundle.environment)
+
+
+def _environment(bundle: Bundle, overrides: Mapping[str, str]) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",  # never sent to AWS: endpoints are local or unused
+        "LAMBDA_TASK_ROOT": str(bundle.directory),
+        **bundle.environment,
+        **overrides,
+    }
+
+
+def probe(
+    bundle: Bundle, module: str | None, events: Sequence[Any] = (), env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """One fresh interpreter: the import (``module``, or the bare reference for None) and then
+    each event through the handler; seconds per step and the answers' statuses."""
+    orders = {"path": [str(bundle.directory), *LAYER], "module": module, "events": list(events)}
+    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-I", "-S", "-B", str(PROBE)],
+        input=json.dumps(orders),
+        capture_output=True,
+        text=True,
+        cwd=bundle.directory,
+        env=_environment(bundle, env or {}),
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{module or 'bare'} in {bundle.directory} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def import_seconds(bundle: Bundle, module: str | None) -> float:
+    """CPU seconds (user + system) of the import: on a machine shared with other work, wall time
+    would measure the neighbours too, while an import waits on nothing but the CPU and the page cache."""
+    return float(probe(bundle, module)["import_cpu_seconds"])
+
+
+@dataclass(frozen=True)
+class ImportCost:
+    function: str
+    module: str
+    bare_ms: float  # medians
+    handler_ms: float
+    ratio: float  # median of the pairs' ratios
+    compiled_ms: float | None = None
+    compiled_ratio: float | None = None
+
+
+def paired(bundle: Bundle, runs: int) -> tuple[float, float, float]:
+    """(bare ms, handler ms, ratio): medians over ``runs`` pairs, alternating which goes first."""
+    bare, handler, ratios = [], [], []
+    for run in range(runs):
+        if run % 2:
+            theirs = import_seconds(bundle, bundle.module)
+            ours = import_seconds(bundle, None)
+        else:
+            ours = import_seconds(bundle, None)
+            theirs = import_seconds(bundle, bundle.module)
+        bare.append(ours)
+        handler.append(theirs)
+        ratios.append(theirs / ours)
+    return statistics.median(bare) * 1000, statistics.median(handler) * 1000, statistics.median(ratios)
+
+
+FLOOR_MODULE = "resolver_floor"
+FLOOR_SOURCE = """\
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+Logger()
+app = APIGatewayRestResolver(enable_validation=True)
+"""
+
+
+def floor_bundle(into: Path) -> Bundle:
+    """A function with no code of its own: the bare one plus an empty validating REST resolver."""
+    directory = into / "floor"
+    directory.mkdir()
+    (directory / f"{FLOOR_MODULE}.py").write_text(FLOOR_SOURCE)
+    return Bundle(FLOOR_MODULE, directory)
+
+
+def measure_imports(
+    bundles: Sequence[Bundle], runs: int, progress: Progress, *, compiled: bool = False
+) -> list[ImportCost]:
+    """Each bundle's import against the bare function's (and, with ``compiled``, again with its
+    modules compiled ahead), then the resolver floor."""
+    costs = []
+    with tempfile.TemporaryDirectory(prefix="lendbridge-cold-") as scratch:
+        for bundle in [*bundles, floor_bundle(Path(scratch))]:
+            progress(f"cold start: importing {bundle.module}, {runs} pairs with the bare function")
+            bare_ms, handler_ms, ratio = paired(bundle, runs)
+            cost = ImportCost(bundle.name, bundle.module, bare_ms, handler_ms, ratio)
+            if compiled:
+                progress(f"cold start: importing {bundle.module} again, its modules compiled ahead")
+                _, compiled_ms, compiled_ratio = paired(compiled_copy(bundle, Path(scratch)), runs)
+                cost = replace(cost, compiled_ms=compiled_ms, compiled_ratio=compiled_ratio)
+            costs.append(cost)
+    return costs
+
+
+# --- first and second request -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FirstRequests:
+    function: str
+    request: str
+    import_ms: float  # medians over the runs
+    first_ms: float
+    second_ms: float
+    statuses: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What the requests need from the emulators: endpoints, tables, secrets and who asks."""
+
+    dynamodb_endpoint: str
+    moto_endpoint: str
+    tables: dict[str, str]
+    secrets: dict[str, str]  # environment variable -> secret id
+    borrower: str
+    lender: str
+    loan_id: str
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.moto_endpoint,
+            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint,
+            "MAIN_TABLE": self.tables["MainTable"],
+            "AUDIT_TABLE": self.tables["AuditTable"],
+            "IDEMPOTENCY_TABLE": self.tables["IdempotencyTable"],
+            **self.secrets,
+        }
+
+
+def requests_for(stage: Stage) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Per function, the request its cold start is measured with: the route callers use most,
+    on data that makes it do its full work (a next page to sign, items to read)."""
+    from tests.events import api_event
+
+    def api(method: str, path: str, user: str, *, resource: str | None = None, **query: str) -> dict[str, Any]:
+        return api_event(method, path, resource=resource, query=query or None, user_id=user)
+
+    return {
+        "health": ("GET /health/live", api_event("GET", "/health/live")),
+        "accounts": ("GET /v1/users/me", api("GET", "/v1/users/me", stage.borrower)),
+        "loans": ("GET /v1/loans/my-loans?limit=1", api("GET", "/v1/loans/my-loans", stage.borrower, limit="1")),
+        "lender": ("GET /v1/lender/pending?limit=1", api("GET", "/v1/lender/pending", stage.lender, limit="1")),
+        "integrity": ("the daily scan of the main table", {}),
+    }
+
+
+@contextmanager
+def emulated(engine: Engine, progress: Progress) -> Iterator[Stage]:
+    """A moto server with the functions' secrets, and a borrower with two loans inviting one
+    lender, on ``engine``'s DynamoDB Local; the moto server stops on exit."""
+    import boto3
+
+    from benchmarks.seed import Seeder
+    from local.moto_server import MotoServer
+
+    with ExitStack() as stack:
+        progress("cold start: starting moto (Secrets Manager) and seeding a borrower and a lender")
+        moto = stack.enter_context(MotoServer())
+        secretsmanager = boto3.client(
+            "secretsmanager",
+            endpoint_url=moto.endpoint,
+            region_name=REGION,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",  # noqa: S106 - moto accepts any credentials
+        )
+        secrets = {}
+        for variable in ("PAGINATION_SECRET_ID", "IDEMPOTENCY_SECRET_ID"):
+            name = f"cold-start-{variable.lower()}"
+            secretsmanager.create_secret(Name=name, SecretString=os.urandom(16).hex())
+            secrets[variable] = name
+        seeder = Seeder(dynamodb_client(engine.endpoint), engine.tables)
+        borrower, lender = seeder.person("coldborrower"), seeder.person("coldlender")
+        loan_ids = [seeder.loan(borrower, [lender.email], Decimal("1000.00")) for _ in range(2)]
+        yield Stage(
+            engine.endpoint, moto.endpoint, engine.tables, secrets, borrower.user_id, lender.user_id, loan_ids[0]
+        )
+
+
+def measure_requests(bundles: Sequence[Bundle], stage: Stage, runs: int, progress: Progress) -> list[FirstRequests]:
+    requests = requests_for(stage)
+    measured = []
+    for bundle in bundles:
+        if bundle.name not in requests:
+            continue
+        label, event = requests[bundle.name]
+        progress(f"cold start: {bundle.module}, import then {label} twice, {runs} fresh processes")
+        samples = [probe(bundle, bundle.module, [event, event], stage.environment()) for _ in range(runs)]
+        steps = [statistics.median(sample["seconds"][step] for sample in samples) * 1000 for step in range(3)]
+        measured.append(FirstRequests(bundle.name, label, steps[0], steps[1], steps[2], tuple(samples[-1]["statuses"])))
+    return measured
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    runs: int
+    source: str  # where the bundles came from
+    imports: list[ImportCost]
+    requests: list[FirstRequests]
+
+
+def measure(
+    engine: Engine | None,
+    runs: int,
+    progress: Progress,
+    *,
+    assembly_dir: Path | None = None,
+    only: Sequence[str] = (),
+    compiled: bool = False,
+) -> ColdStart:
+    """Imports always; first requests when ``engine`` (DynamoDB Local with the tables) is given.
+    ``only`` names the functions to measure (default: all)."""
+    directory = assembly_dir or (engine.assembly_dir if engine else None)
+    bundles = bundles_of(directory) if directory else staged_bundles()
+    bundles = [bundle for bundle in bundles if not only or bundle.name in only]
+    source = (
+        f"asset directories of the synthesized dev stage ({len(bundles)} functions)"
+        if directory
+        else ("bundles staged by lendbridge_infra.bundling")
+    )
+    imports = measure_imports(bundles, runs, progress, compiled=compiled)
+    requests: list[FirstRequests] = []
+    if engine is not None:
+        with emulated(engine, progress) as stage:
+            requests = measure_requests(bundles, stage, REQUEST_RUNS, progress)
+    return ColdStart(runs, source, imports, requests)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def import_table(result: ColdStart) -> str:
+    compiled = any(cost.compiled_ms is not None for cost in result.imports)
+    rows = []
+    for cost in result.imports:
+        floor = cost.module == FLOOR_MODULE
+        verdict = "met" if cost.ratio <= TARGET_RATIO else "MISSED"
+        row = [
+            "(resolver floor)" if floor else cost.function,
+            _ms(cost.bare_ms),
+            _ms(cost.handler_ms),
+            f"{cost.ratio:.2f}x",
+            "-" if floor else f"<= {TARGET_RATIO}x: {verdict}",
+        ]
+        if compiled:
+            row += [_ms(cost.compiled_ms), "-" if cost.compiled_ratio is None else f"{cost.compiled_ratio:.2f}x"]
+        rows.append(row)
+    header = ["Function", "Bare CPU ms", "Handler CPU ms", "Ratio", "Target"]
+    if compiled:
+        header += ["Compiled ahead CPU ms", "Compiled ratio"]
+    return table(header, rows, right=frozenset({1, 2, 3, 5, 6}))
+
+
+def request_table(result: ColdStart) -> str:
+    rows = [
+        [
+            item.function,
+            item.request,
+            _ms(item.import_ms),
+            _ms(item.first_ms),
+            _ms(item.second_ms),
+            _ms(item.import_ms + item.first_ms),
+            " / ".join(str(status) for status in item.statuses),
+        ]
+        for item in result.requests
+    ]
+    header = ["Function", "Request", "Import ms", "First ms", "Second ms", "Import + first ms", "Statuses"]
+    return table(header, rows, right=frozenset({2, 3, 4, 5}))
+
+
+def render_section(result: ColdStart, command: str) -> str:
+    parts = [
+        "## Cold start: handler import and first requests",
+        "",
+        f"Measured with `{command}` ({result.runs} pairs per function; {result.source}). Import only, "
+        "without the requests: `.venv/bin/python -m benchmarks.cold_start --imports-only`.",
+        "",
+        "Each figure is a fresh interpreter (`python -I -S -B`) whose import path is the function's bundle and "
+        "then site-packages, standing in for the Powertools layer and the runtime's boto3. 'Bare' imports "
+        f"what the smallest Powertools function does (`{BARE}`). Times are the import's CPU time (user + "
+        "system: on a shared machine wall time also measures the neighbours); the ratio is the median, over "
+        "the pairs, of handler import / bare import, each pair run back to back with the order alternating. 'Compiled "
+        "ahead' is the same bundle with its modules compiled to bytecode first (by this interpreter).",
+        "",
+        import_table(result),
+        "",
+    ]
+    if result.requests:
+        parts += [
+            f"First and second request after the import, in one fresh process each (medians of {REQUEST_RUNS}), "
+            "through the function's real handler against DynamoDB Local and moto (Secrets Manager): the first "
+            "request pays for the clients, secrets and validation models it builds, the second for none.",
+            "",
+            request_table(result),
+            "",
+        ]
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.cold_start", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help=f"pairs per function (default {DEFAULT_RUNS})")
+    parser.add_argument("--assembly", type=Path, help="a synthesized cdk.out whose asset directories to import")
+    parser.add_argument("--imports-only", action="store_true", help="no DynamoDB Local, no requests")
+    parser.add_argument("--only", nargs="*", default=[], help="these functions only (loans, health ...)")
+    parser.add_argument("--bytecode", action="store_true", help="also import each bundle compiled ahead")
+    options = parser.parse_args(argv)
+    given = options.assembly or (Path(os.environ[ASSEMBLY_ENV]) if os.environ.get(ASSEMBLY_ENV) else None)
+    started = time.monotonic()
+
+    def progress(message: str) -> None:
+        sys.stderr.write(f"[cold {time.monotonic() - started:5.1f}s] {message}\n")
+
+    command = " ".join([".venv/bin/python -m benchmarks.cold_start", *(argv if argv is not None else sys.argv[1:])])
+    if options.imports_only:
+        result = measure(None, options.runs, progress, assembly_dir=given, only=options.only, compiled=options.bytecode)
+    else:
+        with dynamodb_engine() as engine:
+            result = measure(
+                engine, options.runs, progress, assembly_dir=given, only=options.only, compiled=options.bytecode
+            )
+    print(render_section(result, command))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
