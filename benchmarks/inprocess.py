@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Callable
 from contextlib import redirect_stdout
 from dataclasses import dataclass, replace
 from time import perf_counter
@@ -100,7 +101,11 @@ class InProcessApi:
             ),
         )
         self.idempotency_table = engine.tables["IdempotencyTable"]
-        self._handlers = {"loans": loans_handler.handler, "lender": lender_handler.handler}
+        # Called with a stand-in context, not a LambdaContext: typed loosely on purpose.
+        self._handlers: dict[str, Callable[..., dict[str, Any]]] = {
+            "loans": loans_handler.handler,
+            "lender": lender_handler.handler,
+        }
         for module in (loans_handler, lender_handler):
             module.services.override(services)
 

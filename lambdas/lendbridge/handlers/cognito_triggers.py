@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import PostConfirmationTriggerEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,7 +20,6 @@ from lendbridge.lazy import Lazy
 from lendbridge.settings import Settings
 
 logger = Logger()
-tracer = Tracer()
 
 
 def _build() -> SignUpConfirmations:
@@ -32,7 +31,6 @@ confirmations: Lazy[SignUpConfirmations] = Lazy(_build)
 
 @logger.inject_lambda_context
 # The response is Cognito's event, user attributes (the email) included: keep it out of traces.
-@tracer.capture_lambda_handler(capture_response=False)
 @event_source(data_class=PostConfirmationTriggerEvent)
 def handler(event: PostConfirmationTriggerEvent, context: LambdaContext) -> dict[str, Any]:
     attributes = event.request.user_attributes

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -30,7 +30,6 @@ SEGMENTS = 4
 DEADLINE_MARGIN_S = 20.0
 
 logger = Logger()
-tracer = Tracer()
 scanner: Lazy[IntegrityScanner] = Lazy(
     lambda: IntegrityScanner(client("dynamodb"), Settings.from_env().main_table, segments=SEGMENTS)
 )
@@ -58,7 +57,6 @@ def emit_metrics(report: IntegrityReport) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     remaining_s = context.get_remaining_time_in_millis() / 1000
     deadline = time.monotonic() + remaining_s - min(DEADLINE_MARGIN_S, remaining_s / 4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
@@ -33,7 +33,6 @@ from lendbridge.wiring import LendingServices, build_lending_services
 TAG = "Lenders"
 app = build_app()
 logger = Logger()
-tracer = Tracer()
 services: Lazy[LendingServices] = Lazy(build_lending_services)
 
 ParticipantId = ResourceId
@@ -168,6 +167,5 @@ def decline(
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)

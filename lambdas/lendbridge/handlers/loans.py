@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
@@ -61,7 +61,6 @@ from lendbridge.wiring import LendingServices, build_lending_services
 
 app = build_app()
 logger = Logger()
-tracer = Tracer()
 services: Lazy[LendingServices] = Lazy(build_lending_services)
 
 TAG = "Loans"
@@ -370,6 +369,5 @@ def audit_log(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) 
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)

@@ -1,0 +1,92 @@
+"""What a function's cold start loads: each handler imported in a fresh interpreter from the
+bundle the synth stages for it (lendbridge_infra/bundling.py), with installed packages standing
+in for the Powertools layer. `make bench` measures the time (benchmarks/cold_start.py); these
+tests hold the causes it found away."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from lendbridge_infra.bundling import stage_function_code
+
+HANDLERS = sorted(
+    f"lendbridge.handlers.{path.stem}"
+    for path in (Path(__file__).resolve().parents[2] / "lambdas" / "lendbridge" / "handlers").glob("*.py")
+    if "\ndef handler(" in path.read_text()
+)
+API_HANDLERS = [f"lendbridge.handlers.{name}" for name in ("health", "accounts", "loans", "lender")]
+
+_AFTER_IMPORT = """
+import json, sys
+sys.path[:0] = {path!r}
+import {module}
+{extra}
+print(json.dumps({{"modules": sorted(sys.modules), "extra": extra}}))
+"""
+
+
+@cache
+def _bundle(module: str) -> Path:
+    return stage_function_code(module)
+
+
+def imported(module: str, extra: str = "extra = None") -> dict[str, object]:
+    """sys.modules after importing ``module`` from its bundle alone (and ``extra``'s result)."""
+    path = [str(_bundle(module)), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    code = _AFTER_IMPORT.format(path=path, module=module, extra=extra)
+    done = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-I", "-S", "-B", "-c", code],
+        capture_output=True,
+        text=True,
+        env={"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_SERVICE_NAME": "lendbridge"},
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize("module", HANDLERS)
+def test_no_function_loads_the_xray_sdk(module: str) -> None:
+    # The SDK built a botocore client while being imported (~100 ms of every cold start);
+    # Lambda's active tracing records the function without it (docs/decisions.md).
+    loaded = imported(module)["modules"]
+    assert isinstance(loaded, list)
+    assert not [name for name in loaded if name.startswith("aws_xray_sdk")]
+
+
+@pytest.mark.parametrize("module", API_HANDLERS)
+def test_api_models_are_built_on_first_use_not_at_import(module: str) -> None:
+    extra = (
+        "from lendbridge.schemas.common import ErrorEnvelope\n"
+        "before = ErrorEnvelope.__pydantic_complete__\n"
+        "ErrorEnvelope.model_validate({'error': 'NOT_FOUND', 'message': 'm', 'request_id': 'r', 'timestamp': 't'})\n"
+        "extra = [before, ErrorEnvelope.__pydantic_complete__]"
+    )
+    assert imported(module, extra)["extra"] == [False, True]
+
+
+def test_schema_annotations_are_evaluated_by_python_not_by_pydantic_at_import() -> None:
+    # With postponed (string) annotations pydantic evaluates every field's type at class
+    # creation; real annotations cost nothing more to read (measured: ~40 ms of the loans import).
+    from pydantic import BaseModel
+
+    from lendbridge.schemas import accounts, common, loans
+
+    models = [
+        value
+        for schema in (accounts, common, loans)
+        for value in vars(schema).values()
+        if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == schema.__name__
+    ]
+    assert len(models) > 20
+    postponed = [model.__name__ for model in models if any(isinstance(a, str) for a in model.__annotations__.values())]
+    assert postponed == []
