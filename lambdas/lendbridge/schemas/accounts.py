@@ -1,13 +1,14 @@
 """Bodies of /v1/auth/* and /v1/users/me."""
 
-from __future__ import annotations
+# No postponed annotations (`from __future__ import annotations`) in schema modules: pydantic
+# would evaluate each field's type from its text at class creation, in every cold start.
 
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
-from lendbridge.schemas.common import HIDDEN_CHARACTERS, Email, PlainText, Strict
+from lendbridge.schemas.common import HIDDEN_CHARACTERS, Email, PlainText, Schema, Strict
 
 # The user pool's policy (Cognito's own symbol set), as a pattern both Python and ECMA-262 read,
 # so the document states exactly the rule the server checks before Cognito sees the password.
@@ -73,7 +74,7 @@ class LoginRequest(Strict):
     password: Annotated[str, StringConstraints(strip_whitespace=False), Field(min_length=1, max_length=128)]
 
 
-class UserOut(BaseModel):
+class UserOut(Schema):
     user_id: str
     email: str
     full_name: str
@@ -83,7 +84,7 @@ class ProfileOut(UserOut):
     created_at: str
 
 
-class TokensOut(BaseModel):
+class TokensOut(Schema):
     access_token: str
     token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
@@ -143,11 +144,11 @@ class ChallengeRequest(Strict):
     code: Annotated[str, Field(min_length=6, max_length=8, pattern=r"^[0-9]+$", examples=["123456"])]
 
 
-class MessageOut(BaseModel):
+class MessageOut(Schema):
     message: str
 
 
-class AccessTokenOut(BaseModel):
+class AccessTokenOut(Schema):
     access_token: str
     token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int

@@ -1,6 +1,7 @@
 """Field types and envelopes reused across the API's schemas."""
 
-from __future__ import annotations
+# No postponed annotations (`from __future__ import annotations`) in schema modules: pydantic
+# would evaluate each field's type from its text at class creation, in every cold start.
 
 import re
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args
@@ -73,7 +74,7 @@ class _AsciiNumberText:
         self._documented = documented or pattern
         self._step = step
 
-    def documenting(self, documented: str, step: str) -> _AsciiNumberText:
+    def documenting(self, documented: str, step: str) -> "_AsciiNumberText":
         return _AsciiNumberText(self._pattern, self._message, documented=documented, step=step)
 
     def _check(self, value: Any) -> Any:
@@ -158,11 +159,21 @@ def _document_input_rules(schema: dict[str, Any], model: type[Any]) -> None:
         schema["anyOf"] = [{"required": [name]} for name in one_of]
 
 
-class Strict(BaseModel):
+class Schema(BaseModel):
+    """Every model of the API. Validators and serializers are built on a model's first use, not
+    when its module is imported: a function's container may never serve most of its routes, and
+    a cold start should not pay for them (see docs/decisions.md)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Strict(Schema):
     """Inputs refuse unknown fields, trim surrounding white space and, in every text field,
     refuse hidden characters (checked on the text as sent, before trimming)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_document_input_rules)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=_document_input_rules, defer_build=True
+    )
 
     # A request body the server accepts as it stands, shown in the OpenAPI document.
     EXAMPLE: ClassVar[dict[str, Any] | None] = None
@@ -180,7 +191,7 @@ class Strict(BaseModel):
 T = TypeVar("T")
 
 
-class Success(BaseModel, Generic[T]):
+class Success(Schema, Generic[T]):
     success: bool = True
     data: T
 
@@ -203,7 +214,7 @@ ErrorCode = Literal[
 ]
 
 
-class ErrorEnvelope(BaseModel):
+class ErrorEnvelope(Schema):
     """Every error answer, from the functions and from API Gateway's own gateway responses."""
 
     success: Literal[False] = False

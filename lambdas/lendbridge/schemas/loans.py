@@ -1,16 +1,17 @@
 """Bodies of the loan and lender routes, and how loans and participants are presented."""
 
-from __future__ import annotations
+# No postponed annotations (`from __future__ import annotations`) in schema modules: pydantic
+# would evaluate each field's type from its text at class creation, in every cold start.
 
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
 from lendbridge.domain.history import AuditEntry, FundingPoint, VersionRecord
 from lendbridge.domain.loans import Loan, Participant
 from lendbridge.domain.money import as_text
-from lendbridge.schemas.common import ASCII_DECIMAL, Email, Omittable, PlainText, Strict
+from lendbridge.schemas.common import ASCII_DECIMAL, Email, Omittable, PlainText, Schema, Strict
 from lendbridge.timestamps import iso
 
 # The bounds and places of money and rates as text, so that the document states exactly what
@@ -135,14 +136,14 @@ class DeclineRequest(Strict):
     reason: Omittable[Annotated[PlainText, Field(max_length=500)]] = None
 
 
-class AchOut(BaseModel):
+class AchOut(Schema):
     account_holder_name: str
     account_type: str
     routing_number_last4: str
     account_number_last4: str
 
 
-class ParticipantOut(BaseModel):
+class ParticipantOut(Schema):
     participant_id: str
     loan_id: str
     lender_id: str | None
@@ -155,7 +156,7 @@ class ParticipantOut(BaseModel):
     ach: AchOut | None = None
 
 
-class LoanOut(BaseModel):
+class LoanOut(Schema):
     loan_id: str
     borrower_id: str
     borrower_name: str
@@ -188,21 +189,21 @@ class LoanOut(BaseModel):
     participants: list[ParticipantOut]
 
 
-class LoanList(BaseModel):
+class LoanList(Schema):
     loans: list[LoanOut]
     count: int
     has_more: bool
     next_token: str | None
 
 
-class AddLendersOut(BaseModel):
+class AddLendersOut(Schema):
     loan_id: str
     lenders_added: list[ParticipantOut]
     total_invited: str
     remaining_amount: str
 
 
-class LoanSummary(BaseModel):
+class LoanSummary(Schema):
     loan_id: str
     borrower_name: str
     amount: str
@@ -212,21 +213,21 @@ class LoanSummary(BaseModel):
     funding_percentage: str
 
 
-class InvitationOut(BaseModel):
+class InvitationOut(Schema):
     participant_id: str
     contribution_amount: str
     invited_at: str
     loan: LoanSummary
 
 
-class InvitationList(BaseModel):
+class InvitationList(Schema):
     invitations: list[InvitationOut]
     count: int
     has_more: bool
     next_token: str | None
 
 
-class InvestmentOut(BaseModel):
+class InvestmentOut(Schema):
     participant_id: str
     contribution_amount: str
     invited_at: str
@@ -235,21 +236,21 @@ class InvestmentOut(BaseModel):
     loan: LoanSummary
 
 
-class InvestmentList(BaseModel):
+class InvestmentList(Schema):
     investments: list[InvestmentOut]
     count: int
     has_more: bool
     next_token: str | None
 
 
-class LoanFundingOut(BaseModel):
+class LoanFundingOut(Schema):
     loan_id: str
     status: str
     total_funded: str
     funding_percentage: str
 
 
-class ResponseOut(BaseModel):
+class ResponseOut(Schema):
     participant: ParticipantOut
     loan: LoanFundingOut
 
@@ -334,7 +335,7 @@ def _no_default(schema: dict[str, Any]) -> None:
 # What ``GET /v1/loans/{id}?fields=a,b`` answers: any of a loan's fields, none required.
 LoanSelection = create_model(
     "LoanSelection",
-    __config__=ConfigDict(extra="forbid"),
+    __config__=ConfigDict(extra="forbid", defer_build=True),
     **{
         name: (field.annotation, Field(None, json_schema_extra=_no_default))  # type: ignore[call-overload]
         for name, field in LoanOut.model_fields.items()
@@ -361,7 +362,7 @@ class PatchLoanRequest(Strict):
         }
 
     @model_validator(mode="after")
-    def _something_to_change(self) -> PatchLoanRequest:
+    def _something_to_change(self) -> "PatchLoanRequest":
         if not self.terms():
             raise ValueError("Name at least one of interest_rate, term_months, purpose")
         return self
@@ -388,25 +389,25 @@ class BatchParticipantsRequest(Strict):
     participants: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BATCH_ITEMS)]
 
 
-class BatchItemResult(BaseModel):
+class BatchItemResult(Schema):
     email: str | None
     status: Literal["created", "failed"]
     participant_id: str | None = None
     error: str | None = None
 
 
-class BatchSummary(BaseModel):
+class BatchSummary(Schema):
     total: int
     succeeded: int
     failed: int
 
 
-class BatchOut(BaseModel):
+class BatchOut(Schema):
     results: list[BatchItemResult]
     summary: BatchSummary
 
 
-class VersionOut(BaseModel):
+class VersionOut(Schema):
     version: int
     snapshot: dict[str, Any]
     changed_fields: list[str]
@@ -415,14 +416,14 @@ class VersionOut(BaseModel):
     change_reason: str | None
 
 
-class VersionList(BaseModel):
+class VersionList(Schema):
     versions: list[VersionOut]
     count: int
     has_more: bool
     next_token: str | None
 
 
-class FundingPointOut(BaseModel):
+class FundingPointOut(Schema):
     timestamp: str
     total_funded: str
     funding_percentage: str
@@ -431,14 +432,14 @@ class FundingPointOut(BaseModel):
     pending_participant_count: int
 
 
-class FundingHistory(BaseModel):
+class FundingHistory(Schema):
     points: list[FundingPointOut]
     count: int
     has_more: bool
     next_token: str | None
 
 
-class AuditEntryOut(BaseModel):
+class AuditEntryOut(Schema):
     audit_id: str
     timestamp: str
     entity: str
@@ -451,7 +452,7 @@ class AuditEntryOut(BaseModel):
     request_id: str | None
 
 
-class AuditLog(BaseModel):
+class AuditLog(Schema):
     entries: list[AuditEntryOut]
     count: int
     has_more: bool
