@@ -77,7 +77,7 @@ openapi: install ## Regenerate docs/openapi.json from the handlers
 openapi-lint: install ## Lint docs/openapi.json with Redocly CLI (rules in redocly.yaml; offline, no telemetry)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint docs/openapi.json --config redocly.yaml --format=summary
 
-bench: install ## DynamoDB round trips and consumed capacity per request, on DynamoDB Local
+bench: install ## DynamoDB round trips and consumed capacity per request on DynamoDB Local, and each function's cold start
 	$(PY) -m benchmarks.run
 
 .PHONY: api-diff

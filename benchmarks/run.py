@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from benchmarks import PROJECT_ROOT
+from benchmarks import PROJECT_ROOT, cold_start
 from benchmarks.docs import headline, render, write
 from benchmarks.engine import ASSEMBLY_ENV, dynamodb_client, dynamodb_engine
 from benchmarks.http_api import HttpOutcome, measure_over_http
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         world = seed(Seeder(dynamodb_client(engine.endpoint), engine.tables), options.repetitions, progress)
         api = InProcessApi(engine, DynamoMeter())
         scenarios = Runner(api, world, options.repetitions).run_all(progress)
+        cold = cold_start.measure(engine, cold_start.DEFAULT_RUNS, progress)
         engine.stop()
         if options.no_http:
             http = HttpOutcome(False, "skipped with --no-http", [])
@@ -98,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         assembly="dev stage synthesized for this run" if engine.synthesized else f"assembly from {ASSEMBLY_ENV}",
     )
     print_results(info, scenarios, http)
+    print(f"\n{cold_start.render_section(cold, info.command)}")
     if not options.no_write:
-        write(options.output, render(info, scenarios, http))
+        write(options.output, f"{render(info, scenarios, http)}\n{cold_start.render_section(cold, info.command)}")
         # The same measurements, machine-readable: the round-trip gate of `make test` reads them.
         record = options.output.with_suffix(".json")
         write(record, render_record(scenarios, f"{info.date} with `{info.command}`"))

@@ -59,7 +59,7 @@ def test_a_probe_imports_only_from_the_bundle_then_calls_the_handler(tmp_path: P
     assert len(report["seconds"]) == 3  # the import, then each request
     assert all(seconds >= 0 for seconds in report["seconds"])
     assert report["statuses"] == [201, 204]
-    assert report["import_cpu_seconds"] >= 0
+    assert len(report["cpu_seconds"]) == 3
 
 
 def test_a_failing_import_is_reported_with_its_error(tmp_path: Path) -> None:

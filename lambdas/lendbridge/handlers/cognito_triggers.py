@@ -30,7 +30,6 @@ confirmations: Lazy[SignUpConfirmations] = Lazy(_build)
 
 
 @logger.inject_lambda_context
-# The response is Cognito's event, user attributes (the email) included: keep it out of traces.
 @event_source(data_class=PostConfirmationTriggerEvent)
 def handler(event: PostConfirmationTriggerEvent, context: LambdaContext) -> dict[str, Any]:
     attributes = event.request.user_attributes
