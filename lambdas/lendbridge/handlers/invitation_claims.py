@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendbridge.aws import client
-from lendbridge.data.claim_queue import claim_request_of
+from lendbridge.data.claim_messages import claim_request_of
 from lendbridge.data.loans import DynamoLoanStore
 from lendbridge.domain.lending import ClaimsPending, InvitationClaims
 from lendbridge.domain.ports import new_id, utc_now
