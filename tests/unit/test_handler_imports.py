@@ -91,9 +91,3 @@ def test_schema_annotations_are_evaluated_by_python_not_by_pydantic_at_import() 
     postponed = [model.__name__ for model in models if any(isinstance(a, str) for a in model.__annotations__.values())]
     assert postponed == []
 
-
-def test_the_post_confirmation_trigger_loads_no_pydantic() -> None:
-    # It only sends a four-field message; the worker validates it (lendbridge.data.claim_messages).
-    loaded = imported("lendbridge.handlers.cognito_triggers")["modules"]
-    assert isinstance(loaded, list)
-    assert "pydantic" not in loaded
