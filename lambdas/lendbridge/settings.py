@@ -30,7 +30,8 @@ class MisconfiguredFunction(RuntimeError):
 class FunctionSettings(BaseModel):
     """Base of every function's settings: the variables are the fields' names in capitals."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=str.upper)
+    # Checked on first use (from_env), not built when a wiring module is imported: cold start.
+    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=str.upper, defer_build=True)
 
     stage: str = "local"
 

@@ -90,4 +90,3 @@ def test_schema_annotations_are_evaluated_by_python_not_by_pydantic_at_import() 
     assert len(models) > 20
     postponed = [model.__name__ for model in models if any(isinstance(a, str) for a in model.__annotations__.values())]
     assert postponed == []
-

@@ -11,7 +11,8 @@ from lendbridge.aws import client
 from lendbridge.data.bank_vault import KmsBankVault
 from lendbridge.data.cursors import SignedCursors
 from lendbridge.domain.lending import Lending
-from lendbridge.domain.ports import new_id, utc_now
+from lendbridge.domain.loans import AchDetails, SealedBankAccount
+from lendbridge.domain.ports import BankVault, new_id, utc_now
 from lendbridge.http.idempotency import Idempotency
 from lendbridge.lazy import Lazy
 from lendbridge.settings import FunctionSettings, ResourceId, TableName
@@ -26,6 +27,17 @@ class LendingSettings(FunctionSettings):
     bank_data_key_id: ResourceId
     pagination_secret_id: ResourceId
     idempotency_secret_id: ResourceId
+
+
+class VaultOnFirstSeal:
+    """Only accepting an invitation seals bank details, and only the lender function serves it:
+    the KMS client is made on the first seal, not on every lending function's first request."""
+
+    def __init__(self, build: Callable[[], BankVault]) -> None:
+        self._vault = Lazy(build)
+
+    def seal(self, loan_id: str, participant_id: str, ach: AchDetails) -> SealedBankAccount:
+        return self._vault.get().seal(loan_id, participant_id, ach)
 
 
 @dataclass
@@ -49,7 +61,7 @@ def build_lending_services(make_client: Callable[[str], Any] = client) -> Lendin
     return LendingServices(
         lending=Lending(
             store=loan_store(dynamodb, settings.main_table, settings.audit_table),
-            vault=KmsBankVault(make_client("kms"), settings.bank_data_key_id),
+            vault=VaultOnFirstSeal(lambda: KmsBankVault(make_client("kms"), settings.bank_data_key_id)),
             clock=utc_now,
             new_id=new_id,
         ),
