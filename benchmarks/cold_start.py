@@ -50,6 +50,7 @@ from local.template import REGION, Assembly
 
 BARE = "import boto3; from aws_lambda_powertools import Logger; Logger()"
 TARGET_RATIO = 1.5
+UNRESOLVED = "cold-start-unresolved"
 DEFAULT_RUNS = 9
 REQUEST_RUNS = 3
 PROBE = Path(__file__).resolve().parent / "cold_probe.py"
@@ -62,7 +63,7 @@ Progress = Callable[[str], None]
 class Bundle:
     module: str  # lendbridge.handlers.loans
     directory: Path
-    environment: dict[str, str] = field(default_factory=dict)  # the template's literal values
+    environment: dict[str, str] = field(default_factory=dict)  # the template's, references stood in for
 
     @property
     def name(self) -> str:
@@ -79,7 +80,9 @@ def bundles_of(assembly_dir: Path) -> list[Bundle]:
         if not handler.startswith("lendbridge.") or not isinstance(key, str):
             continue
         variables = properties.get("Environment", {}).get("Variables", {})
-        literal = {name: value for name, value in variables.items() if isinstance(value, str)}
+        # A reference (a table's name, a queue's url) has no value outside AWS: a stand-in keeps
+        # settings checks passing; the requests replace the ones they use with local values.
+        literal = {name: value if isinstance(value, str) else UNRESOLVED for name, value in variables.items()}
         directory = assembly_dir / f"asset.{key.removesuffix('.zip')}"
         found.append(Bundle(handler.rsplit(".", 1)[0], directory, literal))
     return sorted(found, key=lambda bundle: bundle.module)
