@@ -275,10 +275,10 @@ def test_cors_headers_only_for_the_stage_origins(fake_accounts: FakeAccounts, mo
     from lendbridge.http import app as front_door
 
     monkeypatch.setenv("CORS_ORIGINS", "https://app.example,http://localhost:3000")
-    front_door._allowed_origins.cache_clear()
+    front_door._cors.cache_clear()
     allowed = call(api_event("GET", "/v1/users/me", user_id="u", headers={"Origin": "https://app.example"}))
     foreign = call(api_event("GET", "/v1/users/me", user_id="u", headers={"Origin": "https://evil.example"}))
-    front_door._allowed_origins.cache_clear()
+    front_door._cors.cache_clear()
     assert header_of(allowed, "Access-Control-Allow-Origin") == "https://app.example"
     assert "X-Request-Id" in (header_of(allowed, "Access-Control-Expose-Headers") or "")
     assert header_of(foreign, "Access-Control-Allow-Origin") is None
