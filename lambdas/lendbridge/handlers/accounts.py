@@ -27,7 +27,7 @@ from lendbridge.http.conditional import (
     documented,
     stop_if_current,
 )
-from lendbridge.http.request_context import client_of, header
+from lendbridge.http.request_context import client_of, header, request_context
 from lendbridge.lazy import Lazy
 from lendbridge.schemas import presenters
 from lendbridge.schemas.accounts import (
@@ -210,14 +210,13 @@ _CONTEXT_HEADERS = ("User-Agent", "Accept", "Accept-Language", "Origin", "Refere
 
 
 def _client_context() -> ClientContext:
-    event = app.current_event.raw_event
+    event = app.current_event
     source_ip, _ = client_of(event)
-    request_context = event.get("requestContext") or {}
     headers = tuple((name, value[:2048]) for name in _CONTEXT_HEADERS if (value := header(event, name)))
     return ClientContext(
         ip_address=source_ip or "",
-        server_name=str(header(event, "Host") or request_context.get("domainName") or ""),
-        server_path=str(event.get("path") or ""),
+        server_name=str(header(event, "Host") or request_context(event).domain_name or ""),
+        server_path=str(event.path or ""),
         headers=headers,
     )
 

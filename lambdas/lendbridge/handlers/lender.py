@@ -10,9 +10,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from lendbridge.domain.loans import AchDetails, Loan, LoanStatus, Participant, ParticipantStatus
+from lendbridge.domain.pages import Page, Position
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
 from lendbridge.http.idempotency import IdempotentRoutes
@@ -32,29 +32,12 @@ services: Lazy[LendingServices] = Lazy(build_lending_services)
 keyed = IdempotentRoutes(app, lambda: services.get().idempotency)
 
 ParticipantId = ResourceId
+Participation = tuple[Participant, Loan]
 
 
-def _participations(
-    status: ParticipantStatus,
-    list_name: str,
-    limit: int,
-    next_token: str | None,
-    *,
-    items: str,
-    present: Callable[[tuple[Participant, Loan]], BaseModel],
-) -> Response:
-    caller = current.caller(app).user_id
+def _participations(status: ParticipantStatus, limit: int) -> Callable[[str, Position | None], Page[Participation]]:
     lending = services.get().lending
-    response, _ = list_page(
-        services.get().cursors,
-        caller,
-        list_name,
-        next_token,
-        lambda at: lending.lender_participations(caller, status, limit, at),
-        items=items,
-        present=present,
-    )
-    return response
+    return lambda caller, at: lending.lender_participations(caller, status, limit, at)
 
 
 @app.get(
@@ -65,9 +48,9 @@ def _participations(
     responses=responses(200, Success[InvitationList], 401),
 )
 def pending(limit: Limit = 20, next_token: NextToken = None) -> Response[Success[InvitationList]]:
-    return _participations(
-        ParticipantStatus.PENDING, "pending", limit, next_token, items="invitations", present=presenters.invitation
-    )
+    read = _participations(ParticipantStatus.PENDING, limit)
+    cursors = services.get().cursors
+    return list_page(app, cursors, "pending", next_token, read, items="invitations", present=presenters.invitation)
 
 
 @app.get(
@@ -78,9 +61,9 @@ def pending(limit: Limit = 20, next_token: NextToken = None) -> Response[Success
     responses=responses(200, Success[InvestmentList], 401),
 )
 def portfolio(limit: Limit = 20, next_token: NextToken = None) -> Response[Success[InvestmentList]]:
-    return _participations(
-        ParticipantStatus.ACCEPTED, "portfolio", limit, next_token, items="investments", present=presenters.investment
-    )
+    read = _participations(ParticipantStatus.ACCEPTED, limit)
+    cursors = services.get().cursors
+    return list_page(app, cursors, "portfolio", next_token, read, items="investments", present=presenters.investment)
 
 
 @keyed.post(

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from lendbridge import observability
 from lendbridge.domain.history import HistoryKind
 from lendbridge.domain.lending import LoanTerms
-from lendbridge.domain.loans import Invitee
+from lendbridge.domain.loans import Invitee, Loan
 from lendbridge.domain.pages import Page, Position
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
@@ -66,7 +65,6 @@ LoanId = ResourceId
 LoanFields = Annotated[str | None, fields_query(LOAN_FIELDS)]
 ParticipantId = ResourceId
 MY_LOANS = "my-loans"
-R = TypeVar("R")
 
 
 def _invitees(lenders: list[LenderIn]) -> list[Invitee]:
@@ -104,19 +102,14 @@ def create_loan(body: Annotated[CreateLoanRequest, Body()]) -> Response[Success[
     responses=responses(200, Success[LoanList], 401),
 )
 def my_loans(limit: Limit = 20, next_token: NextToken = None) -> Response[Success[LoanList]]:
-    caller = current.caller(app).user_id
     lending = services.get().lending
-    response, shown = list_page(
-        services.get().cursors,
-        caller,
-        MY_LOANS,
-        next_token,
-        lambda at: lending.my_loans(caller, limit, at),
-        items="loans",
-        present=presenters.loan,
-    )
-    observability.record_count("LoansReturned", "GetMyLoans", shown)
-    return response
+
+    def read(caller: str, at: Position | None) -> Page[Loan]:
+        page = lending.my_loans(caller, limit, at)
+        observability.record_count("LoansReturned", "GetMyLoans", len(page.items))
+        return page
+
+    return list_page(app, services.get().cursors, MY_LOANS, next_token, read, items="loans", present=presenters.loan)
 
 
 @app.get(
@@ -266,29 +259,6 @@ def batch_participants(
     )
 
 
-def _history(
-    loan_id: str,
-    kind: HistoryKind,
-    next_token: str | None,
-    read: Callable[[str, Position | None], Page[R]],
-    *,
-    items: str,
-    present: Callable[[R], BaseModel],
-) -> Response:
-    """One page of a loan's history of ``kind``: its versions, funding points or audit entries."""
-    caller = current.caller(app).user_id
-    response, _ = list_page(
-        services.get().cursors,
-        caller,
-        f"{kind}:{loan_id}",
-        next_token,
-        lambda at: read(caller, at),
-        items=items,
-        present=present,
-    )
-    return response
-
-
 @app.get(
     "/v1/loans/<loan_id>/history",
     summary="A loan's versions",
@@ -298,9 +268,10 @@ def _history(
 )
 def history(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) -> Response[Success[VersionList]]:
     lending = services.get().lending
-    return _history(
-        loan_id,
-        HistoryKind.VERSION,
+    return list_page(
+        app,
+        services.get().cursors,
+        f"{HistoryKind.VERSION}:{loan_id}",
         next_token,
         lambda caller, at: lending.versions(caller, loan_id, limit, at),
         items="versions",
@@ -319,9 +290,10 @@ def funding_history(
     loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None
 ) -> Response[Success[FundingHistory]]:
     lending = services.get().lending
-    return _history(
-        loan_id,
-        HistoryKind.FUNDING,
+    return list_page(
+        app,
+        services.get().cursors,
+        f"{HistoryKind.FUNDING}:{loan_id}",
         next_token,
         lambda caller, at: lending.funding_points(caller, loan_id, limit, at),
         items="points",
@@ -340,9 +312,10 @@ def funding_history(
 )
 def audit_log(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) -> Response[Success[AuditLog]]:
     lending = services.get().lending
-    return _history(
-        loan_id,
-        HistoryKind.AUDIT,
+    return list_page(
+        app,
+        services.get().cursors,
+        f"{HistoryKind.AUDIT}:{loan_id}",
         next_token,
         lambda caller, at: lending.audit_log(caller, loan_id, limit, at),
         items="entries",

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from pydantic import BaseModel
 
 from lendbridge.domain.pages import Page, Position
-from lendbridge.http import envelope
+from lendbridge.http import current, envelope
 
 T = TypeVar("T")
 
@@ -24,21 +24,22 @@ class Cursors(Protocol):
 
 
 def list_page(
+    app: APIGatewayRestResolver,
     cursors: Cursors,
-    caller_id: str,
     list_name: str,
     next_token: str | None,
-    read: Callable[[Position | None], Page[T]],
+    read: Callable[[str, Position | None], Page[T]],
     *,
     items: str,
     present: Callable[[T], BaseModel],
-) -> tuple[Response, int]:
-    """Read the page after ``next_token`` and answer it; also the number of items shown.
+) -> Response:
+    """Read the caller's page after ``next_token`` (``read(caller_id, position)``) and answer it.
 
     ``list_name`` binds a token to its list: a token of another list (or another loan's) is
     refused. ``items`` is the contract's name of the list in the body (``loans``, ``points``...).
     """
-    page = read(cursors.decode(list_name, caller_id, next_token))
+    caller_id = current.caller(app).user_id
+    page = read(caller_id, cursors.decode(list_name, caller_id, next_token))
     shown: list[dict[str, Any]] = [present(item).model_dump() for item in page.items]
     body = {
         items: shown,
@@ -46,4 +47,4 @@ def list_page(
         "has_more": page.has_more,
         "next_token": cursors.encode(list_name, caller_id, page.next_position),
     }
-    return envelope.success(body), len(shown)
+    return envelope.success(body)
