@@ -28,6 +28,7 @@ import argparse
 import compileall
 import json
 import os
+import platform
 import py_compile
 import shutil
 import statistics
@@ -39,6 +40,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -379,6 +381,7 @@ class ColdStart:
     source: str  # where the bundles came from
     imports: list[ImportCost]
     requests: list[FirstRequests]
+    when: str = ""  # date, machine and its load
 
 
 def measure(
@@ -405,7 +408,11 @@ def measure(
     if engine is not None:
         with emulated(engine, progress) as stage:
             requests = measure_requests(bundles, stage, REQUEST_RUNS, progress)
-    return ColdStart(runs, source, imports, requests)
+    when = (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the end"
+    )
+    return ColdStart(runs, source, imports, requests, when)
 
 
 def _ms(value: float | None) -> str:
@@ -456,29 +463,41 @@ def request_table(result: ColdStart) -> str:
 
 
 def render_section(result: ColdStart, command: str) -> str:
+    compiled = any(cost.compiled_ms is not None for cost in result.imports)
     parts = [
         "## Cold start: handler import and first requests",
         "",
-        f"Measured with `{command}` ({result.runs} pairs per function; {result.source}). Import only, "
-        "without the requests: `.venv/bin/python -m benchmarks.cold_start --imports-only`.",
+        f"Measured on {result.when} with `{command}` ({result.runs} pairs per function; {result.source}). "
+        "`make bench` runs the same; alone: `.venv/bin/python -m benchmarks.cold_start` (`--imports-only` needs "
+        "no DynamoDB Local).",
         "",
         "Each figure is a fresh interpreter (`python -I -S -B`) whose import path is the function's bundle and "
-        "then site-packages, standing in for the Powertools layer and the runtime's boto3. 'Bare' imports "
-        f"what the smallest Powertools function does (`{BARE}`). Times are the import's CPU time (user + "
-        "system: on a shared machine wall time also measures the neighbours); the ratio is the median, over "
-        "the pairs, of handler import / bare import, each pair run back to back with the order alternating. 'Compiled "
-        "ahead' is the same bundle with its modules compiled to bytecode first (by this interpreter).",
+        "then site-packages, standing in for the Powertools layer and the runtime's boto3. 'Bare' imports what "
+        f"the smallest Powertools function does (`{BARE}`). Times are the import's CPU time (user + system: on a "
+        "shared machine wall time also measures the neighbours); the ratio is the median, over the pairs, of "
+        "handler import / bare import, each pair run back to back with the order alternating. The resolver "
+        "floor is the bare function plus an empty `APIGatewayRestResolver(enable_validation=True)`: what every "
+        "API function imports before any code of its own.",
+        *(
+            ["'Compiled ahead' is the same bundle with its modules compiled to bytecode first (by this interpreter)."]
+            if compiled
+            else []
+        ),
         "",
         import_table(result),
         "",
     ]
     if result.requests:
+        measured = {item.function for item in result.requests}
+        skipped = sorted(cost.function for cost in result.imports if cost.module != FLOOR_MODULE)
+        skipped = [name for name in skipped if name not in measured]
         parts += [
             f"First and second request after the import, in one fresh process each (medians of {REQUEST_RUNS}), "
-            "through the function's real handler against DynamoDB Local and moto (Secrets Manager): the first "
-            "request pays for the clients, secrets and validation models it builds, the second for none. Each "
-            "figure is CPU ms / wall ms: CPU is the function's own work; wall adds the waits on DynamoDB Local "
-            "and moto, and on the other processes of this machine.",
+            "through the function's real handler against DynamoDB Local and moto (Secrets Manager, SQS): the "
+            "first request pays for the clients, secrets and validation models it builds, the second for none. "
+            "Each figure is CPU ms / wall ms: CPU is the function's own work; wall adds the waits on DynamoDB "
+            "Local and moto, and on the other processes of this machine."
+            + (f" Not measured: {', '.join(skipped)} (no event of its kind is built here yet)." if skipped else ""),
             "",
             request_table(result),
             "",
