@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from benchmarks.http_api import HttpOutcome
+from benchmarks.recorded import items_read
 from benchmarks.samples import Cost, Scenario, percentile
 
 LATENCY_LABEL = "in-process handler latency on DynamoDB Local"
+MB = 1024 * 1024  # DynamoDB's page limit of 1 MB is this many bytes
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ def round_trip_table(scenarios: Sequence[Scenario]) -> str:
         "Calls (first request)",
         "Target",
         "Client's old system",
+        "Items read",
+        "MB read",
         "RCU Local",
         "WCU Local",
         "RCU AWS >=",
@@ -101,6 +105,8 @@ def round_trip_table(scenarios: Sequence[Scenario]) -> str:
                 _operations(first),
                 _verdict(s),
                 _versus(s),
+                str(sum(items_read(call) for call in first.detail)),
+                f"{first.bytes_read / MB:.3f}",
                 _range(first.read_units, last.read_units),
                 _range(first.write_units, last.write_units),
                 _range(first.min_read, last.min_read),
@@ -108,7 +114,7 @@ def round_trip_table(scenarios: Sequence[Scenario]) -> str:
                 _idempotency(s.first.idempotency),
             ]
         )
-    return table(header, rows, right=frozenset({2, 6, 7, 8, 9}))
+    return table(header, rows, right=frozenset({2, 6, 7, 8, 9, 10, 11}))
 
 
 def _sizes(sizes: Sequence[int]) -> str:

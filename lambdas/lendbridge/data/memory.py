@@ -76,7 +76,8 @@ class MemoryLoanStore:
         loan = self.loans.get(loan_id)
         if loan is None:
             return None
-        mine = (p for p in self.participants.values() if p.loan_id == loan_id)
+        # As the DynamoDB store's roster: withdrawn (REMOVED) participants are not listed.
+        mine = (p for p in self.participants.values() if p.loan_id == loan_id and p.status != ParticipantStatus.REMOVED)
         return replace(loan, participants=tuple(sorted(mine, key=_invited, reverse=True)))
 
     def header(self, loan_id: str) -> Loan | None:
