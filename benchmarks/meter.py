@@ -53,6 +53,8 @@ class Shape:
 # (table, key in DynamoDB JSON) -> the stored item's size in bytes (0 when there is none).
 Sizer = Callable[[str, Mapping[str, Any]], int]
 _READ_BLOCK = 4096
+_SIZED_READS = frozenset({"Query", "Scan", "GetItem", "BatchGetItem"})
+_SIZED_WRITES = frozenset({"TransactWriteItems", "PutItem", "UpdateItem", "BatchWriteItem"})
 _WRITE_BLOCK = 1024
 
 
@@ -70,12 +72,22 @@ class Call:
     sized_write: float = 0.0  # what AWS charges for the write, from the written items' sizes
 
     @property
-    def min_read(self) -> float:
-        return max(self.shape.min_read, self.sized_read)
+    def aws_read(self) -> float:
+        """Read units as AWS bills them: from the sizes where the meter sized the call (DynamoDB
+        Local's own figure is no better there: it charges nothing for a missing batch key),
+        else the larger of Local's figure and the request's minimum."""
+        if self.operation in _SIZED_READS:
+            return max(self.shape.min_read, self.sized_read)
+        return max(self.read_units, self.shape.min_read)
 
     @property
-    def min_write(self) -> float:
-        return max(self.shape.min_write, self.sized_write)
+    def aws_write(self) -> float:
+        """Write units as AWS bills them: from the sizes where the meter sized the call (Local
+        reports a transaction's update as more than the larger of the item before and after,
+        which is what AWS bills), else the larger of Local's figure and the request's minimum."""
+        if self.operation in _SIZED_WRITES and not self.error:
+            return max(self.shape.min_write, self.sized_write)
+        return max(self.write_units, self.shape.min_write)
 
     @property
     def tables(self) -> tuple[str, ...]:

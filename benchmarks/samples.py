@@ -32,9 +32,9 @@ class Cost:
             described=tuple(call.describe() for call in calls),
             read_units=sum(call.read_units for call in calls),
             write_units=sum(call.write_units for call in calls),
-            # Per call: what DynamoDB Local reported, unless AWS's rules charge more.
-            min_read=sum(max(call.read_units, call.min_read) for call in calls),
-            min_write=sum(max(call.write_units, call.min_write) for call in calls),
+            # Per call: what AWS's rules charge for the items involved (see benchmarks.meter).
+            min_read=sum(call.aws_read for call in calls),
+            min_write=sum(call.aws_write for call in calls),
             bytes_read=sum(call.bytes_read for call in calls),
             retries=sum(call.retries for call in calls),
             errors=tuple(call.error for call in calls if call.error),
