@@ -185,7 +185,11 @@ def _store_share(route: str, cases: Sequence[Scenario]) -> list[str]:
 
 
 def _growth(route: str, cases: Sequence[Scenario]) -> list[str]:
-    grown = [s for s in cases if s.same_calls and not s.same_capacity]
+    grown = [
+        s
+        for s in cases
+        if s.same_calls and not s.same_capacity and s.heaviest.request.read_units != s.first.request.read_units
+    ]
     # Keyed requests repeat their plain twins' calls on the same loans: one of each is enough.
     grown = [s for s in grown if not s.first.idempotency.calls] or grown
     if not grown:
@@ -202,7 +206,7 @@ def _growth_of(s: Scenario) -> str:
         size = s.loan_sizes[s.samples.index(heaviest)]
         first += f" on a loan of {s.loan_sizes[0]}"
         most += f" on one of {size}"
-    case = s.label.split(" ")[0] + (" keyed" if s.first.idempotency.calls else "")
+    case = s.key
     return f"{case}: {first} -> {most} ({_operations(heaviest.request)})"
 
 
