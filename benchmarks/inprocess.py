@@ -74,6 +74,7 @@ class InProcessApi:
 
         self._meter = meter
         dynamodb = meter.instrument(dynamodb_client(engine.endpoint))
+        meter.size_with(dynamodb_client(engine.endpoint))
 
         def make_client(service: str) -> Any:
             if service == "dynamodb":

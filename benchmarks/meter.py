@@ -16,13 +16,20 @@ reads it is far below what AWS charges (ten one-attribute transactional puts rep
 AWS charges 20; batch keys that find nothing report 0 where AWS charges a read), so each call
 also gets the minimum AWS's pricing rules set from the request alone: 2 WCU per
 transactional write, 1 RCU per strongly consistent key read, 1 unit per single-item write.
-Item sizes above 1 KB (writes) or 4 KB (reads) only add to that.
+Item sizes above 1 KB (writes) or 4 KB (reads) only add to that, and the meter counts them:
+reads from the items each response carries (a query is charged for their total, rounded up
+to 4 KB; a key read per item), writes from the items a request puts and, for updates, from the
+item as stored after the write (read back by a ``Sizer`` on a client of its own, outside the
+measurement). What AWS bills for an update is the larger of the item before and after; the
+after size is what the meter sees. Index writes (a write to an item that an index holds also
+writes the index) are not counted: DynamoDB reports them per index, DynamoDB Local does not.
 """
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +50,14 @@ class Shape:
     min_write: float
 
 
+# (table, key in DynamoDB JSON) -> the stored item's size in bytes (0 when there is none).
+Sizer = Callable[[str, Mapping[str, Any]], int]
+_READ_BLOCK = 4096
+_SIZED_READS = frozenset({"Query", "Scan", "GetItem", "BatchGetItem"})
+_SIZED_WRITES = frozenset({"TransactWriteItems", "PutItem", "UpdateItem", "BatchWriteItem"})
+_WRITE_BLOCK = 1024
+
+
 @dataclass(frozen=True)
 class Call:
     operation: str
@@ -52,6 +67,27 @@ class Call:
     items: int | None  # items returned, for reads
     retries: int
     error: str | None
+    bytes_read: int = 0  # the items the response carried, as DynamoDB sizes them
+    sized_read: float = 0.0  # what AWS charges for the read, from those sizes
+    sized_write: float = 0.0  # what AWS charges for the write, from the written items' sizes
+
+    @property
+    def aws_read(self) -> float:
+        """Read units as AWS bills them: from the sizes where the meter sized the call (DynamoDB
+        Local's own figure is no better there: it charges nothing for a missing batch key),
+        else the larger of Local's figure and the request's minimum."""
+        if self.operation in _SIZED_READS:
+            return max(self.shape.min_read, self.sized_read)
+        return max(self.read_units, self.shape.min_read)
+
+    @property
+    def aws_write(self) -> float:
+        """Write units as AWS bills them: from the sizes where the meter sized the call (Local
+        reports a transaction's update as more than the larger of the item before and after,
+        which is what AWS bills), else the larger of Local's figure and the request's minimum."""
+        if self.operation in _SIZED_WRITES and not self.error:
+            return max(self.shape.min_write, self.sized_write)
+        return max(self.write_units, self.shape.min_write)
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -83,9 +119,20 @@ def _is_idempotency(call: Call, idempotency_table: str) -> bool:
 
 
 class DynamoMeter:
-    def __init__(self) -> None:
+    def __init__(self, sizer: Sizer | None = None) -> None:
         self._lock = threading.Lock()
         self._window: Window | None = None
+        self._sizer = sizer
+
+    def size_with(self, client: Any) -> None:
+        """Size updated items with ``client``: one that is not instrumented, so the reads are no
+        part of any measurement."""
+
+        def sizer(table: str, key: Mapping[str, Any]) -> int:
+            found = client.get_item(TableName=table, Key=dict(key), ConsistentRead=True).get("Item")
+            return item_size(found or {})
+
+        self._sizer = sizer
 
     def instrument(self, client: Any) -> Any:
         """Register the meter's handlers on ``client`` (a boto3 DynamoDB client) and return it."""
@@ -115,6 +162,8 @@ class DynamoMeter:
         read, write = _capacity(model.name, parsed.get("ConsumedCapacity"))
         error = (parsed.get("Error") or {}).get("Code")
         count = parsed.get("Count")
+        request = context.get(_REQUEST_KEY) or {}
+        bytes_read, sized_read = _sized_read(model.name, request, parsed)
         window.calls.append(
             Call(
                 operation=model.name,
@@ -124,6 +173,9 @@ class DynamoMeter:
                 items=int(count) if count is not None else None,
                 retries=int((parsed.get("ResponseMetadata") or {}).get("RetryAttempts", 0)),
                 error=str(error) if error else None,
+                bytes_read=bytes_read,
+                sized_read=sized_read,
+                sized_write=0.0 if error else _sized_write(model.name, request, self._sizer),
             )
         )
 
@@ -133,6 +185,92 @@ def _prepare(params: dict[str, Any], model: Any, context: dict[str, Any], **_: A
     if "ReturnConsumedCapacity" in model.input_shape.members:
         params.setdefault("ReturnConsumedCapacity", "TOTAL")
     context[_CONTEXT_KEY] = shape_of(model.name, params)
+    context[_REQUEST_KEY] = params
+
+
+_REQUEST_KEY = "bench_params"
+
+
+_FLAT_SIZES = {"BOOL": 1, "NULL": 1}
+
+
+def attribute_size(value: Mapping[str, Any]) -> int:
+    """An attribute value's size as DynamoDB counts it (its documented rules, to the byte for
+    strings, binaries and containers, approximately for numbers)."""
+    kind, content = next(iter(value.items()))
+    if kind == "N":
+        digits = len(str(content).lstrip("-").replace(".", "").strip("0")) or 1
+        return math.ceil(digits / 2) + 1
+    if kind == "L":
+        return 3 + sum(1 + attribute_size(element) for element in content)
+    if kind == "M":
+        return 3 + sum(1 + len(name.encode()) + attribute_size(element) for name, element in content.items())
+    if kind in ("SS", "NS", "BS"):
+        return sum(attribute_size({kind[0]: element}) for element in content)
+    if kind in _FLAT_SIZES:
+        return _FLAT_SIZES[kind]
+    return len(content) if kind == "B" else len(str(content).encode())
+
+
+def item_size(item: Mapping[str, Any]) -> int:
+    return sum(len(name.encode()) + attribute_size(value) for name, value in item.items())
+
+
+def _factor(request: Mapping[str, Any]) -> float:
+    return 1.0 if request.get("ConsistentRead") else 0.5
+
+
+def _sized_read(operation: str, request: Mapping[str, Any], parsed: Mapping[str, Any]) -> tuple[int, float]:
+    """(bytes the response carried, read units AWS charges for them)."""
+    if operation in ("Query", "Scan"):
+        size = sum(item_size(item) for item in parsed.get("Items") or [])
+        return size, max(1, math.ceil(size / _READ_BLOCK)) * _factor(request)
+    if operation == "GetItem":
+        size = item_size(parsed.get("Item") or {})
+        return size, max(1, math.ceil(size / _READ_BLOCK)) * _factor(request)
+    if operation == "BatchGetItem":
+        total, units = 0, 0.0
+        for table, found in (parsed.get("Responses") or {}).items():
+            asked = (request.get("RequestItems") or {}).get(table) or {}
+            sizes = [item_size(item) for item in found]
+            missing = len(asked.get("Keys", [])) - len(sizes)  # charged as a read each
+            total += sum(sizes)
+            units += (sum(max(1, math.ceil(size / _READ_BLOCK)) for size in sizes) + max(missing, 0)) * _factor(asked)
+        return total, units
+    return 0, 0.0
+
+
+def _written(size: int) -> int:
+    return max(1, math.ceil(size / _WRITE_BLOCK))
+
+
+def _sized_write(operation: str, request: Mapping[str, Any], sizer: Sizer | None) -> float:
+    def stored(table: str, key: Mapping[str, Any]) -> int:
+        return sizer(table, key) if sizer else 0
+
+    if operation == "TransactWriteItems":
+        units = 0
+        for action in request.get("TransactItems") or []:
+            if "Put" in action:
+                units += 2 * _written(item_size(action["Put"]["Item"]))
+            elif "Update" in action:
+                units += 2 * _written(stored(action["Update"]["TableName"], action["Update"]["Key"]))
+            elif "Delete" in action or "ConditionCheck" in action:
+                units += 2
+        return float(units)
+    if operation == "PutItem":
+        return float(_written(item_size(request.get("Item") or {})))
+    if operation == "UpdateItem":
+        return float(_written(stored(str(request.get("TableName")), request.get("Key") or {})))
+    if operation == "BatchWriteItem":
+        return float(
+            sum(
+                _written(item_size(entry["PutRequest"]["Item"])) if "PutRequest" in entry else 1
+                for entries in (request.get("RequestItems") or {}).values()
+                for entry in entries
+            )
+        )
+    return 0.0
 
 
 def shape_of(operation: str, params: Mapping[str, Any]) -> Shape:

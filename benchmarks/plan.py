@@ -6,8 +6,8 @@ request. So each k gets a few loans seeded with exactly 50, requests go round-ro
 and the number of loans is chosen so none grows by more than ``MAX_GROWTH`` participants: the
 first request on each loan meets exactly 50 (its capacity is the one reported), later ones at
 most 50 + ``MAX_GROWTH``, which the contract's cap of 100 open participants per loan bounds.
-The growth matters: adding lenders re-reads the loan's whole item collection, so its cost grows
-with the loan (see docs/benchmarks.md).
+The growth matters: the loan item carries its participants' roster, so the reads and writes of
+the loan item cost more as the loan grows (see docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from benchmarks.http_api import HttpOutcome
+from benchmarks.recorded import items_read
 from benchmarks.samples import Cost, Scenario, percentile
 
 LATENCY_LABEL = "in-process handler latency on DynamoDB Local"
+MB = 1024 * 1024  # DynamoDB's page limit of 1 MB is this many bytes
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ def round_trip_table(scenarios: Sequence[Scenario]) -> str:
         "Calls (first request)",
         "Target",
         "Client's old system",
+        "Items read",
+        "MB read",
         "RCU Local",
         "WCU Local",
         "RCU AWS >=",
@@ -101,6 +105,8 @@ def round_trip_table(scenarios: Sequence[Scenario]) -> str:
                 _operations(first),
                 _verdict(s),
                 _versus(s),
+                str(sum(items_read(call) for call in first.detail)),
+                f"{first.bytes_read / MB:.3f}",
                 _range(first.read_units, last.read_units),
                 _range(first.write_units, last.write_units),
                 _range(first.min_read, last.min_read),
@@ -108,7 +114,7 @@ def round_trip_table(scenarios: Sequence[Scenario]) -> str:
                 _idempotency(s.first.idempotency),
             ]
         )
-    return table(header, rows, right=frozenset({2, 6, 7, 8, 9}))
+    return table(header, rows, right=frozenset({2, 6, 7, 8, 9, 10, 11}))
 
 
 def _sizes(sizes: Sequence[int]) -> str:
@@ -179,7 +185,11 @@ def _store_share(route: str, cases: Sequence[Scenario]) -> list[str]:
 
 
 def _growth(route: str, cases: Sequence[Scenario]) -> list[str]:
-    grown = [s for s in cases if s.same_calls and not s.same_capacity]
+    grown = [
+        s
+        for s in cases
+        if s.same_calls and not s.same_capacity and s.heaviest.request.read_units != s.first.request.read_units
+    ]
     # Keyed requests repeat their plain twins' calls on the same loans: one of each is enough.
     grown = [s for s in grown if not s.first.idempotency.calls] or grown
     if not grown:
@@ -196,7 +206,7 @@ def _growth_of(s: Scenario) -> str:
         size = s.loan_sizes[s.samples.index(heaviest)]
         first += f" on a loan of {s.loan_sizes[0]}"
         most += f" on one of {size}"
-    case = s.label.split(" ")[0] + (" keyed" if s.first.idempotency.calls else "")
+    case = s.key
     return f"{case}: {first} -> {most} ({_operations(heaviest.request)})"
 
 

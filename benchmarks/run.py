@@ -23,7 +23,8 @@ from pathlib import Path
 from types import FrameType
 
 from benchmarks import PROJECT_ROOT, cold_start
-from benchmarks.docs import headline, render, write
+from benchmarks.costs import comparisons, cost_table, price_note
+from benchmarks.docs import headline, page_calls, render, write
 from benchmarks.engine import ASSEMBLY_ENV, dynamodb_client, dynamodb_engine
 from benchmarks.http_api import HttpOutcome, measure_over_http
 from benchmarks.inprocess import InProcessApi
@@ -114,8 +115,11 @@ def print_results(info: RunInfo, scenarios: Sequence[Scenario], http: HttpOutcom
     print(round_trip_table(scenarios))
     print()
     print(latency_table(scenarios, http))
+    print("\nDollars per 1,000 requests:\n")
+    print(cost_table(scenarios))
+    print(f"\n{price_note()}")
     print("\nAgainst the client's old system:")
-    for line in headline(scenarios):
+    for line in headline(scenarios) + page_calls(scenarios) + comparisons(scenarios):
         print(f"  {line}")
     notes = anomalies(scenarios)
     print("\nFindings:" if notes else "\nFindings: every case met its target; no retries, no unexpected errors.")

@@ -18,6 +18,7 @@ class Cost:
     write_units: float
     min_read: float  # the least AWS would charge (see benchmarks.meter)
     min_write: float
+    bytes_read: int  # the items the responses carried
     retries: int
     errors: tuple[str, ...]
     detail: tuple[Call, ...]
@@ -31,9 +32,10 @@ class Cost:
             described=tuple(call.describe() for call in calls),
             read_units=sum(call.read_units for call in calls),
             write_units=sum(call.write_units for call in calls),
-            # Per call: what DynamoDB Local reported, unless AWS's rules charge more.
-            min_read=sum(max(call.read_units, call.shape.min_read) for call in calls),
-            min_write=sum(max(call.write_units, call.shape.min_write) for call in calls),
+            # Per call: what AWS's rules charge for the items involved (see benchmarks.meter).
+            min_read=sum(call.aws_read for call in calls),
+            min_write=sum(call.aws_write for call in calls),
+            bytes_read=sum(call.bytes_read for call in calls),
             retries=sum(call.retries for call in calls),
             errors=tuple(call.error for call in calls if call.error),
         )

@@ -51,6 +51,8 @@ def unregistered_email(label: str) -> str:
 class Seeder:
     def __init__(self, client: Any, tables: dict[str, str]) -> None:
         main, audit = tables["MainTable"], tables["AuditTable"]
+        self.client = client
+        self.main_table = main
         self.users = DynamoUserStore(client, main, audit, new_id)
         self.lending = Lending(
             store=DynamoLoanStore(client, main, audit, new_id), vault=BenchVault(), clock=utc_now, new_id=new_id

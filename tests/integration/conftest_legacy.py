@@ -18,7 +18,7 @@ from typing import Any
 
 from lendbridge.data import keys
 from lendbridge.data.dynamo import to_item
-from lendbridge.data.items import loan_item
+from lendbridge.data.items import ROSTER_COMPLETE, loan_item
 from lendbridge.domain.loans import Loan, LoanStatus
 from lendbridge.timestamps import iso
 from tests.integration.conftest_tables import all_items
@@ -130,7 +130,9 @@ def generate(client: Any, table: str, *, loans: int, per_loan: int, users: int =
                 shown = email.upper() if slot % 3 == 0 else email  # normalised by the migration
                 status = rng.choice(["PENDING", "PENDING", "DECLINED"])
                 rows.append(OldRow(loan_id, f"pending:{shown}", email, None, amount, status))
-        items.append(loan_item(legacy_loan(loan_id, borrower_id, rows, created_at)))
+        loan = loan_item(legacy_loan(loan_id, borrower_id, rows, created_at))
+        del loan[ROSTER_COMPLETE]  # loans of that era have no roster
+        items.append(loan)
         items += [old_row_item(row, borrower_id, created_at + timedelta(seconds=i)) for i, row in enumerate(rows)]
         legacy.rows += rows
         legacy.loan_ids.append(loan_id)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from lendbridge.data import keys
+from lendbridge.data.items import roster_name
 from lendbridge.domain.lending import LoanTerms
 from lendbridge.domain.loans import Invitee
 from tests.events import body_of
@@ -140,6 +141,14 @@ def test_a_damaged_participant_or_audit_entry_leaves_the_rest_readable(served: W
         "MainTable",
         {"PK": keys.loan_pk(loan.loan_id), "SK": keys.participant_sk(broken.participant_id)},
         "contribution_amount",
+    )
+    # The loan's view of the participant is its roster entry: damaged as well (an entry too short).
+    world.dynamodb.update_item(
+        TableName=world.tables["MainTable"],
+        Key={"PK": {"S": keys.loan_pk(loan.loan_id)}, "SK": {"S": keys.LOAN}},
+        UpdateExpression="SET #entry = :broken",
+        ExpressionAttributeNames={"#entry": roster_name(broken.participant_id)},
+        ExpressionAttributeValues={":broken": {"L": [{"S": "PENDING"}]}},
     )
     entries = world.dynamodb.query(
         TableName=world.tables["AuditTable"],

@@ -97,8 +97,9 @@ def batch_get(
     projection: str | None = None,
     names: Mapping[str, str] | None = None,
     on_call: Callable[[], None] | None = None,
+    consistent: bool = True,
 ) -> list[dict[str, Any]]:
-    """The items at ``wanted`` that exist, strongly consistent, in BatchGetItem calls of at
+    """The items at ``wanted`` that exist, strongly consistent unless told otherwise, in BatchGetItem calls of at
     most 100 keys; keys DynamoDB leaves unprocessed are retried with backoff (botocore does
     not retry them itself)."""
     pending = [to_item({"PK": pk, "SK": sk}) for pk, sk in dict.fromkeys(wanted)]
@@ -106,7 +107,7 @@ def batch_get(
     delay, rounds = 0.05, 0
     while pending:
         chunk, pending = pending[:MAX_BATCH_GET_KEYS], pending[MAX_BATCH_GET_KEYS:]
-        request: dict[str, Any] = {"Keys": chunk, "ConsistentRead": True}
+        request: dict[str, Any] = {"Keys": chunk, "ConsistentRead": consistent}
         if projection:
             request["ProjectionExpression"] = projection
             request["ExpressionAttributeNames"] = dict(names or {})

@@ -74,6 +74,7 @@ def loan_sort_key(loan: Loan) -> str:
 
 
 def loan_item(loan: Loan) -> dict[str, Any]:
+    """A new loan's item, its roster included: the summary of every participant it lists."""
     return {
         "PK": keys.loan_pk(loan.loan_id),
         "SK": keys.LOAN,
@@ -83,7 +84,80 @@ def loan_item(loan: Loan) -> dict[str, Any]:
         "GSI3PK": keys.borrower_key(loan.borrower_id),
         "GSI3SK": loan_sort_key(loan),
         **{name: _stored(getattr(loan, name)) for name in LOAN_FIELDS},
+        ROSTER_COMPLETE: 1,
+        **{roster_name(p.participant_id): roster_entry(p) for p in loan.participants if _listed(p)},
     }
+
+
+# The roster: the loan item carries, per participant a list shows (every status but REMOVED),
+# one top-level attribute ``P#<participant_id>`` with what a participant's answer needs, so a
+# page of loans with their participants is one Query and a loan with its participants one
+# GetItem. Written in the same transaction as the participant it mirrors. Top-level attributes
+# (not one map) so a write can set or remove an entry on a loan that has none yet.
+ROSTER_PREFIX = "P#"
+# Set only when the roster lists every participant (new loans; loans the roster migration
+# rebuilt): a loan without it is read the old way, from its item collection.
+ROSTER_COMPLETE = "roster"
+
+
+def roster_name(participant_id: str) -> str:
+    return f"{ROSTER_PREFIX}{participant_id}"
+
+
+def _listed(participant: Participant) -> bool:
+    return participant.status != ParticipantStatus.REMOVED
+
+
+def roster_entry(participant: Participant) -> list[Any]:
+    """A compact positional entry (attribute names cost bytes in every read and write)."""
+    bank = participant.bank
+    return [
+        participant.status.value,
+        participant.lender_email,
+        participant.lender_name,
+        participant.lender_id,
+        participant.contribution_amount,
+        iso(participant.invited_at),
+        iso(participant.responded_at) if participant.responded_at else None,
+        participant.version,
+        [bank.account_holder_name, bank.account_type, bank.routing_number_last4, bank.account_number_last4]
+        if bank
+        else None,
+    ]
+
+
+def roster_of(item: dict[str, Any]) -> tuple[Participant, ...] | None:
+    """The participants a loan item lists, or None for a loan whose roster is not complete."""
+    if not item.get(ROSTER_COMPLETE):
+        return None
+    loan_id, borrower_id = item["loan_id"], item["borrower_id"]
+    loan_created_at = _time(item["created_at"])
+    entries = [(name[len(ROSTER_PREFIX) :], value) for name, value in item.items() if name.startswith(ROSTER_PREFIX)]
+
+    def participant(entry: tuple[str, Any]) -> Participant:
+        participant_id, value = entry
+        try:
+            status, email, name, lender_id, amount, invited, responded, version, bank = value
+            return Participant(
+                participant_id=participant_id,
+                loan_id=loan_id,
+                borrower_id=borrower_id,
+                loan_created_at=loan_created_at,
+                lender_email=email,
+                contribution_amount=Decimal(amount),
+                status=ParticipantStatus(status),
+                invited_at=_time(invited),
+                lender_id=lender_id,
+                lender_name=_lenient(str, name),
+                responded_at=_lenient(parse_time, responded),
+                bank=BankSummary(*bank) if bank else None,
+                version=int(version),
+            )
+        except _UNREADABLE as problem:
+            where = {"PK": item.get("PK"), "SK": f"{item.get('SK')}/{roster_name(participant_id)}"}
+            raise DamagedItem(where, problem) from problem
+
+    return tuple(readable(entries, participant, "roster_entry"))
 
 
 _STATE_FIELDS = tuple(name for name in LOAN_FIELDS if name not in LOAN_IDENTITY)
@@ -158,8 +232,7 @@ def participant_item(participant: Participant) -> dict[str, Any]:
         "PK": keys.loan_pk(participant.loan_id),
         "SK": keys.participant_sk(participant.participant_id),
         "entity": "participant",
-        "GSI1PK": keys.borrower_key(participant.borrower_id),
-        "GSI1SK": f"{iso(participant.loan_created_at)}#{participant.loan_id}#P#{participant.participant_id}",
+        # No borrower-index keys: the borrower's lists read participants from the loan's roster.
         "GSI4PK": f"PARTICIPANT#{participant.participant_id}",
         "participant_id": participant.participant_id,
         "loan_id": participant.loan_id,

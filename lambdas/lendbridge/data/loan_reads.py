@@ -11,7 +11,7 @@ from lendbridge.data import keys
 from lendbridge.data.audit import audit_entry_of
 from lendbridge.data.dynamo import batch_get, from_item, to_item, to_values, translated_errors
 from lendbridge.data.history import point_of, version_of
-from lendbridge.data.items import DamagedItem, loan_of, participant_of, readable, report_damaged
+from lendbridge.data.items import DamagedItem, loan_of, participant_of, readable, roster_of
 from lendbridge.data.users import profile_of as user_profile
 from lendbridge.domain.history import AuditEntry, FundingPoint, HistoryKind, VersionRecord
 from lendbridge.domain.loans import Lender, Loan, Participant, ParticipantStatus
@@ -29,7 +29,23 @@ class DynamoLoanReads:
         self._audit_table = audit_table
 
     def get(self, loan_id: str) -> Loan | None:
-        """The loan with its participants, strongly consistent, in one query."""
+        """The loan with its participants, strongly consistent: the loan item alone (its roster
+        lists the participants), whatever the loan's size; a loan from before the roster is
+        read with its item collection."""
+        with translated_errors():
+            found = self._client.get_item(
+                TableName=self._table, Key=to_item({"PK": keys.loan_pk(loan_id), "SK": keys.LOAN}), ConsistentRead=True
+            ).get("Item")
+        if found is None:
+            return None
+        item = from_item(found)
+        listed = roster_of(item)
+        if listed is not None:
+            return loan_of(item, _newest_first(listed))
+        return self._collection(loan_id)
+
+    def _collection(self, loan_id: str) -> Loan | None:
+        """A loan from before the roster, with its participant items, in one query."""
         items = self._query_all(
             TableName=self._table,
             KeyConditionExpression="PK = :pk AND SK BETWEEN :loan AND :parts",
@@ -76,43 +92,49 @@ class DynamoLoanReads:
         )
 
     def borrower_page(self, borrower_id: str, limit: int, position: Position | None) -> Page[Loan]:
-        """A page of the borrower's loans with participants, newest first, in two queries:
-        the loans' keys from a keys-only index, then exactly their item collection."""
+        """A page of the borrower's loans with participants, newest first, in one Query: the
+        borrower index holds loan items only, each with its roster. A page over 1 MB takes one
+        more call per MB; a loan from before the roster costs one query of its own."""
         request: dict[str, Any] = {
             "TableName": self._table,
-            "IndexName": keys.BORROWER_LOANS,
-            "KeyConditionExpression": "GSI3PK = :b",
+            "IndexName": keys.BORROWER_COLLECTION,
+            "KeyConditionExpression": "GSI1PK = :b",
             "ExpressionAttributeValues": to_values({":b": keys.borrower_key(borrower_id)}),
             "ScanIndexForward": False,
-            "Limit": limit + 1,
         }
         if position:
             request["ExclusiveStartKey"] = to_item(
                 {
                     "PK": position["pk"],
                     "SK": keys.LOAN,
-                    "GSI3PK": keys.borrower_key(borrower_id),
-                    "GSI3SK": position["ik"],
+                    "GSI1PK": keys.borrower_key(borrower_id),
+                    "GSI1SK": position["ik"],
                 }
             )
-        with translated_errors():
-            found = [from_item(item) for item in self._client.query(**request)["Items"]]
+        found: list[dict[str, Any]] = []
+        while len(found) <= limit:
+            # One more than the page, to know whether another page follows.
+            request["Limit"] = limit + 1 - len(found)
+            with translated_errors():
+                response = self._client.query(**request)
+            # Participant rows written before the roster still carry borrower-index keys.
+            found += [item for item in map(from_item, response["Items"]) if item["SK"] == keys.LOAN]
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         page, more = found[:limit], len(found) > limit
-        if not page:
-            return Page([], None)
-        items = self._query_all(
-            TableName=self._table,
-            IndexName=keys.BORROWER_COLLECTION,
-            KeyConditionExpression="GSI1PK = :b AND GSI1SK BETWEEN :low AND :high",
-            ExpressionAttributeValues=to_values(
-                {":b": keys.borrower_key(borrower_id), ":low": page[-1]["GSI3SK"], ":high": f"{page[0]['GSI3SK']}#~"}
-            ),
-            ScanIndexForward=False,
-        )
-        loans = _assemble(items)
-        ordered = [loans[item["PK"]] for item in page if item["PK"] in loans]
-        last = page[-1]
-        return Page(ordered, {"pk": last["PK"], "ik": last["GSI3SK"]} if more else None)
+        loans = list(readable(page, self._with_participants, "loan"))
+        last = page[-1] if page else None
+        return Page(loans, {"pk": last["PK"], "ik": last["GSI1SK"]} if more and last else None)
+
+    def _with_participants(self, item: dict[str, Any]) -> Loan:
+        listed = roster_of(item)
+        if listed is not None:
+            return loan_of(item, _newest_first(listed))
+        legacy = self._collection(item["loan_id"])
+        if legacy is None:
+            raise DamagedItem(item, KeyError("loan"))
+        return legacy
 
     def lender_page(
         self, lender_id: str, status: ParticipantStatus, limit: int, position: Position | None
@@ -139,11 +161,13 @@ class DynamoLoanReads:
             found = [from_item(item) for item in self._client.query(**request)["Items"]]
         page, more = found[:limit], len(found) > limit
         participants = list(readable(page, participant_of, "participant"))
-        loan_items = self._batch_get(
-            [
-                {"PK": keys.loan_pk(loan_id), "SK": keys.LOAN}
-                for loan_id in dict.fromkeys(p.loan_id for p in participants)
-            ]
+        # The list itself comes from an index (eventually consistent), so its loans may be too:
+        # half the read units of a consistent read.
+        loan_items = batch_get(
+            self._client,
+            self._table,
+            ((keys.loan_pk(loan_id), keys.LOAN) for loan_id in dict.fromkeys(p.loan_id for p in participants)),
+            consistent=False,
         )
         loans = {loan.loan_id: loan for loan in readable(loan_items, loan_of, "loan")}
         rows = [(p, loans[p.loan_id]) for p in participants if p.loan_id in loans]
@@ -274,23 +298,3 @@ class DynamoLoanReads:
 
 def _newest_first(participants: tuple[Participant, ...]) -> tuple[Participant, ...]:
     return tuple(sorted(participants, key=lambda p: (p.invited_at, p.participant_id), reverse=True))
-
-
-def _assemble(items: list[dict[str, Any]]) -> dict[str, Loan]:
-    """Loans with their participants; a damaged loan or participant is left out (and logged),
-    never the page."""
-    loans: dict[str, dict[str, Any]] = {}
-    participants: dict[str, list[Participant]] = {}
-    for item in items:
-        if item["SK"] == keys.LOAN:
-            loans[item["PK"]] = item
-    parts = (item for item in items if item["SK"].startswith("PART#"))
-    for participant in readable(parts, participant_of, "participant"):
-        participants.setdefault(keys.loan_pk(participant.loan_id), []).append(participant)
-    assembled: dict[str, Loan] = {}
-    for pk, item in loans.items():
-        try:
-            assembled[pk] = loan_of(item, _newest_first(tuple(participants.get(pk, []))))
-        except DamagedItem as damaged:
-            report_damaged("loan", damaged.key, damaged.problem)
-    return assembled

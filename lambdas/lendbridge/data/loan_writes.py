@@ -14,7 +14,17 @@ from typing import Any
 
 from lendbridge.data import keys
 from lendbridge.data.audit import Action
-from lendbridge.data.items import audited_loan, audited_participant, loan_item, loan_state, participant_item
+from lendbridge.data.items import (
+    audited_loan,
+    audited_participant,
+    lender_partition,
+    lender_sort_key,
+    loan_item,
+    loan_state,
+    participant_item,
+    roster_entry,
+    roster_name,
+)
 from lendbridge.data.transactions import CONDITION_FAILED, Cancellation, Transaction, loan_conflict
 from lendbridge.domain.loans import (
     Change,
@@ -64,12 +74,7 @@ class DynamoLoanWrites:
         for participant in change.created:
             self._invite(txn, participant, actor, timestamp)
         for before, after in change.updated:
-            txn.put(
-                participant_item(after),
-                "#version = :pv AND #status = :ps",
-                names={"#version": "version", "#status": "status"},
-                values={":pv": before.version, ":ps": before.status.value},
-            )
+            _participant_update(txn, before, after)
             if after.status in (ParticipantStatus.DECLINED, ParticipantStatus.REMOVED):
                 txn.release(after)
             action: Action = "DELETE" if after.status == ParticipantStatus.REMOVED else "UPDATE"
@@ -120,18 +125,28 @@ class DynamoLoanWrites:
             "open_slots": -count,
             "version": 1,
         }
+        roster_names = {f"#r{index}": roster_name(p.participant_id) for index, p in enumerate(created)}
+        roster_values = {f":r{index}": roster_entry(p) for index, p in enumerate(created)}
+        roster = "".join(f", #r{index} = :r{index}" for index in range(count))
         txn = self._transaction()
         txn.update(
             (keys.loan_pk(loan.loan_id), keys.LOAN),
             "SET #rem = #rem - :added, #slots = if_not_exists(#slots, :slots) - :n, "
-            "updated_at = :now, updated_by = :by REMOVE change_reason "
+            f"updated_at = :now, updated_by = :by{roster} REMOVE change_reason "
             "ADD total_invited :added, pending_count :n, participant_count :n, #version :one",
             # A loan written before the cap existed has no ``open_slots``: it gets the figure
             # computed from what was read, valid only if nothing changed since.
             "#status = :open AND borrower_id = :by AND #rem >= :added AND "
             "(#slots >= :n OR (attribute_not_exists(#slots) AND #version = :read))",
-            names={"#rem": "remaining", "#slots": "open_slots", "#version": "version", "#status": "status"},
+            names={
+                "#rem": "remaining",
+                "#slots": "open_slots",
+                "#version": "version",
+                "#status": "status",
+                **roster_names,
+            },
             values={
+                **roster_values,
                 ":added": added,
                 ":n": count,
                 ":one": 1,
@@ -144,10 +159,23 @@ class DynamoLoanWrites:
             return_old=True,
         )
         for participant in created:
-            self._invite(txn, participant, actor, now_iso)
-        # The loan's entry records the increments DynamoDB applied; the exact resulting figures
-        # are in the version history, which the table's stream writes from the new image.
-        self._audit(txn, actor, now_iso, "loan", loan.loan_id, "UPDATE", None, {"increments": increments}, loan.loan_id)
+            txn.put(participant_item(participant))
+            txn.guard(participant)
+        # One entry for the request (not one per lender: each is 2 write units in a transaction):
+        # the increments DynamoDB applied and every invitation made. The exact resulting
+        # figures are in the version history, which the table's stream writes from the new image.
+        invited = [{"participant_id": p.participant_id, **(audited_participant(p) or {})} for p in created]
+        self._audit(
+            txn,
+            actor,
+            now_iso,
+            "loan",
+            loan.loan_id,
+            "UPDATE",
+            None,
+            {"increments": increments, "participants_invited": invited},
+            loan.loan_id,
+        )
 
         def refused(cancellation: Cancellation) -> Exception | None:
             """Why the loan refused, from the loan as it was (ALL_OLD)."""
@@ -167,21 +195,30 @@ class DynamoLoanWrites:
 
     def claim(self, participant: Participant, lender: Lender, actor: Actor, now: datetime) -> bool:
         """Make an email's invitation the new user's: same participant id, lender filled in place."""
+        claimed = replace(
+            participant,
+            lender_id=lender.user_id,
+            lender_name=lender.full_name,
+            version=participant.version + 1,
+            updated_at=now,
+            updated_by=actor.user_id,
+        )
         txn = self._transaction()
         txn.put(
-            participant_item(
-                replace(
-                    participant,
-                    lender_id=lender.user_id,
-                    lender_name=lender.full_name,
-                    version=participant.version + 1,
-                    updated_at=now,
-                    updated_by=actor.user_id,
-                )
-            ),
+            participant_item(claimed),
             "#version = :pv AND attribute_not_exists(lender_id)",
             names={"#version": "version"},
             values={":pv": participant.version},
+        )
+        # The loan's roster shows the lender too. Not conditioned: the participant's own
+        # condition already refuses a claim that lost a race, and a loan from before the roster
+        # merely gains an entry.
+        txn.update(
+            (keys.loan_pk(participant.loan_id), keys.LOAN),
+            "SET #entry = :entry",
+            "attribute_exists(PK)",
+            names={"#entry": roster_name(participant.participant_id)},
+            values={":entry": roster_entry(claimed)},
         )
         self._audit(
             txn,
@@ -263,8 +300,52 @@ class DynamoLoanWrites:
         if after.status == LoanStatus.CANCELLED:
             # A cancelled loan leaves the borrower's lists: drop its index keys (sparse indexes).
             removals += ["GSI1PK", "GSI1SK", "GSI3PK", "GSI3SK"]
+        # The roster moves in the same write as the participants it mirrors.
+        for index, (_, participant) in enumerate(change.updated):
+            name = f"#r{index}"
+            names[name] = roster_name(participant.participant_id)
+            if participant.status == ParticipantStatus.REMOVED:
+                removals.append(name)
+            else:
+                values[f":r{index}"] = roster_entry(participant)
+                assignments.append(f"{name} = :r{index}")
         expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
         txn.update((keys.loan_pk(after.loan_id), keys.LOAN), expression, condition, names=names, values=values)
+
+
+def _participant_update(txn: Transaction, before: Participant, after: Participant) -> None:
+    """A participant's status change, in place: the attributes it moves, nothing read from the
+    roster overwrites the rest of the item. Its rows leave the borrower index (an item from
+    before the roster still has those keys) and, once removed, the lender's lists."""
+    names = {"#version": "version", "#status": "status"}
+    values: dict[str, Any] = {
+        ":pv": before.version,
+        ":ps": before.status.value,
+        ":v": after.version,
+        ":s": after.status.value,
+        ":now": iso(after.updated_at or after.invited_at),
+        ":by": after.updated_by,
+    }
+    assignments = ["#version = :v", "#status = :s", "updated_at = :now", "updated_by = :by"]
+    removals = ["GSI1PK", "GSI1SK"]
+    if after.responded_at is not None:
+        assignments.append("responded_at = :responded")
+        values[":responded"] = iso(after.responded_at)
+    if after.bank is not None:
+        assignments.append("bank = :bank")
+        values[":bank"] = participant_item(after)["bank"]
+    if after.status == ParticipantStatus.REMOVED:
+        removals += ["GSI2PK", "GSI2SK"]
+    else:
+        assignments += ["GSI2PK = :lpk", "GSI2SK = :lsk"]
+        values.update({":lpk": lender_partition(after), ":lsk": lender_sort_key(after)})
+    txn.update(
+        (keys.loan_pk(after.loan_id), keys.participant_sk(after.participant_id)),
+        "SET " + ", ".join(assignments) + " REMOVE " + ", ".join(removals),
+        "#version = :pv AND #status = :ps",
+        names=names,
+        values=values,
+    )
 
 
 def _bank_item(loan: Loan, bank: SealedBankAccount, actor: Actor) -> dict[str, Any]:

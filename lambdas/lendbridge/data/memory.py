@@ -76,7 +76,8 @@ class MemoryLoanStore:
         loan = self.loans.get(loan_id)
         if loan is None:
             return None
-        mine = (p for p in self.participants.values() if p.loan_id == loan_id)
+        # As the DynamoDB store's roster: withdrawn (REMOVED) participants are not listed.
+        mine = (p for p in self.participants.values() if p.loan_id == loan_id and p.status != ParticipantStatus.REMOVED)
         return replace(loan, participants=tuple(sorted(mine, key=_invited, reverse=True)))
 
     def header(self, loan_id: str) -> Loan | None:
@@ -209,7 +210,8 @@ class MemoryLoanStore:
             if not self._guard_free(participant):
                 raise already_invited(participant.lender_email)
         for participant in created:
-            self._invite(participant, actor, now)
+            self.participants[participant.participant_id] = participant
+            self.guards[(participant.loan_id, participant.lender_email)] = (participant.participant_id, True)
         increments = {
             "total_invited": added,
             "pending_count": count,
@@ -217,7 +219,17 @@ class MemoryLoanStore:
             "open_slots": -count,
             "version": 1,
         }
-        self._audit(actor, now, "loan", loan.loan_id, "UPDATE", None, {"increments": increments}, loan.loan_id)
+        invited = [{"participant_id": p.participant_id, **(audited_participant(p) or {})} for p in created]
+        self._audit(
+            actor,
+            now,
+            "loan",
+            loan.loan_id,
+            "UPDATE",
+            None,
+            {"increments": increments, "participants_invited": invited},
+            loan.loan_id,
+        )
         self._store_loan(
             stored,
             replace(
