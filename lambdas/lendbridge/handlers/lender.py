@@ -29,6 +29,7 @@ from lendbridge.schemas.loans import (
 )
 from lendbridge.timestamps import iso
 from lendbridge.wiring import LendingServices, build_lending_services
+from lendbridge.wiring.rate_limits import rate_limiter
 
 TAG = "Lenders"
 app = build_app()
@@ -170,4 +171,4 @@ def decline(
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return serve(app, event, context)
+    return serve(app, event, context, rate_limiter)

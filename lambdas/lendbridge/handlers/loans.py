@@ -58,6 +58,7 @@ from lendbridge.schemas.loans import (
     present_version,
 )
 from lendbridge.wiring import LendingServices, build_lending_services
+from lendbridge.wiring.rate_limits import rate_limiter
 
 app = build_app()
 logger = Logger()
@@ -372,4 +373,4 @@ def audit_log(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return serve(app, event, context)
+    return serve(app, event, context, rate_limiter)
