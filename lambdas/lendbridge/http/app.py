@@ -68,7 +68,8 @@ def serve(
     return response
 
 
-EXPOSED_HEADERS = ",".join(("X-Request-Id", "Retry-After", "Idempotent-Replayed", "ETag", "Location", *rate_limit.HEADERS))
+_EXPOSED = ("X-Request-Id", "Retry-After", "Idempotent-Replayed", "ETag", "Location", *rate_limit.HEADERS)
+EXPOSED_HEADERS = ",".join(_EXPOSED)
 
 
 @lru_cache(maxsize=1)
