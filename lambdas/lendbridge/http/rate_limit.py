@@ -200,3 +200,22 @@ def _route(method: str, resource: str) -> Route | None:
 def _claims(event: Mapping[str, Any]) -> Mapping[str, Any]:
     claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims")
     return claims if isinstance(claims, Mapping) else {}
+
+
+# How the OpenAPI document describes the budget headers (tools/openapi.py adds them to every answer
+# of an authenticated route). Not required: API Gateway's own answers (a refused token, stage
+# throttling, the firewall) never reach the function and carry none.
+OPENAPI_HEADERS: dict[str, dict[str, Any]] = {
+    LIMIT: {
+        "description": "Requests the caller may make in the current window (a minute unless the stage sets another)",
+        "schema": {"type": "string", "pattern": "^[0-9]+$", "examples": ["60"]},
+    },
+    REMAINING: {
+        "description": "Requests left in the current window, this one counted (0 on a 429)",
+        "schema": {"type": "string", "pattern": "^[0-9]+$", "examples": ["59"]},
+    },
+    RESET: {
+        "description": "Seconds until the window resets and the full budget is available again",
+        "schema": {"type": "string", "pattern": "^[0-9]+$", "examples": ["42"]},
+    },
+}
