@@ -28,6 +28,7 @@ from benchmarks.engine import ASSEMBLY_ENV, dynamodb_client, dynamodb_engine
 from benchmarks.http_api import HttpOutcome, measure_over_http
 from benchmarks.inprocess import InProcessApi
 from benchmarks.meter import DynamoMeter
+from benchmarks.rate_limits import measure_rate_limits, print_section, render_section
 from benchmarks.recorded import render_record
 from benchmarks.report import RunInfo, anomalies, latency_table, round_trip_table
 from benchmarks.samples import Scenario
@@ -77,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     with dynamodb_engine() as engine:
         progress(f"DynamoDB Local at {engine.endpoint}; seeding through the domain layer")
         world = seed(Seeder(dynamodb_client(engine.endpoint), engine.tables), options.repetitions, progress)
-        api = InProcessApi(engine, DynamoMeter())
+        meter = DynamoMeter()
+        api = InProcessApi(engine, meter)
         scenarios = Runner(api, world, options.repetitions).run_all(progress)
+        limiter = measure_rate_limits(api, meter, engine, world, options.repetitions, progress)
         engine.stop()
         if options.no_http:
             http = HttpOutcome(False, "skipped with --no-http", [])
@@ -98,8 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         assembly="dev stage synthesized for this run" if engine.synthesized else f"assembly from {ASSEMBLY_ENV}",
     )
     print_results(info, scenarios, http)
+    print_section(limiter)
     if not options.no_write:
-        write(options.output, render(info, scenarios, http))
+        limiter_section = render_section(limiter, options.repetitions, info.command)
+        write(options.output, render(info, scenarios, http) + "\n" + limiter_section)
         # The same measurements, machine-readable: the round-trip gate of `make test` reads them.
         record = options.output.with_suffix(".json")
         write(record, render_record(scenarios, f"{info.date} with `{info.command}`"))
