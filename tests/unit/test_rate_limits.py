@@ -307,3 +307,30 @@ def test_without_a_limiter_nothing_is_counted(fake_accounts: FakeAccounts) -> No
         rate_limiter.reset()
     assert answer["statusCode"] == 200
     assert _limits(answer) == (None, None, None)
+
+
+def test_a_counter_slower_than_the_wait_makes_the_request_blind_not_slow(
+    counters: MemoryCounters, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    release = threading.Event()
+    original = counters.hit
+
+    def slow_hit(key: str, expires_at: int) -> int:
+        release.wait(5)
+        return original(key, expires_at)
+
+    monkeypatch.setattr(counters, "hit", slow_hit)
+    monkeypatch.setattr(rate_limit, "VERDICT_WAIT_S", 0.05)
+    try:
+        answer = call(api_event("GET", "/v1/users/me", user_id="user-1"))
+    finally:
+        release.set()
+    assert answer["statusCode"] == 200
+    assert _limits(answer) == ("3", "3", "50")
+    assert '"RateLimiterBlind"' in capsys.readouterr().out
+
+
+def test_an_account_request_without_a_body_draws_on_the_address_only() -> None:
+    event = api_event("POST", "/v1/auth/login")
+    subjects, _ = rate_limit.subjects_of(_limiter(), event)
+    assert [subject.scope for subject in subjects] == ["ip"]
