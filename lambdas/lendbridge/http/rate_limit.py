@@ -96,7 +96,7 @@ def email_of(event: Mapping[str, Any]) -> str | None:
 
 
 class RateCheck:
-    """The verdict on one request, being computed; ``NOT_LIMITED`` for requests without a budget."""
+    """The verdict on one request, being computed (nothing pending for a request without a budget)."""
 
     def __init__(
         self,
