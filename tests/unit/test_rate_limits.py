@@ -3,6 +3,8 @@ headers and 429s (the DynamoDB counter itself: tests/integration/test_rate_count
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 from collections.abc import Iterator
@@ -334,3 +336,39 @@ def test_an_account_request_without_a_body_draws_on_the_address_only() -> None:
     event = api_event("POST", "/v1/auth/login")
     subjects, _ = rate_limit.subjects_of(_limiter(), event)
     assert [subject.scope for subject in subjects] == ["ip"]
+
+
+def test_a_function_with_a_counters_table_needs_its_limits_and_key() -> None:
+    from lendbridge.settings import MisconfiguredFunction
+
+    with pytest.raises(MisconfiguredFunction, match="RATE_LIMIT_TABLE needs"):
+        build_rate_limiter({"RATE_LIMIT_TABLE": "counters"})
+    with pytest.raises(MisconfiguredFunction, match="RATE_LIMITS"):
+        build_rate_limiter(
+            {"RATE_LIMIT_TABLE": "counters", "RATE_LIMIT_KEY_SECRET_ID": "arn:key", "RATE_LIMITS": '{"caller": 60}'}
+        )
+
+
+def test_a_configured_function_counts_under_its_stage_policy() -> None:
+    limits = {scope: {"limit": 5, "window_seconds": 60} for scope in ("caller", "upload", "ip", "email")}
+    limiter = build_rate_limiter(
+        {"RATE_LIMIT_TABLE": "counters", "RATE_LIMIT_KEY_SECRET_ID": "arn:key", "RATE_LIMITS": json.dumps(limits)}
+    )
+    assert limiter is not None
+    assert limiter.policy == Policy(Limit(5, 60), Limit(5, 60), Limit(5, 60), Limit(5, 60))
+
+
+def test_an_unreadable_key_makes_the_limiter_blind(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lendbridge import errors
+    from lendbridge.wiring import rate_limits, secrets
+
+    def unavailable(secret_id: str) -> bytes:
+        raise errors.DependencyUnavailable("Secrets unavailable", retry_after=5)
+
+    monkeypatch.setattr(secrets, "secret_key", unavailable)
+    with pytest.raises(CounterUnavailable):
+        rate_limits._keyed("arn:key", "ada@example.com")
+    monkeypatch.setattr(secrets, "secret_key", lambda secret_id: b"k")
+    digest = rate_limits._keyed("arn:key", "ada@example.com")
+    assert digest == hmac.new(b"k", b"ada@example.com", hashlib.sha256).hexdigest()
+    assert "ada" not in digest
