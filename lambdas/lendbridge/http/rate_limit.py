@@ -26,8 +26,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lendbridge import observability
 from lendbridge.domain.rate_limits import RateLimiter, Subject, Verdict, blind_verdict, strictest
-from lendbridge.http import envelope
-from lendbridge.http.errors import current_error_type
+from lendbridge.http import answer, envelope
 from lendbridge.json_codec import dumps
 from lendbridge.lazy import Lazy
 from lendbridge.routes import ROUTES, Route
@@ -158,7 +157,7 @@ class RateCheck:
         if verdict.allowed:
             return None
         self._refused = True
-        current_error_type.set(ERROR_TYPE)
+        answer.current().error_type = ERROR_TYPE
         body = envelope.error_body(
             "TOO_MANY_REQUESTS",
             "Too many requests; retry after the time in Retry-After",
