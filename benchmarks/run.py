@@ -29,6 +29,7 @@ from benchmarks.engine import ASSEMBLY_ENV, dynamodb_client, dynamodb_engine
 from benchmarks.http_api import HttpOutcome, measure_over_http
 from benchmarks.inprocess import InProcessApi
 from benchmarks.meter import DynamoMeter
+from benchmarks.rate_limits import measure_rate_limits, print_section, render_section
 from benchmarks.recorded import render_record
 from benchmarks.report import RunInfo, anomalies, latency_table, round_trip_table
 from benchmarks.samples import Scenario
@@ -78,9 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     with dynamodb_engine() as engine:
         progress(f"DynamoDB Local at {engine.endpoint}; seeding through the domain layer")
         world = seed(Seeder(dynamodb_client(engine.endpoint), engine.tables), options.repetitions, progress)
-        api = InProcessApi(engine, DynamoMeter())
+        meter = DynamoMeter()
+        api = InProcessApi(engine, meter)
         scenarios = Runner(api, world, options.repetitions).run_all(progress)
         cold = cold_start.measure(engine, cold_start.DEFAULT_RUNS, progress)
+        limiter = measure_rate_limits(api, meter, engine, world, options.repetitions, progress)
         engine.stop()
         if options.no_http:
             http = HttpOutcome(False, "skipped with --no-http", [])
@@ -101,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print_results(info, scenarios, http)
     print(f"\n{cold_start.render_section(cold, info.command)}")
+    print_section(limiter)
     if not options.no_write:
-        write(options.output, f"{render(info, scenarios, http)}\n{cold_start.render_section(cold, info.command)}")
+        limiter_section = render_section(limiter, options.repetitions, info.command)
+        cold_section = cold_start.render_section(cold, info.command)
+        write(options.output, f"{render(info, scenarios, http)}\n{cold_section}\n{limiter_section}")
         # The same measurements, machine-readable: the round-trip gate of `make test` reads them.
         record = options.output.with_suffix(".json")
         write(record, render_record(scenarios, f"{info.date} with `{info.command}`"))

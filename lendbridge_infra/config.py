@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,57 @@ class AlarmSettings:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """``limit`` requests per ``window_seconds`` (a fixed window)."""
+
+    limit: int
+    window_seconds: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1:
+            raise ValueError(f"a rate limit allows at least one request, got {self.limit!r}")
+        if isinstance(self.window_seconds, bool) or not isinstance(self.window_seconds, int):
+            raise ValueError(f"window_seconds must be a whole number, got {self.window_seconds!r}")
+        if not 1 <= self.window_seconds <= 86400:
+            raise ValueError(f"window_seconds must be 1 to 86400, got {self.window_seconds}")
+
+
+RATE_LIMIT_SCOPES = ("caller", "upload", "ip", "email")
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """The API's own per-caller limits (the contract's 60 a minute and 10 uploads a minute), and
+    the unauthenticated account routes' limits per source address and per target email. API
+    Gateway's stage throttle and prod's WAF rule stay in front of them (README, rate limits)."""
+
+    caller: RateLimit
+    upload: RateLimit
+    ip: RateLimit
+    email: RateLimit
+
+    @classmethod
+    def from_settings(cls, stage: str, values: Mapping[str, Any] | None) -> RateLimits:
+        given = dict(values or {})
+        if set(given) != set(RATE_LIMIT_SCOPES):
+            raise ValueError(f"stages.{stage}.rate_limits must set exactly {RATE_LIMIT_SCOPES}, got {sorted(given)}")
+        limits = {scope: RateLimit(**given[scope]) for scope in RATE_LIMIT_SCOPES}
+        if limits["upload"].limit > limits["caller"].limit:
+            raise ValueError(f"stages.{stage}.rate_limits: uploads may not be allowed more than other requests")
+        return cls(**limits)
+
+    def to_environment(self) -> str:
+        """The JSON the functions read (lendbridge.wiring.rate_limits.policy_of)."""
+        return json.dumps(
+            {
+                scope: {"limit": getattr(self, scope).limit, "window_seconds": getattr(self, scope).window_seconds}
+                for scope in RATE_LIMIT_SCOPES
+            },
+            separators=(",", ":"),
+        )
+
+
+@dataclass(frozen=True)
 class StageConfig:
     name: str
     removal_retain: bool
@@ -71,6 +123,8 @@ class StageConfig:
     ses_from_email: str | None = None
     ses_from_name: str | None = None
     ses_verified_domain: str | None = None
+    # Rate limits (lendbridge.http.rate_limit): required in every stage, validated at synth.
+    rate_limits: RateLimits | None = None
 
     @property
     def removal_policy(self) -> cdk.RemovalPolicy:
@@ -95,6 +149,7 @@ class StageConfig:
         settings = dict(settings)
         settings["alarms"] = {key: AlarmSettings(**values) for key, values in (settings.get("alarms") or {}).items()}
         settings["reserved_concurrency"] = dict(settings.get("reserved_concurrency") or {})
+        settings["rate_limits"] = RateLimits.from_settings(chosen, settings.get("rate_limits"))
         return cls(name=chosen, **settings)
 
 

@@ -56,6 +56,14 @@ LENDERS_ADDED_QUERY = 'SELECT SUM(LendersAdded) FROM SCHEMA("PrivateLending/API"
 API_LATENCY_BY_ENDPOINT_QUERY = (
     'SELECT AVG(APILatency) FROM SCHEMA("PrivateLending/API", Endpoint, Status) GROUP BY Endpoint'
 )
+# The rate limiter (lendbridge.http.rate_limit): requests let through uncounted, by Scope, and the
+# 429s it answered, which the front door records as APIError with ErrorType=RateLimited.
+RATE_LIMITER_BLIND_QUERY = 'SELECT SUM(RateLimiterBlind) FROM SCHEMA("PrivateLending/API", Scope)'
+RATE_LIMITER_BLIND_BY_SCOPE_QUERY = f"{RATE_LIMITER_BLIND_QUERY} GROUP BY Scope"
+RATE_LIMITED_BY_ENDPOINT_QUERY = (
+    'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType) '
+    "WHERE ErrorType = 'RateLimited' GROUP BY Endpoint"
+)
 # Batch efficiency: lenders added per add-lenders request. The handler counts LendersAdded under
 # its route's endpoint name (lendbridge.routes), and every request writes one APILatency sample.
 ADD_LENDERS_ENDPOINT = "AddLenders"
@@ -137,6 +145,13 @@ ALARM_KINDS: dict[str, AlarmKind] = {
         AlarmKind("dlq_depth", "Dead-letter queue depth", "ApproximateNumberOfMessagesVisible of one DLQ", "Maximum"),
         AlarmKind(
             "orphaned_records", "Orphaned records", "OrphanedRecords (Kind=All) from the integrity job", "Maximum"
+        ),
+        AlarmKind(
+            "rate_limiter_blind",
+            "Rate limiter blind",
+            "RateLimiterBlind (requests served without a count because the counters table failed or was "
+            "slow), summed over every scope",
+            "Sum",
         ),
     )
 }

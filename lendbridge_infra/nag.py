@@ -61,6 +61,10 @@ REASONS = {
         "HMAC key for idempotency fingerprints: after a rotation, retries of the last 24 hours' requests are "
         "refused (422) instead of replayed, so it is rotated when it may have leaked (docs/runbook.md)."
     ),
+    "SMG4-rate-limits": (
+        "HMAC key for rate-limit counter keys: a rotation starts every address and email on a fresh count "
+        "for the current window, so it is rotated when it may have leaked (docs/runbook.md), not on a schedule."
+    ),
 }
 
 

@@ -16,6 +16,8 @@ Settings (environment variables):
   LOCAL_MAX_WORKERS            the most worker processes per function (default 8); each function
                                runs as many at once as its reserved concurrency in the template
   LOCAL_WARM=0                 start functions on first use instead of before serving
+  LOCAL_REAL_RATE_LIMITS=1     serve with the dev stage's rate limits (60 a minute per caller ...)
+                               instead of the local stack's generous ones (local/rate_limits.py)
 
 Ctrl-C or SIGTERM stops every process it started.
 
@@ -60,6 +62,7 @@ class Settings:
         self.token_issuer = env.get("LOCAL_TOKEN_ISSUER") or None
         self.max_workers = _count(env, "LOCAL_MAX_WORKERS") or DEFAULT_MAX_WORKERS
         self.warm = env.get("LOCAL_WARM", "1") not in ("0", "false")
+        self.real_rate_limits = env.get("LOCAL_REAL_RATE_LIMITS", "") not in ("", "0", "false")
 
 
 def _count(env: dict[str, str], name: str) -> int | None:
@@ -216,6 +219,7 @@ def main() -> int:
                 token_issuer=settings.token_issuer,
                 max_workers=settings.max_workers,
                 warm=settings.warm,
+                real_rate_limits=settings.real_rate_limits,
                 function_log=function_log,
             )
             with stack:

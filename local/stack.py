@@ -40,6 +40,7 @@ from local.moto_server import MotoServer
 from local.net import PortTaken, port_in_use
 from local.provision import PROVISIONERS, Clients, bind_placeholders, provision
 from local.queue_sources import QueuePoller, queue_mappings
+from local.rate_limits import loosen
 from local.synth import start_synth, stop_synth
 from local.synth_cache import cached_assembly
 from local.template import REGION, Assembly, create_tables
@@ -77,6 +78,7 @@ class LocalLendbridge:
         warm: bool = True,
         synth_cache: bool = True,
         observers: Sequence[Callable[[HttpRequest, HttpResponse], None]] = (),
+        real_rate_limits: bool = False,
     ) -> None:
         """``dynamodb_endpoint`` uses a running DynamoDB instead of starting DynamoDB Local;
         ``persist_dir`` makes DynamoDB Local keep its data there, ``users_file`` moto the
@@ -88,7 +90,8 @@ class LocalLendbridge:
         ``log`` gets the stack's own lines and one line per request; ``function_log`` (default:
         ``log``) what the functions write (their JSON logs and EMF metrics) and the reasons
         behind the gateway's error answers; ``observers`` see every answered API request (the e2e
-        tests record the routes called)."""
+        tests record the routes called); ``real_rate_limits`` keeps the stage's rate limits instead
+        of the local stack's generous ones (``local.rate_limits``)."""
         self.api_port = api_port
         self.stage = stage
         self._assembly_dir = assembly_dir
@@ -105,6 +108,7 @@ class LocalLendbridge:
         self._warm = warm
         self._synth_cache = synth_cache
         self._observers = tuple(observers)
+        self._real_rate_limits = real_rate_limits
         self.template_reused = assembly_dir is not None
         self.docs = docs or DocsSite()
         self._exit = ExitStack()
@@ -238,6 +242,8 @@ class LocalLendbridge:
         endpoints = Endpoints(aws=self.moto_endpoint, dynamodb=self.dynamodb_endpoint)
         for key, function in functions.items():
             env = function_environment(function, endpoints)
+            if not self._real_rate_limits:
+                loosen(env)
             self.pools[key] = FunctionPool(function, env, self._function_log, self._max_workers, self._reload_code)
         if not self._warm:
             return

@@ -20,6 +20,7 @@ from lendbridge_infra.grants import grant_secret_read, grant_send, grant_table
 from lendbridge_infra.waf import web_acl
 from stacks.data_stack import DataStack
 from stacks.identity_stack import SIGNIN_SCOPE, IdentityStack
+from stacks.rate_limits import grant_rate_limits, rate_limit_environment
 
 MIN_COMPRESSION_BYTES = 1024
 # The contract's 429 and 503 always tell the client when to retry, API Gateway's own included.
@@ -86,6 +87,7 @@ class ApiStack(cdk.Stack):
             "IDEMPOTENCY_SECRET_ID": data.idempotency_secret.secret_arn,
             "CORS_ORIGINS": ",".join(config.cors_origins),
             "CLAIMS_QUEUE_URL": identity.claims_queue.queue_url,
+            **rate_limit_environment(config, data),
         }
         self.functions: dict[str, lambda_.Function] = {
             name: LendbridgeFunction(
@@ -147,6 +149,7 @@ class ApiStack(cdk.Stack):
             grant_secret_read(function, data.idempotency_secret.secret_arn)
         # Lenders' bank numbers are sealed here; no function in the request path can unseal them.
         data.bank_data_key.grant(lender, "kms:Encrypt")
+        grant_rate_limits([fn for name, fn in self.functions.items() if name != "health"], data)
 
     def _rest_api(self, identity: IdentityStack) -> apigw.RestApi:
         access_logs = logs.LogGroup(

@@ -104,5 +104,6 @@ def acknowledge_findings(stacks: LendbridgeStacks) -> None:
     acknowledge(stacks.identity.user_pool, "AwsSolutions::AwsSolutions-COG2", "COG2")
     acknowledge(stacks.data.pagination_secret, "AwsSolutions::AwsSolutions-SMG4", "SMG4")
     acknowledge(stacks.data.idempotency_secret, "AwsSolutions::AwsSolutions-SMG4", "SMG4-idempotency")
+    acknowledge(stacks.data.rate_limit_secret, "AwsSolutions::AwsSolutions-SMG4", "SMG4-rate-limits")
     for queue in [*stacks.identity.dead_letter_queues, *stacks.processing.dead_letter_queues]:
         acknowledge(queue, "AwsSolutions::AwsSolutions-SQS3", "SQS3")

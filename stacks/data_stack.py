@@ -49,8 +49,22 @@ class DataStack(cdk.Stack):
             names.IDEMPOTENCY_TABLE, partition=names.IDEMPOTENCY_KEY, sort=None, ttl=names.IDEMPOTENCY_EXPIRY
         )
 
-        # Tables and buckets of modules that have not landed (webhooks, rate limits, commercial
+        # Tables and buckets of modules that have not landed (webhooks, commercial
         # bookings and their documents) are added with the code that uses them, not before.
+
+        # Rate-limit counters: one small item per caller (or keyed address or email) and window.
+        self.rate_limit_table = self._table(
+            names.RATE_LIMIT_TABLE, partition=names.PK, sort=None, ttl=names.RATE_LIMIT_EXPIRY
+        )
+        # Turns source addresses and emails into counter keys that cannot be reversed by guessing.
+        self.rate_limit_secret = secretsmanager.Secret(
+            self,
+            "RateLimitKeySecret",
+            description="HMAC key that turns addresses and emails into rate-limit counter keys",
+            encryption_key=self.data_key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+            removal_policy=config.removal_policy,
+        )
 
         self.pagination_secret = secretsmanager.Secret(
             self,

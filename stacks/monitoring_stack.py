@@ -54,7 +54,8 @@ if TYPE_CHECKING:
     from stacks.api_stack import ApiStack
     from stacks.data_stack import DataStack
     from stacks.identity_stack import IdentityStack
-    from stacks.processing_stack import ProcessingStack
+from stacks.processing_stack import ProcessingStack
+from stacks.rate_limit_monitoring import rate_limit_widgets, rate_limiter_alarm
 
 # The library's monitorings add their widgets to its dashboards unless told not to.
 NOT_ON_LIBRARY_DASHBOARDS: dict[str, Any] = {
@@ -77,6 +78,7 @@ API_ALARM_KINDS = (
     "api_p99_latency",
     "lambda_errors",
     "lambda_throttles",
+    "rate_limiter_blind",
 )
 DATA_ALARM_KINDS = (
     "dynamodb_throttles",
@@ -157,6 +159,7 @@ class MonitoringStack(cdk.Stack):
         self._table_alarms()
         self._queue_alarms()
         self._integrity_alarm()
+        rate_limiter_alarm(self)
 
         self.api_dashboard = self._api_dashboard(stage)
         self.data_dashboard = self._data_dashboard()
@@ -503,6 +506,7 @@ class MonitoringStack(cdk.Stack):
                 period=FIVE_MINUTES,
             ),
         )
+        dashboard.add_widgets(*rate_limit_widgets(self.threshold("rate_limiter_blind")))
         dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(
                 title="API and function alarms",

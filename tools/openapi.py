@@ -22,6 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tools.openapi_rate_limits import add_rate_limit_headers
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = PROJECT_ROOT / "docs" / "openapi.json"
 TITLE = "Lendbridge API"
@@ -30,7 +32,9 @@ DESCRIPTION = (
     "Private lending marketplace and commercial loan bookings. Every response carries X-Request-Id; "
     "errors use one envelope (success=false, error, message, request_id, timestamp, and where they apply "
     "field_errors, details and retry_after with a Retry-After header). Money is a decimal: a JSON number "
-    "or a decimal string on input, a string with two places on output."
+    "or a decimal string on input, a string with two places on output. Authenticated answers carry the "
+    "caller's rate-limit budget (X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset); over it, "
+    "429 TOO_MANY_REQUESTS with Retry-After."
 )
 SERVERS = [
     {"url": "http://127.0.0.1:3000", "description": "The local stack (`make run`)"},
@@ -118,6 +122,7 @@ def build() -> dict[str, Any]:
         for status in ("204", "304"):
             # Powertools documents a ``Response[None]`` route's body as JSON null; there is none.
             operation["responses"].get(status, {}).pop("content", None)
+    add_rate_limit_headers(document)
     document["paths"] = dict(sorted(document["paths"].items()))
     document["components"]["schemas"] = dict(sorted(document["components"]["schemas"].items()))
     return document

@@ -48,6 +48,7 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "stream_iterator_age": (900_000, 300, 1, 1, NB),  # a consumer 15 minutes behind its stream
         "dlq_depth": (0, 300, 1, 1, NB),
         "orphaned_records": (0, 3600, 1, 1, "ignore"),
+        "rate_limiter_blind": (10, 300, 1, 1, NB),  # more than 10 requests served uncounted in 5 minutes
     },
     "prod": {
         **CLIENT,
@@ -60,6 +61,7 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "stream_iterator_age": (300_000, 300, 3, 3, NB),  # 5 minutes behind for 15 minutes
         "dlq_depth": (0, 60, 1, 1, NB),
         "orphaned_records": (0, 3600, 1, 1, "ignore"),
+        "rate_limiter_blind": (10, 60, 5, 3, NB),  # blind for 3 of the last 5 minutes
     },
 }
 RESERVED_CONCURRENCY: dict[str, dict[str, int]] = {
@@ -287,8 +289,9 @@ def test_every_alarm_pages_on_call_when_it_fires_and_when_it_clears(synth: Synth
 
 
 def test_alarms_are_exactly_the_catalogue(synth: Synth) -> None:
-    """No stray alarm, none missing: one per stage-wide family, two per function, one per table
-    and index for throttles, one per table for system errors, one per dead-letter queue."""
+    """No stray alarm, none missing: one per stage-wide family (the rate limiter's among them), two
+    per function, one per table and index for throttles, one per table for system errors, one per
+    dead-letter queue."""
     functions = sum(
         1
         for stack in PRODUCER_STACKS
@@ -299,7 +302,7 @@ def test_alarms_are_exactly_the_catalogue(synth: Synth) -> None:
     indexes = sum(len(table["Properties"].get("GlobalSecondaryIndexes", [])) for table in tables.values())
     queues = sum(len(getattr(getattr(synth.stacks, stack), "dead_letter_queues", [])) for stack in PRODUCER_STACKS)
     consumers = len(synth.stacks.processing.stream_consumers)
-    expected = 6 + 2 * functions + (len(tables) + indexes) + len(tables) + queues + consumers
+    expected = 7 + 2 * functions + (len(tables) + indexes) + len(tables) + queues + consumers
     names = [alarm.name for alarm in alarms(synth)]
     assert len(names) == len(set(names)) == expected
     assert all(name.startswith(f"lendbridge-{synth.stage}-") for name in names)
@@ -741,5 +744,39 @@ DEPLOYED_ALARM_IDS = {
 }  # fmt: skip
 
 
+# Alarms added since, with the ids they are first deployed with (the rate limiter's counters table
+# and its blind alarm).
+ADDED_ALARM_IDS = {"RateLimitTableSystemErrorsEF5C640D", "RateLimitTableThrottles5DE012A7", "RateLimiterBlindFA558B3D"}
+
+
 def test_every_alarm_keeps_the_logical_id_it_was_deployed_with(synth: Synth) -> None:
-    assert {alarm.logical_id for alarm in alarms(synth)} == DEPLOYED_ALARM_IDS
+    assert {alarm.logical_id for alarm in alarms(synth)} == DEPLOYED_ALARM_IDS | ADDED_ALARM_IDS
+
+
+def test_the_rate_limiter_blind_alarm_sums_every_scope(synth: Synth) -> None:
+    alarm = only_alarm(synth, "rate_limiter_blind")
+    assert alarm.metrics == {}
+    assert alarm.expression == 'SELECT SUM(RateLimiterBlind) FROM SCHEMA("PrivateLending/API", Scope)'
+    assert alarm.trigger() == EXPECTED[synth.stage]["rate_limiter_blind"]
+
+
+def test_the_blind_query_reads_exactly_the_dimensions_the_edge_emits(capsys: pytest.CaptureFixture[str]) -> None:
+    from concurrent.futures import Future
+
+    from lendbridge.domain.rate_limits import Limit, Subject, Verdict
+    from lendbridge.http.rate_limit import RateCheck
+
+    pending: Future[Verdict] = Future()
+    pending.set_result(Verdict(60, 60, 30, allowed=True, blind=True))
+    check = RateCheck(
+        [(Subject("caller", "u", Limit(60, 60)), pending)],
+        authenticated=True,
+        check_first=False,
+        request_id="r",
+        clock=lambda: 0.0,
+    )
+    check.finish({"statusCode": 200})
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines() if "RateLimiterBlind" in text]
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == NAMESPACE
+    assert directive["Dimensions"] == [["Scope"]]

@@ -21,6 +21,8 @@ API_TITLES = [
     "LendersAdded by Endpoint (per 5 minutes)",
     "Average latency by Endpoint (ms, per 5 minutes)",
     "Batch efficiency: lenders added per AddLenders request (per 5 minutes)",
+    "429 TOO_MANY_REQUESTS from the rate limiter, by Endpoint (per 5 minutes)",
+    "Rate limiter blind: requests served uncounted, by Scope (per 5 minutes)",
     "API and function alarms",
 ]
 DATA_TITLES = [
@@ -41,6 +43,7 @@ API_ALARM_FAMILIES = (
     "api-p99-latency",
     "lambda-errors",
     "lambda-throttles",
+    "rate-limiter-blind",
 )
 DATA_ALARM_FAMILIES = (
     "dynamodb-throttles",
@@ -199,6 +202,14 @@ def test_4xx_and_5xx_counts(synth: Synth) -> None:
         ("LoansReturned by Endpoint (per 5 minutes)", monitoring.LOANS_RETURNED_QUERY),
         ("LendersAdded by Endpoint (per 5 minutes)", monitoring.LENDERS_ADDED_QUERY),
         ("Average latency by Endpoint (ms, per 5 minutes)", monitoring.API_LATENCY_BY_ENDPOINT_QUERY),
+        (
+            "429 TOO_MANY_REQUESTS from the rate limiter, by Endpoint (per 5 minutes)",
+            monitoring.RATE_LIMITED_BY_ENDPOINT_QUERY,
+        ),
+        (
+            "Rate limiter blind: requests served uncounted, by Scope (per 5 minutes)",
+            monitoring.RATE_LIMITER_BLIND_BY_SCOPE_QUERY,
+        ),
     ],
 )
 def test_client_metric_widgets_group_one_metrics_insights_query(synth: Synth, title: str, query: str) -> None:
@@ -348,3 +359,15 @@ def test_system_errors_per_table(synth: Synth) -> None:
         (table,) = {m.dimensions["TableName"] for m in metrics}
         watched.add(table)
     assert watched == set(tables(synth))
+
+
+def test_429s_by_route_are_the_rate_limiters_error_type(synth: Synth) -> None:
+    from lendbridge.http.rate_limit import ERROR_TYPE
+
+    query = widget(_api(synth), "429 TOO_MANY_REQUESTS from the rate limiter, by Endpoint (per 5 minutes)").lines[0]
+    assert f"ErrorType = '{ERROR_TYPE}'" in str(query.expression)
+    assert "GROUP BY Endpoint" in str(query.expression)
+    blind = widget(_api(synth), "Rate limiter blind: requests served uncounted, by Scope (per 5 minutes)")
+    assert [a["value"] for a in blind.properties["annotations"]["horizontal"]] == [
+        synth.config.alarms["rate_limiter_blind"].threshold
+    ]

@@ -37,7 +37,9 @@ def test_every_table_is_on_demand_with_point_in_time_recovery_and_a_customer_man
         assert ref_id(sse.get("KMSMasterKeyId")) in synth.resources(stack, "AWS::KMS::Key"), logical_id
 
 
-@pytest.mark.parametrize(("table", "ttl_attribute"), [("idempotency_table", "expiration")])
+@pytest.mark.parametrize(
+    ("table", "ttl_attribute"), [("idempotency_table", "expiration"), ("rate_limit_table", "expires_at")]
+)
 def test_expiring_tables_have_time_to_live(synth: Synth, table: str, ttl_attribute: str) -> None:
     properties = synth.resource_of("data", getattr(synth.stacks.data, table))["Properties"]
     assert properties.get("TimeToLiveSpecification") == {"AttributeName": ttl_attribute, "Enabled": True}
@@ -87,7 +89,7 @@ def test_deletion_protection_only_in_prod(synth: Synth) -> None:
 
 def test_every_table_and_bucket_is_named_to_some_function(synth: Synth) -> None:
     """A table or bucket no function is told about is a resource no code uses: it is added with
-    the module that uses it, not before (webhooks, rate limits, bookings and their documents have
+    the module that uses it, not before (webhooks, bookings and their documents have
     not landed). A bucket that only receives another bucket's access logs comes with that bucket."""
     environments = " ".join(
         flatten(value)

@@ -272,3 +272,17 @@ def test_a_blank_required_text_is_refused_by_the_documented_pattern() -> None:
     pattern = DOCUMENT["components"]["schemas"]["RegisterRequest"]["properties"]["full_name"]["pattern"]
     assert re.search(pattern, "   ") is None
     assert re.search(pattern, " Ada ") is not None
+
+
+def test_every_authenticated_answer_documents_the_rate_limit_headers() -> None:
+    """The contract: X-RateLimit-* on every authenticated response; public routes have none."""
+    document = DOCUMENT
+    names = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+    for route in ROUTES:
+        for status, response in document["paths"][route.path][route.method.lower()]["responses"].items():
+            documented = set(response.get("headers", {})) & set(names)
+            expected = set(names) if route.authenticated and status != "401" else set()
+            assert documented == expected, (route.endpoint, status)
+            for name in documented:
+                assert response["headers"][name]["schema"]["pattern"] == "^[0-9]+$"
+                assert response["headers"][name]["required"] is False  # gateway answers carry none

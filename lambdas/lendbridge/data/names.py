@@ -30,3 +30,8 @@ INDEX_KEYS: dict[str, tuple[str, str | None]] = {
 # Powertools idempotency's record layout (its defaults): key attribute and expiry.
 IDEMPOTENCY_KEY = "id"
 IDEMPOTENCY_EXPIRY = "expiration"
+
+# Rate-limit counters: one item per subject and window (key attribute PK), expiring by TTL.
+RATE_LIMIT_TABLE = "RateLimitTable"
+RATE_LIMIT_HITS = "hits"
+RATE_LIMIT_EXPIRY = "expires_at"

@@ -47,6 +47,7 @@ from lendbridge.schemas.accounts import (
 )
 from lendbridge.schemas.common import Success, responses
 from lendbridge.wiring.accounts import build_accounts
+from lendbridge.wiring.rate_limits import rate_limiter
 
 TAG = "Accounts"
 app = build_app()
@@ -222,4 +223,4 @@ def _client_context() -> ClientContext:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return serve(app, event, context)
+    return serve(app, event, context, rate_limiter)

@@ -23,6 +23,7 @@ from lendbridge.schemas import presenters
 from lendbridge.schemas.common import Success, responses
 from lendbridge.schemas.loans import AcceptRequest, DeclineRequest, InvestmentList, InvitationList, ResponseOut
 from lendbridge.wiring.lending import LendingServices, build_lending_services
+from lendbridge.wiring.rate_limits import rate_limiter
 
 TAG = "Lenders"
 app = build_app()
@@ -105,4 +106,4 @@ def decline(
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return serve(app, event, context)
+    return serve(app, event, context, rate_limiter)

@@ -53,6 +53,7 @@ from lendbridge.schemas.loans import (
     VersionList,
 )
 from lendbridge.wiring.lending import LendingServices, build_lending_services
+from lendbridge.wiring.rate_limits import rate_limiter
 
 app = build_app()
 logger = Logger()
@@ -324,4 +325,4 @@ def audit_log(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return serve(app, event, context)
+    return serve(app, event, context, rate_limiter)

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendbridge import errors, observability
-from lendbridge.http import answer, envelope, json_body
+from lendbridge.http import answer, envelope, json_body, rate_limit
 from lendbridge.http.errors import register_error_handlers
 from lendbridge.http.request_context import header, request_id_of
 from lendbridge.json_codec import dumps
@@ -37,17 +37,25 @@ def build_app() -> APIGatewayRestResolver:
     return app
 
 
-def serve(app: APIGatewayRestResolver, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Run one API Gateway proxy event through ``app`` with the contract's edge rules."""
+def serve(
+    app: APIGatewayRestResolver,
+    event: Mapping[str, Any],
+    context: LambdaContext,
+    limiter: rate_limit.LimiterSource | None = None,
+) -> dict[str, Any]:
+    """Run one API Gateway proxy event through ``app`` with the contract's edge rules;
+    ``limiter`` gives the function's rate limiter (none: no limits)."""
     started = perf_counter()
     request = APIGatewayProxyEvent(dict(event))
     request_id = request_id_of(request)
     logger.append_keys(request_id=request_id)
     outcome = answer.begin()
-    response = _refuse_unreadable_body(request, request_id)
+    limits = rate_limit.start(limiter, event, request_id)
+    response = _refuse_unreadable_body(request, request_id) or limits.refusal_first()
     if response is None:
         app.append_context(request_id=request_id)
         response = app.resolve(event, context)
+    response = limits.finish(response)
     headers = response.setdefault("multiValueHeaders", {})
     headers["X-Request-Id"] = [request_id]
     if outcome.replayed:
@@ -63,7 +71,7 @@ def serve(app: APIGatewayRestResolver, event: Mapping[str, Any], context: Lambda
     return response
 
 
-EXPOSED_HEADERS = ("X-Request-Id", "Retry-After", "Idempotent-Replayed", "ETag", "Location")
+EXPOSED_HEADERS = ("X-Request-Id", "Retry-After", "Idempotent-Replayed", "ETag", "Location", *rate_limit.HEADERS)
 
 
 @lru_cache(maxsize=1)
