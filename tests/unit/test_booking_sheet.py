@@ -5,7 +5,7 @@ status, and tax-id masking; plus property-style cases over hostile input."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -93,6 +93,7 @@ def test_the_field_list_is_the_contracts_in_its_order() -> None:
         ("interest_rate_or_margin", "3.125", "3.125"),
         ("interest_rate_or_margin", 0, "0.00"),
         ("maturity_date", "2031-06-30", "2031-06-30"),
+        ("maturity_date", date(2031, 6, 30), "2031-06-30"),
         ("maturity_date", "30 June 2031", "2031-06-30"),
         ("maturity_date", "30th day of June, 2031", "2031-06-30"),
         ("signing_date", "Sept 1, 2026", "2026-09-01"),
@@ -128,6 +129,7 @@ def test_values_are_kept_in_one_canonical_form(name: str, raw: object, canonical
         ("facility_amount", "1e6", "ASCII digits"),
         ("facility_amount", "NaN", "ASCII digits"),
         ("facility_amount", float("inf"), "finite"),
+        ("facility_amount", Decimal("NaN"), "finite"),
         ("facility_amount", True, "boolean"),
         ("facility_amount", "\u0661\u0662\u0663", "ASCII digits"),  # Arabic-Indic digits
         ("facility_amount", "\uff11\uff12\uff13", "ASCII digits"),  # full-width digits
@@ -281,6 +283,7 @@ def test_quotes_are_cleaned_cut_and_pages_kept_only_when_plausible() -> None:
             found("borrower_legal_name", "Acme Ltd", 0.9, 0, "Borrower:\n\tAcme\u202e Ltd\x00" + " filler" * 100),
             found("currency", "EUR", 0.9, True, "\u200b"),  # type: ignore[arg-type]
             found("reference_rate", "SOFR", 0.9, 3, "x" * 5000),
+            found("guarantors", "Ann Smith", 0.9, 2, "Guarantor: Ann \ud800 Smith"),
         ],
         "d",
         T0,
@@ -294,6 +297,7 @@ def test_quotes_are_cleaned_cut_and_pages_kept_only_when_plausible() -> None:
     assert name.quote.endswith("…")
     assert result.fields["currency"].source == FieldSource("d", None, None)
     assert result.fields["reference_rate"].source == FieldSource("d", 3, None)
+    assert result.fields["guarantors"].source == FieldSource("d", 2, None)  # not valid Unicode: no quote
 
 
 def test_tax_ids_are_masked_in_every_quote() -> None:

@@ -175,3 +175,37 @@ def test_an_encrypted_pdf_fails_with_a_reason() -> None:
 def test_an_unsupported_type_fails() -> None:
     with pytest.raises(ExtractionFailed):
         LocalPdfReader().read(b"<html>", "text/html")
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "value", "confidence"),
+    [
+        ("Currency: GBP", "currency", "GBP", LABELLED),
+        ("Currency: Pounds sterling (GBP)", "currency", "GBP", LABELLED - PICKED_OUT),
+        ("Currency: euro", "currency", "EUR", LABELLED - PICKED_OUT),
+        ("Reference rate: Bank of England base rate", "reference_rate", "Bank of England base rate", LABELLED),
+        ("TIN: 12-3456789", "borrower_tax_id", "12-3456789", LABELLED),
+        ("Commitment: 1,250,000.00 USD", "facility_amount", "1,250,000.00", LABELLED),
+        ("Loan amount: £2,000,000.00", "currency", "GBP", LABELLED),
+        ("Maturity date: 2030-12-31", "maturity_date", "2030-12-31", LABELLED),
+        ("Repayment: Bullet", "repayment_type", "BULLET", LABELLED),
+    ],
+)
+def test_label_values_of_each_shape(line: str, field: str, value: str, confidence: float) -> None:
+    found = _read(_pdf([line]))
+    assert (found[field].value, found[field].confidence) == (value, pytest.approx(confidence))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Currency: to be agreed",
+        "Tax ID: to follow",
+        "Facility amount: to be confirmed",
+        "Interest rate type: fixed or floating at the Borrower's option",
+        "Maturity date: five years after signing",
+        "Margin: to be agreed",
+    ],
+)
+def test_a_label_without_a_value_of_its_shape_gives_nothing(line: str) -> None:
+    assert _read(_pdf([line])) == {}
