@@ -244,6 +244,8 @@ def _rate(value: Any) -> Decimal:
 
 
 def _rate_text(value: Decimal) -> str:
+    """At least two places, no trailing zeros beyond them: 2.5 and 2.50000 are both "2.50"."""
+    value = value.normalize()
     if value.as_tuple().exponent >= -2:  # type: ignore[operator]
         value = value.quantize(Decimal("0.01"))
     return f"{value:f}"
