@@ -325,6 +325,38 @@ def test_a_tax_id_already_on_the_sheet_is_masked_in_new_quotes() -> None:
     assert result.fields["borrower_address"].source.quote == "Hauptstr. 1 **** 980"  # type: ignore[union-attr]
 
 
+def test_a_labelled_tax_id_is_masked_in_quotes_even_when_the_sheet_has_none() -> None:
+    quote = "Acme Inc, EIN: 12-3456789, VAT No. GB 123 4567 89, Tax ID 98-7654321; 2,500 staff"
+    result = merge_extraction({}, [found("borrower_legal_name", "Acme Inc", 0.9, 1, quote)], "d", T0)
+    shown = result.fields["borrower_legal_name"].source.quote  # type: ignore[union-attr]
+    assert shown == "Acme Inc, EIN: ****6789, VAT No. ****7 89, Tax ID ****4321; 2,500 staff"
+
+
+def test_a_dropped_tax_id_reading_is_still_masked_in_other_quotes() -> None:
+    result = merge_extraction(
+        {},
+        [
+            found("borrower_tax_id", "12#3456789", 0.9),  # invalid: dropped
+            found("borrower_address", "1 Main St", 0.9, 1, "1 Main St (12#3456789)"),
+        ],
+        "d",
+        T0,
+    )
+    assert "borrower_tax_id" not in result.fields
+    assert result.fields["borrower_address"].source.quote == "1 Main St (****6789)"  # type: ignore[union-attr]
+
+
+def test_a_tax_id_at_the_cut_of_a_long_quote_is_masked_before_the_cut() -> None:
+    quote = "x" * 190 + " 12-3456789 and more"
+    result = merge_extraction(
+        {}, [found("borrower_tax_id", "12-3456789", 0.9), found("reference_rate", "SOFR", 0.9, 1, quote)], "d", T0
+    )
+    shown = result.fields["reference_rate"].source.quote  # type: ignore[union-attr]
+    assert shown is not None
+    assert "345" not in shown
+    assert len(shown) <= MAX_QUOTE_LENGTH
+
+
 @pytest.mark.parametrize(
     ("value", "shown"),
     [("12-3456789", "****6789"), ("GB 123 4567 89", "****7 89"), ("12345", "****2345"), ("1234", "****"), ("", "****")],
