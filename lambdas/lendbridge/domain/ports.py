@@ -151,3 +151,39 @@ class IdentityProvider(Protocol):
 
     def reset_password(self, email: str, code: str, new_password: str) -> None:
         """Raises InvalidCode or PasswordRejected."""
+
+
+# --- commercial loan bookings: documents and extraction ---------------------------------------
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    """Where and how the client uploads a document: ``headers`` are the ones the signature
+    binds (Content-Type and Content-Length), which the client must send as given."""
+
+    url: str
+    headers: dict[str, str]
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    size: int
+    content_type: str | None = None
+
+
+class DocumentStorage(Protocol):
+    def presign_put(self, key: str, content_type: str, size_bytes: int, expires_in: int) -> PresignedUpload: ...
+
+    def presign_get(self, key: str, expires_in: int) -> str: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def head(self, key: str) -> StoredObject | None:
+        """None when no object has that key."""
+
+    def read(self, key: str) -> bytes: ...
+
+
+class ExtractionQueue(Protocol):
+    def enqueue(self, booking_id: str, document_id: str, extraction_id: str) -> None: ...
