@@ -25,7 +25,7 @@ from stacks.app import LendbridgeStacks, cdk_json_context
 from tests.infra.support import CDK_PROVIDER_HANDLER, Synth, as_list, flatten, ref_id
 
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
-PRODUCER_STACKS = ("data", "identity", "api", "processing")
+PRODUCER_STACKS = ("data", "identity", "api", "processing", "bookings")
 NAMESPACE = "PrivateLending/API"
 
 # (threshold, period seconds, evaluation periods, datapoints to alarm, treat missing data)
@@ -48,6 +48,9 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "stream_iterator_age": (900_000, 300, 1, 1, NB),  # a consumer 15 minutes behind its stream
         "dlq_depth": (0, 300, 1, 1, NB),
         "orphaned_records": (0, 3600, 1, 1, "ignore"),
+        "extraction_failures": (5, 900, 1, 1, NB),  # more than 5 extractions FAILED in 15 minutes
+        "extraction_queue_age": (3600, 300, 1, 1, NB),  # an extraction waiting over an hour
+        "documents_rejected": (20, 3600, 1, 1, NB),
     },
     "prod": {
         **CLIENT,
@@ -60,6 +63,9 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "stream_iterator_age": (300_000, 300, 3, 3, NB),  # 5 minutes behind for 15 minutes
         "dlq_depth": (0, 60, 1, 1, NB),
         "orphaned_records": (0, 3600, 1, 1, "ignore"),
+        "extraction_failures": (2, 900, 1, 1, NB),
+        "extraction_queue_age": (900, 300, 3, 3, NB),  # waiting over 15 minutes for 15 minutes
+        "documents_rejected": (5, 3600, 1, 1, NB),
     },
 }
 RESERVED_CONCURRENCY: dict[str, dict[str, int]] = {
