@@ -4,7 +4,7 @@ bookings stack): shared by the bookings API function and the two workers."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import boto3
@@ -52,3 +52,21 @@ def document_storage(settings: DocumentSettings) -> S3DocumentStorage:
 
 def extraction_queue(settings: DocumentSettings) -> SqsExtractionQueue:
     return SqsExtractionQueue(client("sqs"), settings.extraction_queue_url)
+
+
+def readiness_checks(settings: DocumentSettings) -> dict[str, Callable[[], None]]:
+    """What /health/ready asks on the bookings module's behalf: the documents bucket, the
+    extraction queue and, where extraction uses Bedrock, the stage's model. The local reader
+    needs nothing remote. None where the stage has no documents bucket."""
+    if not settings.bucket:
+        return {}
+    storage, queue = document_storage(settings), extraction_queue(settings)
+    checks: dict[str, Callable[[], None]] = {"documents": storage.ping, "extraction_queue": queue.ping}
+    if settings.reader_kind == "bedrock":
+        bedrock = client("bedrock")
+
+        def model_available() -> None:
+            bedrock.get_foundation_model(modelIdentifier=settings.model_id)
+
+        checks["extraction_model"] = model_available
+    return checks
