@@ -9,6 +9,8 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
+from lendbridge.domain.products import Product, parse_catalogue
+
 SERVICE_NAME = "lendbridge"
 METRICS_NAMESPACE = "PrivateLending/API"
 
@@ -71,6 +73,9 @@ class StageConfig:
     ses_from_email: str | None = None
     ses_from_name: str | None = None
     ses_verified_domain: str | None = None
+    # Commercial loan bookings: the product catalogue this stage offers (lendbridge.domain.products
+    # checks it here, at synth, and the bookings function receives it in its environment).
+    products: tuple[Product, ...] = ()
 
     @property
     def removal_policy(self) -> cdk.RemovalPolicy:
@@ -95,6 +100,10 @@ class StageConfig:
         settings = dict(settings)
         settings["alarms"] = {key: AlarmSettings(**values) for key, values in (settings.get("alarms") or {}).items()}
         settings["reserved_concurrency"] = dict(settings.get("reserved_concurrency") or {})
+        try:
+            settings["products"] = parse_catalogue(settings.get("products"))
+        except ValueError as invalid:
+            raise ValueError(f"stages.{chosen}.{invalid}") from None
         return cls(name=chosen, **settings)
 
 
