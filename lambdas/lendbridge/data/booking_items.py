@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from lendbridge.domain.booking_sheet import FieldSource, SheetField
+from lendbridge.domain.booking_sheet import FieldSource, SheetField, masked
 from lendbridge.domain.bookings import (
     Booking,
     BookingStatus,
@@ -21,7 +21,6 @@ from lendbridge.domain.bookings import (
     ExtractionRecord,
     ExtractionStatus,
     Sheet,
-    masked_sheet_fields,
 )
 from lendbridge.timestamps import iso, parse_time
 
@@ -309,7 +308,7 @@ def _field_of(value: Mapping[str, Any]) -> SheetField:
 
 def audited_sheet_change(before: Sheet, after: Sheet) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only the fields that changed, with the tax id masked: an audit entry never holds it."""
-    old, new = masked_sheet_fields(before.fields), masked_sheet_fields(after.fields)
+    old, new = masked(before.fields), masked(after.fields)
     changed = sorted(name for name in old.keys() | new.keys() if old.get(name) != new.get(name))
 
     def shown(fields: Mapping[str, SheetField]) -> dict[str, Any]:

@@ -376,17 +376,16 @@ class DynamoBookingStore:
     ) -> None:
         """A document's or an extraction's entry, filed under its booking."""
         if isinstance(record, DocumentRecord):
-            entity_id, shown = record.document_id, audited_document
+            entity_id, images = record.document_id, (audited_document(before), audited_document(after))
         else:
-            entity_id, shown = record.extraction_id, audited_extraction
+            entity_id, images = record.extraction_id, (audited_extraction(before), audited_extraction(after))
         txn.audit(
             actor,
             iso(at),
             entity,
             entity_id,
             action,
-            shown(before),
-            shown(after),
+            *images,
             scope_pk=booking_pk(record.booking_id),
         )
 

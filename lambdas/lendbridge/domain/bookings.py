@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from lendbridge.domain.booking_sheet import SheetField, SheetStatus, mask_tax_id, sheet_status
+from lendbridge.domain.booking_sheet import SheetField, SheetStatus, sheet_status
 from lendbridge.domain.products import Product
 from lendbridge.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
 
@@ -19,7 +19,6 @@ CONTENT_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/tiff")
 # Long enough for a large file on a slow line; the URL is useless once the object exists.
 UPLOAD_URL_SECONDS = 15 * 60
 DOWNLOAD_URL_SECONDS = 5 * 60
-TAX_ID_FIELD = "borrower_tax_id"
 
 
 class BookingStatus(StrEnum):
@@ -203,29 +202,3 @@ def check_document(content_type: str, size_bytes: int) -> None:
         errors["size_bytes"] = [f"Must be between 1 and {MAX_DOCUMENT_BYTES} bytes (20 MB)"]
     if errors:
         raise ValidationFailed("The document cannot be accepted", field_errors=errors)
-
-
-def masked_value(name: str, value: str) -> str:
-    return mask_tax_id(value) if name == TAX_ID_FIELD else value
-
-
-def masked_sheet_fields(fields: Mapping[str, SheetField]) -> dict[str, SheetField]:
-    """The tax id reduced to its last 4 characters, its quote left out: what every response,
-    audit entry and log line gets."""
-    shown: dict[str, SheetField] = {}
-    for name, sheet_field in fields.items():
-        if name != TAX_ID_FIELD:
-            shown[name] = sheet_field
-            continue
-        # A quote may write the number in another form (spaces, dashes): it is never shown.
-        source = sheet_field.source
-        if source is not None and source.quote:
-            source = type(source)(document_id=source.document_id, page=source.page, quote=None)
-        shown[name] = type(sheet_field)(
-            value=mask_tax_id(sheet_field.value),
-            confidence=sheet_field.confidence,
-            source=source,
-            extracted_at=sheet_field.extracted_at,
-            corrected_by=sheet_field.corrected_by,
-        )
-    return shown
