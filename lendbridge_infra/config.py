@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 from constructs import Construct
 
-from lendbridge.domain.products import Product, parse_catalogue
+if TYPE_CHECKING:  # the Lambda code joins the import path when stacks.app loads
+    from lendbridge.domain.products import Product
 
 SERVICE_NAME = "lendbridge"
 METRICS_NAMESPACE = "PrivateLending/API"
@@ -100,6 +101,8 @@ class StageConfig:
         settings = dict(settings)
         settings["alarms"] = {key: AlarmSettings(**values) for key, values in (settings.get("alarms") or {}).items()}
         settings["reserved_concurrency"] = dict(settings.get("reserved_concurrency") or {})
+        from lendbridge.domain.products import parse_catalogue  # one rule book: the function's own
+
         try:
             settings["products"] = parse_catalogue(settings.get("products"))
         except ValueError as invalid:
