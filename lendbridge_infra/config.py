@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 from constructs import Construct
+
+if TYPE_CHECKING:  # the Lambda code joins the import path when stacks.app loads
+    from lendbridge.domain.products import Product
 
 SERVICE_NAME = "lendbridge"
 METRICS_NAMESPACE = "PrivateLending/API"
@@ -80,6 +83,9 @@ class StageConfig:
     extraction_model_id: str = ""
     knowledge_base_id: str | None = None
     knowledge_base_data_source_id: str | None = None
+    # Commercial loan bookings: the product catalogue this stage offers (lendbridge.domain.products
+    # checks it here, at synth, and the bookings function receives it in its environment).
+    products: tuple[Product, ...] = ()
 
     @property
     def removal_policy(self) -> cdk.RemovalPolicy:
@@ -105,6 +111,12 @@ class StageConfig:
         settings = dict(settings)
         settings["alarms"] = {key: AlarmSettings(**values) for key, values in (settings.get("alarms") or {}).items()}
         settings["reserved_concurrency"] = dict(settings.get("reserved_concurrency") or {})
+        from lendbridge.domain.products import parse_catalogue  # one rule book: the function's own
+
+        try:
+            settings["products"] = parse_catalogue(settings.get("products"))
+        except ValueError as invalid:
+            raise ValueError(f"stages.{chosen}.{invalid}") from None
         return cls(name=chosen, **settings)
 
 

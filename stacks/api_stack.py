@@ -13,6 +13,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from lendbridge.data import names
+from lendbridge.domain.products import catalogue_to_json
 from lendbridge.routes import ROUTES
 from lendbridge_infra.config import StageConfig
 from lendbridge_infra.function import LendbridgeFunction, retention_of
@@ -40,6 +41,9 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "accounts": FunctionSpec("lendbridge.handlers.accounts", "Registration, login and the caller's profile"),
     "loans": FunctionSpec("lendbridge.handlers.loans", "Borrowers: create loans, list them, invite lenders"),
     "lender": FunctionSpec("lendbridge.handlers.lender", "Lenders: pending invitations, accept, decline, portfolio"),
+    "bookings": FunctionSpec(
+        "lendbridge.handlers.bookings", "Commercial loan bookings: products, bookings, documents, booking sheet"
+    ),
 }
 
 ITEM_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
@@ -98,7 +102,7 @@ class ApiStack(cdk.Stack):
                 config=config,
                 module=spec.module,
                 description=spec.description,
-                environment=environment,
+                environment={**environment, **self._own_environment(name)},
                 # Caps each public function so a flood cannot take the account's whole concurrency
                 # (and starve the stream consumer); the stage throttle answers 429 well before it.
                 reserved_concurrency=config.reserved_concurrency.get(name),
@@ -112,6 +116,13 @@ class ApiStack(cdk.Stack):
         self.api = self._rest_api(identity)
         if config.waf_enabled:
             self._web_acl()
+
+    def _own_environment(self, function: str) -> dict[str, str]:
+        """Settings only one function reads."""
+        if function == "bookings":
+            # The catalogue travels with the function: serving it never reads the database.
+            return {"PRODUCTS": catalogue_to_json(self.config.products)}
+        return {}
 
     def _grant(self, data: DataStack, identity: IdentityStack) -> None:
         health, accounts = self.functions["health"], self.functions["accounts"]
@@ -154,6 +165,24 @@ class ApiStack(cdk.Stack):
             grant_secret_read(function, data.idempotency_secret.secret_arn)
         # Lenders' bank numbers are sealed here; no function in the request path can unseal them.
         data.bank_data_key.grant(lender, "kms:Encrypt")
+        self._grant_bookings(data)
+
+    def _grant_bookings(self, data: DataStack) -> None:
+        """Bookings live in the main table (GSI1 and GSI2 hold an owner's lists); a document's
+        removal deletes its item, so DeleteItem too. The bucket and the extraction queue are
+        granted by the stack that owns them."""
+        bookings = self.functions["bookings"]
+        grant_table(
+            bookings,
+            data.main_table,
+            [*ITEM_READ, *ITEM_WRITE, "dynamodb:DeleteItem"],
+            indexes=[names.BORROWER_COLLECTION, names.LENDER_INVITATIONS],
+        )
+        grant_table(bookings, data.audit_table, ["dynamodb:PutItem"])
+        grant_table(bookings, data.idempotency_table, IDEMPOTENCY)
+        data.data_key.grant(bookings, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+        grant_secret_read(bookings, data.pagination_secret.secret_arn)
+        grant_secret_read(bookings, data.idempotency_secret.secret_arn)
 
     def _rest_api(self, identity: IdentityStack) -> apigw.RestApi:
         access_logs = logs.LogGroup(

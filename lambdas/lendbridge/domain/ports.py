@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from lendbridge.domain.accounts import Challenge, ClientContext, Tokens, UserProfile
+    from lendbridge.domain.bookings import Booking, BookingStatus, DocumentRecord, ExtractionRecord, Sheet
     from lendbridge.domain.history import AuditEntry, FundingPoint, VersionRecord
     from lendbridge.domain.loans import (
         AchDetails,
@@ -98,6 +99,55 @@ class LoanStore(Protocol):
 
     def claim(self, participant: Participant, lender: Lender, actor: Actor, now: datetime) -> bool:
         """False when the invitation changed since it was read (or was claimed already)."""
+
+
+class BookingStore(Protocol):
+    """Commercial bookings with their documents, extractions and booking sheet (one item
+    collection per booking). Every write is one transaction with its audit entry, conditional
+    on the versions read; a failed condition raises the exception the write was tagged with
+    (``BookingChanged`` when another write got there first)."""
+
+    def get_booking(self, booking_id: str) -> Booking | None: ...
+
+    def booking_parts(
+        self, booking_id: str, *, document_id: str | None = None, extraction_id: str | None = None, sheet: bool = False
+    ) -> tuple[Booking | None, DocumentRecord | None, ExtractionRecord | None, Sheet | None]:
+        """The booking and the named parts, in one strongly consistent read."""
+
+    def bookings_page(
+        self, owner_id: str, status: BookingStatus | None, limit: int, position: Position | None
+    ) -> Page[Booking]:
+        """Newest first; without ``status``, cancelled bookings are left out."""
+
+    def documents(self, booking_id: str) -> list[DocumentRecord]: ...
+
+    def create_booking(self, booking: Booking, actor: Actor) -> None: ...
+
+    def save_booking(self, before: Booking, after: Booking, actor: Actor, *, sheet_version: int | None = None) -> None:
+        """``sheet_version``: also require the sheet to be at that version (booking it)."""
+
+    def add_document(self, booking: Booking, document: DocumentRecord, max_documents: int, actor: Actor) -> None: ...
+
+    def remove_document(self, booking: Booking, document: DocumentRecord, actor: Actor, now: datetime) -> None: ...
+
+    def save_document(self, before: DocumentRecord, after: DocumentRecord, actor: Actor) -> None: ...
+
+    def start_extraction(
+        self, booking: Booking, document: DocumentRecord, extraction: ExtractionRecord, actor: Actor
+    ) -> None: ...
+
+    def finish_extraction(
+        self,
+        before: ExtractionRecord,
+        after: ExtractionRecord,
+        actor: Actor,
+        *,
+        sheet: tuple[Sheet, Sheet] | None = None,
+    ) -> None:
+        """Store the outcome (and, on success, the merged sheet) and free the document for the
+        next extraction, at once."""
+
+    def save_sheet(self, booking: Booking, before: Sheet, after: Sheet, actor: Actor) -> None: ...
 
 
 class BankVault(Protocol):
