@@ -33,7 +33,9 @@ UNEXPECTED_REASON = "The extraction could not be completed; request it again lat
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=METRICS_SERVICE)
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every message failed is reported like any other (each message named), not
+# raised: a throttled extraction is an expected retry, not a function error that pages on-call.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 services: Lazy[ExtractorServices] = Lazy(build_extractor_services)
 
 

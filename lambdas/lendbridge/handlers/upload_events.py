@@ -37,7 +37,9 @@ METRICS_SERVICE = "bookings"
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=METRICS_SERVICE)
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every message failed is reported like any other (each message named), not
+# raised: a throttled upload check is an expected retry, not a function error that pages on-call.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 services: Lazy[UploadServices] = Lazy(build_upload_services)
