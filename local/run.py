@@ -146,8 +146,7 @@ def banner(stack: LocalLendbridge, settings: Settings) -> str:
         f"  DynamoDB        {storage}",
         f"  moto            {stack.moto_endpoint} (S3, Cognito, KMS, SNS, SQS, CloudWatch, Secrets Manager)",
         f"  Documents       presigned upload and download URLs point at S3 on {stack.moto_endpoint}"
-        " (moto: it stores what is sent and does not check signatures; the upload worker still rejects"
-        " a size or type unlike the declared one)",
+        " (their signatures checked as S3 checks them: another length or type is a 403)",
         f"  Extraction      {LOCAL_READER} PDF reader (text PDFs, documented patterns); Bedrock is not used locally",
         "",
         "Try it: paste these lines into a shell (or run `make seed` for a set of sample users and loans):",
