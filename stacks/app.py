@@ -118,6 +118,15 @@ def acknowledge_findings(stacks: LendbridgeStacks) -> None:
     for queue in [*stacks.identity.dead_letter_queues, *stacks.processing.dead_letter_queues]:
         acknowledge(queue, "AwsSolutions::AwsSolutions-SQS3", "SQS3")
     acknowledge_bookings_findings(stacks.bookings)
+    if "bookings" in api.functions:
+        named_documents = (
+            f"arn:<AWS::Partition>:s3:::{stacks.config.resource_name('documents')}-<AWS::AccountId>-<AWS::Region>"
+        )
+        acknowledge(
+            api.functions["bookings"],
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::{named_documents}/{DOCUMENT_PREFIX}*]",
+            "IAM5-documents",
+        )
 
 
 def acknowledge_bookings_findings(bookings: BookingsStack) -> None:

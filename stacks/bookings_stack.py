@@ -135,14 +135,21 @@ class BookingsStack(cdk.Stack):
         """The bookings function signs upload and download URLs (a presigned request carries
         the signer's permissions: PutObject with its tagging, GetObject, and the key to encrypt
         and decrypt), deletes a deleted document's object, and queues extractions."""
-        self._grant_objects(bookings, ["s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:DeleteObject"])
+        bookings.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:DeleteObject"],
+                resources=[self.documents_arn],
+            )
+        )
         self.documents_key.grant(bookings, "kms:GenerateDataKey", "kms:Decrypt")
         grant_send(bookings, self.extraction_queue)
 
     def grant_readiness(self, health: iam.IGrantable) -> None:
         """The readiness probe asks whether the bucket and the extraction queue answer."""
         health.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn])
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"], resources=[f"arn:{cdk.Aws.PARTITION}:s3:::{self.bucket_name}"]
+            )
         )
         health.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(actions=["sqs:GetQueueAttributes"], resources=[self.extraction_queue.queue_arn])
@@ -151,6 +158,17 @@ class BookingsStack(cdk.Stack):
             health.grant_principal.add_to_principal_policy(
                 iam.PolicyStatement(actions=["bedrock:GetFoundationModel"], resources=[self.model_arn])
             )
+
+    @property
+    def bucket_name(self) -> str:
+        """Known at synth (bucket names are global, hence account and region): other stacks
+        name the bucket's objects in their policies without an export of its ARN."""
+        return f"{self.config.resource_name('documents')}-{cdk.Aws.ACCOUNT_ID}-{cdk.Aws.REGION}"
+
+    @property
+    def documents_arn(self) -> str:
+        """The bucket's document objects (documents/*), by the bucket's known name."""
+        return f"arn:{cdk.Aws.PARTITION}:s3:::{self.bucket_name}/{DOCUMENT_PREFIX}*"
 
     @property
     def model_arn(self) -> str:
@@ -195,6 +213,7 @@ class BookingsStack(cdk.Stack):
         return s3.Bucket(
             self,
             "DocumentsBucket",
+            bucket_name=self.bucket_name,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.documents_key,
             # One data key per bucket instead of a KMS call per object.

@@ -271,3 +271,20 @@ def test_prod_must_extract_with_bedrock() -> None:
     app = cdk.App(context=_stage("prod", extraction_reader="local"))
     with pytest.raises(ValueError, match="prod must extract with Bedrock"):
         StageConfig.from_context(app, "prod")
+
+
+def test_the_bookings_function_signs_for_documents_and_queues_extractions_only(synth: Synth) -> None:
+    allowed = _allowed(synth, "api", synth.stacks.api.functions["bookings"])
+    s3 = {action for action in allowed if action.startswith("s3:")}
+    assert s3 == {"s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:DeleteObject"}
+    named = f"lendbridge-{synth.stage}-documents-"
+    for action in s3:
+        [resource] = allowed[action]
+        # By the bucket's name known at synth: no export of the bucket's ARN to the API stack.
+        assert named in resource, resource
+        assert resource.endswith("-${AWS::Region}/documents/*"), resource
+    [queue] = allowed["sqs:SendMessage"]
+    assert "ExtractionQueue" in queue
+    assert not any(action.startswith("bedrock:") for action in allowed), "the function only queues extractions"
+    _, bucket = _bucket(synth)
+    assert named in json.dumps(bucket["BucketName"])
