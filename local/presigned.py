@@ -14,7 +14,7 @@ import hmac
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 from botocore.auth import S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
@@ -51,19 +51,33 @@ def refusal(environ: dict[str, Any], now: datetime | None = None) -> tuple[str, 
         headers[name] = str(value)
     rest = [(key, value) for key, value in parse_qsl(query_text, keep_blank_values=True) if key not in _SIGNED_QUERY]
     url = f"http://{headers.get('host', environ.get('HTTP_HOST', ''))}{path}" + (f"?{urlencode(rest)}" if rest else "")
-    request = AWSRequest(method=str(environ["REQUEST_METHOD"]), url=url, headers=headers)
-    request.context["timestamp"] = query["X-Amz-Date"]
-    signer = S3SigV4QueryAuth(
-        Credentials(access_key, LOCAL_SECRET_KEY), "s3", region or date, expires=int(query["X-Amz-Expires"])
+    expected = query_signature(
+        str(environ["REQUEST_METHOD"]),
+        url,
+        headers,
+        Credentials(access_key, LOCAL_SECRET_KEY),
+        region or date,
+        query["X-Amz-Date"],
+        int(query["X-Amz-Expires"]),
     )
-    signer.add_auth(request)
-    expected = dict(parse_qsl(urlsplit(str(request.url)).query))["X-Amz-Signature"]
     if not hmac.compare_digest(expected, query["X-Amz-Signature"]):
         return (
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided",
         )
     return None
+
+
+def query_signature(
+    method: str, url: str, headers: dict[str, str], credentials: Credentials, region: str, signed_at: str, expires: int
+) -> str:
+    """The SigV4 query signature of this request as signed at ``signed_at`` (X-Amz-Date):
+    botocore's own S3 query signer, whose ``add_auth`` would stamp the current time instead."""
+    request = AWSRequest(method=method, url=url, headers=headers)
+    request.context["timestamp"] = signed_at
+    signer = S3SigV4QueryAuth(credentials, "s3", region, expires=expires)
+    signer._modify_request_before_signing(request)  # type: ignore[attr-defined]  # X-Amz-* query, at signed_at
+    return str(signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request))
 
 
 class PresignedUrlCheck:

@@ -14,8 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
-from botocore.auth import S3SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
@@ -25,6 +23,7 @@ from pydantic import ValidationError
 from lendbridge.data.document_storage import DOWNLOAD_URL_SECONDS, S3DocumentStorage
 from lendbridge.data.extraction_queue import SqsExtractionQueue, extraction_message_of
 from lendbridge.errors import DependencyUnavailable
+from local.presigned import query_signature
 
 BUCKET = "documents-bucket"
 KEY = "documents/booking-1/document-1"
@@ -51,14 +50,18 @@ def _query(url: str) -> dict[str, str]:
 
 def _signature_for(url: str, headers: dict[str, str]) -> str:
     """The signature S3 computes for a PUT to ``url`` sent with ``headers``: botocore's own
-    query signer over the same request and time, with the test's credentials."""
+    query signer over the same request and signing time, with the test's credentials."""
     query = _query(url)
     parts = urlsplit(url)
-    request = AWSRequest(method="PUT", url=f"{parts.scheme}://{parts.netloc}{parts.path}", headers=headers)
-    request.context["timestamp"] = query["X-Amz-Date"]
-    signer = S3SigV4QueryAuth(Credentials("testing", "testing"), "s3", "us-east-1", expires=int(query["X-Amz-Expires"]))
-    signer.add_auth(request)
-    return _query(request.url)["X-Amz-Signature"]
+    return query_signature(
+        "PUT",
+        f"{parts.scheme}://{parts.netloc}{parts.path}",
+        headers,
+        Credentials("testing", "testing"),
+        "us-east-1",
+        query["X-Amz-Date"],
+        int(query["X-Amz-Expires"]),
+    )
 
 
 def test_the_upload_url_signs_content_type_and_length(s3: Any) -> None:

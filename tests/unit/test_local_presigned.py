@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import pytest
 from botocore.config import Config
 from werkzeug.test import EnvironBuilder
 
@@ -92,3 +93,15 @@ def test_the_middleware_answers_403_and_passes_the_rest() -> None:
     b"".join(check(environ(url, headers, BODY), lambda status, _: statuses.append(status)))
     assert statuses[-1] == "200 OK"
     assert passed == ["PUT"]
+
+
+def test_a_url_used_seconds_after_it_was_made_still_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check signs at the URL's X-Amz-Date, not at the time the PUT arrives (botocore's
+    add_auth would stamp the current time: a URL used a second later was refused)."""
+    import botocore.auth
+
+    url, headers = presigned_upload()
+    later = datetime.now(UTC) + timedelta(seconds=90)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: later.replace(tzinfo=None))
+    assert refusal(environ(url, headers, BODY)) is None
+    assert refusal(environ(url, headers, BODY + b"x"))[0] == "SignatureDoesNotMatch"  # type: ignore[index]
