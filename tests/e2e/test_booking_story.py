@@ -147,15 +147,16 @@ def test_the_loan_officers_story(booking: Officer, stack: LocalLendbridge) -> No
     listed = data(booking.call("GET", "/documents"))["documents"]
     assert {d["document_id"] for d in listed} == {d["document_id"] for d in documents.values()}
 
-    # Extraction: both PDFs succeed; the local reader reads text PDFs only, and says so.
+    # Extraction of each: the local reader reads text PDFs; it has no OCR, so the scanned page
+    # succeeds with nothing found (in AWS, Bedrock reads the image).
     facility = documents["facility_agreement.pdf"]["document_id"]
     first = booking.extract(facility)
     assert first["status"] == "SUCCEEDED", first
     assert first["fields_found"] >= 10
+    assert first["started_at"] and first["finished_at"]
     assert booking.extract(documents["term_sheet.pdf"]["document_id"])["status"] == "SUCCEEDED"
     scanned = booking.extract(documents["execution_page.png"]["document_id"])
-    assert scanned["status"] == "FAILED"
-    assert scanned["error"]
+    assert (scanned["status"], scanned["fields_found"]) == ("SUCCEEDED", 0)
 
     sheet, _ = booking.sheet()
     assert sheet["status"] in ("PARTIAL", "COMPLETE")
