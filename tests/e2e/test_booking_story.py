@@ -153,7 +153,8 @@ def test_the_loan_officers_story(booking: Officer, stack: LocalLendbridge) -> No
     first = booking.extract(facility)
     assert first["status"] == "SUCCEEDED", first
     assert first["fields_found"] >= 10
-    assert first["started_at"] and first["finished_at"]
+    assert first["started_at"]
+    assert first["finished_at"]
     assert booking.extract(documents["term_sheet.pdf"]["document_id"])["status"] == "SUCCEEDED"
     scanned = booking.extract(documents["execution_page.png"]["document_id"])
     assert (scanned["status"], scanned["fields_found"]) == ("SUCCEEDED", 0)

@@ -57,7 +57,8 @@ def test_readiness_checks_the_documents_bucket_and_the_extraction_queue() -> Non
     import boto3
     from moto import mock_aws
 
-    from lendbridge.wiring.documents import DocumentSettings, readiness_checks
+    from lendbridge.document_settings import DocumentSettings
+    from lendbridge.handlers.health import readiness_checks
 
     with mock_aws():
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="documents")
@@ -78,7 +79,7 @@ def test_readiness_checks_the_documents_bucket_and_the_extraction_queue() -> Non
 
 
 def vars_of(settings: object) -> dict[str, str]:
-    from lendbridge.wiring.documents import DocumentSettings
+    from lendbridge.document_settings import DocumentSettings
 
     assert isinstance(settings, DocumentSettings)
     return {

@@ -14,7 +14,8 @@ from lendbridge.aws import BOTO_CONFIG
 from lendbridge.data.document_storage import S3DocumentStorage
 from lendbridge.domain.extraction import DocumentReader
 from lendbridge.domain.ports import DocumentStorage
-from lendbridge.wiring.documents import DocumentSettings, document_storage, worker_bookings
+from lendbridge.wiring.documents import DocumentSettings, document_storage
+from lendbridge.wiring.workers import worker_bookings
 
 # A Converse call on a 4.5 MB document takes tens of seconds, far over the shared 5 s read
 # timeout. Adaptive mode adds client-side rate limiting to standard mode's backoff, so a

@@ -15,7 +15,8 @@ from lendbridge.domain.booking_service import Bookings
 from lendbridge.domain.bookings import DocumentStatus
 from lendbridge.domain.ports import Clock, utc_now
 from lendbridge.domain.uploads import UploadVerdict
-from lendbridge.wiring.documents import DocumentSettings, document_storage, worker_bookings
+from lendbridge.wiring.documents import DocumentSettings, document_storage
+from lendbridge.wiring.workers import worker_bookings
 
 
 @dataclass(frozen=True)
