@@ -749,6 +749,7 @@ DEPLOYED_ALARM_IDS = {
 }  # fmt: skip
 # The bookings module's, as first deployed with it.
 BOOKINGS_ALARM_IDS = {
+    "BookingsFnErrors2332AE21", "BookingsFnThrottles2581EA89",
     "DocumentsRejectedFD45EB7C", "ExtractionFailures7324F410", "ExtractionQueueAgeFEC72094",
     "ExtractionQueueDlqDepthB115BF5B", "ExtractorFnErrors09EDC442", "ExtractorFnThrottles0F44D69B",
     "UploadEventsFnErrors0E59FD75", "UploadEventsFnThrottles596D5492", "UploadQueueDlqDepthA66BF74D",
