@@ -19,6 +19,7 @@ from lendbridge_infra.config import StageConfig
 from lendbridge_infra.function import LendbridgeFunction, retention_of
 from lendbridge_infra.grants import grant_secret_read, grant_send, grant_table
 from lendbridge_infra.waf import web_acl
+from stacks.bookings_stack import BookingsStack
 from stacks.data_stack import DataStack
 from stacks.identity_stack import SIGNIN_SCOPE, IdentityStack
 
@@ -74,6 +75,7 @@ class ApiStack(cdk.Stack):
         config: StageConfig,
         data: DataStack,
         identity: IdentityStack,
+        bookings: BookingsStack,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -90,6 +92,8 @@ class ApiStack(cdk.Stack):
             "IDEMPOTENCY_SECRET_ID": data.idempotency_secret.secret_arn,
             "CORS_ORIGINS": ",".join(config.cors_origins),
             "CLAIMS_QUEUE_URL": identity.claims_queue.queue_url,
+            # Commercial loan bookings: the documents bucket, the extraction queue, the reader.
+            **bookings.document_environment(),
         }
         self.functions: dict[str, lambda_.Function] = {
             name: LendbridgeFunction(
@@ -106,6 +110,9 @@ class ApiStack(cdk.Stack):
             for name, spec in FUNCTIONS.items()
         }
         self._grant(data, identity)
+        if "bookings" in self.functions:
+            bookings.grant_api(self.functions["bookings"])
+        bookings.grant_readiness(self.functions["health"])
         self.api = self._rest_api(identity)
         if config.waf_enabled:
             self._web_acl()

@@ -20,11 +20,8 @@ class Settings:
     pagination_secret_id: str
     claims_queue_url: str
     idempotency_secret_id: str
-    # Commercial bookings: the stage's product catalogue (JSON), the documents' bucket and the
-    # extraction queue.
+    # Commercial bookings: the stage's product catalogue, as JSON (lendbridge.domain.products).
     products: str = "[]"
-    documents_bucket: str = ""
-    extraction_queue_url: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -46,6 +43,4 @@ class Settings:
             claims_queue_url=get("CLAIMS_QUEUE_URL"),
             idempotency_secret_id=get("IDEMPOTENCY_SECRET_ID"),
             products=get("PRODUCTS") or "[]",
-            documents_bucket=get("DOCUMENTS_BUCKET"),
-            extraction_queue_url=get("EXTRACTION_QUEUE_URL"),
         )

@@ -25,7 +25,7 @@ from stacks.app import LendbridgeStacks, cdk_json_context
 from tests.infra.support import CDK_PROVIDER_HANDLER, Synth, as_list, flatten, ref_id
 
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
-PRODUCER_STACKS = ("data", "identity", "api", "processing")
+PRODUCER_STACKS = ("data", "identity", "api", "processing", "bookings")
 NAMESPACE = "PrivateLending/API"
 
 # (threshold, period seconds, evaluation periods, datapoints to alarm, treat missing data)
@@ -48,6 +48,9 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "stream_iterator_age": (900_000, 300, 1, 1, NB),  # a consumer 15 minutes behind its stream
         "dlq_depth": (0, 300, 1, 1, NB),
         "orphaned_records": (0, 3600, 1, 1, "ignore"),
+        "extraction_failures": (5, 900, 1, 1, NB),  # more than 5 extractions FAILED in 15 minutes
+        "extraction_queue_age": (3600, 300, 1, 1, NB),  # an extraction waiting over an hour
+        "documents_rejected": (20, 3600, 1, 1, NB),
     },
     "prod": {
         **CLIENT,
@@ -60,6 +63,9 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "stream_iterator_age": (300_000, 300, 3, 3, NB),  # 5 minutes behind for 15 minutes
         "dlq_depth": (0, 60, 1, 1, NB),
         "orphaned_records": (0, 3600, 1, 1, "ignore"),
+        "extraction_failures": (2, 900, 1, 1, NB),
+        "extraction_queue_age": (900, 300, 3, 3, NB),  # waiting over 15 minutes for 15 minutes
+        "documents_rejected": (5, 3600, 1, 1, NB),
     },
 }
 RESERVED_CONCURRENCY: dict[str, dict[str, int]] = {
@@ -299,7 +305,8 @@ def test_alarms_are_exactly_the_catalogue(synth: Synth) -> None:
     indexes = sum(len(table["Properties"].get("GlobalSecondaryIndexes", [])) for table in tables.values())
     queues = sum(len(getattr(getattr(synth.stacks, stack), "dead_letter_queues", [])) for stack in PRODUCER_STACKS)
     consumers = len(synth.stacks.processing.stream_consumers)
-    expected = 6 + 2 * functions + (len(tables) + indexes) + len(tables) + queues + consumers
+    # 6 stage-wide families of the lending core, 3 of the bookings module
+    expected = 9 + 2 * functions + (len(tables) + indexes) + len(tables) + queues + consumers
     names = [alarm.name for alarm in alarms(synth)]
     assert len(names) == len(set(names)) == expected
     assert all(name.startswith(f"lendbridge-{synth.stage}-") for name in names)
@@ -524,7 +531,7 @@ def test_every_dead_letter_queue_has_a_depth_alarm(synth: Synth) -> None:
         for stack in [getattr(synth.stacks, name)]
         for queue in getattr(stack, "dead_letter_queues", [])
     }
-    assert {name for name, _ in queues} == {"identity", "processing"}
+    assert {name for name, _ in queues} == {"identity", "processing", "bookings"}
     watched = set()
     for subject, alarm in alarms_named(synth, "dlq_depth").items():
         metric = alarm.only_metric()
@@ -740,7 +747,13 @@ DEPLOYED_ALARM_IDS = {
     "MainTableparticipantbyidThrottlesF8A5DD27", "OrphanedRecords8272FE45", "PostConfirmationFnErrors3D7799BD",
     "PostConfirmationFnThrottlesAC2ACB93",
 }  # fmt: skip
+# The bookings module's, as first deployed with it.
+BOOKINGS_ALARM_IDS = {
+    "DocumentsRejectedFD45EB7C", "ExtractionFailures7324F410", "ExtractionQueueAgeFEC72094",
+    "ExtractionQueueDlqDepthB115BF5B", "ExtractorFnErrors09EDC442", "ExtractorFnThrottles0F44D69B",
+    "UploadEventsFnErrors0E59FD75", "UploadEventsFnThrottles596D5492", "UploadQueueDlqDepthA66BF74D",
+}  # fmt: skip
 
 
 def test_every_alarm_keeps_the_logical_id_it_was_deployed_with(synth: Synth) -> None:
-    assert {alarm.logical_id for alarm in alarms(synth)} == DEPLOYED_ALARM_IDS
+    assert {alarm.logical_id for alarm in alarms(synth)} == DEPLOYED_ALARM_IDS | BOOKINGS_ALARM_IDS

@@ -64,9 +64,14 @@ def _signature_for(url: str, headers: dict[str, str]) -> str:
 def test_the_upload_url_signs_content_type_and_length(s3: Any) -> None:
     upload = S3DocumentStorage(s3, BUCKET).presign_put(KEY, "application/pdf", len(PDF), 900)
     query = _query(upload.url)
-    assert set(query["X-Amz-SignedHeaders"].split(";")) == {"content-length", "content-type", "host"}
+    signed = set(query["X-Amz-SignedHeaders"].split(";"))
+    assert signed == {"content-length", "content-type", "host", "x-amz-tagging"}
     assert query["X-Amz-Expires"] == "900"
-    assert upload.headers == {"Content-Type": "application/pdf", "Content-Length": str(len(PDF))}
+    assert upload.headers == {
+        "Content-Type": "application/pdf",
+        "Content-Length": str(len(PDF)),
+        "x-amz-tagging": "upload=unverified",
+    }
     assert upload.expires_in == 900
     assert urlsplit(upload.url).path.endswith(f"/{KEY}")
     assert BUCKET in upload.url
@@ -78,6 +83,8 @@ def test_another_length_or_type_does_not_match_the_signature(s3: Any) -> None:
     signed = _query(upload.url)["X-Amz-Signature"]
     assert _signature_for(upload.url, {**upload.headers, "host": host}) == signed
     longer = {**upload.headers, "Content-Length": str(len(PDF) + 1), "host": host}
+    untagged = {key: value for key, value in upload.headers.items() if key != "x-amz-tagging"}
+    assert _signature_for(upload.url, {**untagged, "host": host}) != signed
     assert _signature_for(upload.url, longer) != signed
     other_type = {**upload.headers, "Content-Type": "image/png", "host": host}
     assert _signature_for(upload.url, other_type) != signed
@@ -106,6 +113,14 @@ def test_head_read_fingerprint_and_delete(s3: Any) -> None:
     assert print_.sha256 == hashlib.sha256(PDF).hexdigest()
     storage.delete(KEY)
     assert storage.head(KEY) is None
+
+
+def test_an_accepted_upload_loses_its_unverified_tag(s3: Any) -> None:
+    storage = S3DocumentStorage(s3, BUCKET)
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=PDF, Tagging="upload=unverified")
+    assert s3.get_object_tagging(Bucket=BUCKET, Key=KEY)["TagSet"] == [{"Key": "upload", "Value": "unverified"}]
+    storage.mark_verified(KEY)
+    assert s3.get_object_tagging(Bucket=BUCKET, Key=KEY)["TagSet"] == []
 
 
 def test_fingerprint_streams_objects_larger_than_one_chunk(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,8 +2,10 @@
 through Lambda; the functions only sign, inspect and delete.
 
 The presigned PUT signs the Content-Type and Content-Length headers (they are in the URL's
-``X-Amz-SignedHeaders``): S3 refuses an upload of another type or length with 403. The headers
-the client must send are returned with the URL. Objects are encrypted by the bucket's default
+``X-Amz-SignedHeaders``): S3 refuses an upload of another type or length with 403. It also
+signs an ``x-amz-tagging`` header that marks the object unverified until the upload worker
+accepts it (the bucket's lifecycle expires what stays unverified). The headers the client must
+send are returned with the URL. Objects are encrypted by the bucket's default
 (SSE-KMS), so no encryption header has to be signed or sent.
 """
 
@@ -17,6 +19,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lendbridge.data import names
 from lendbridge.domain.ports import PresignedUpload, StoredObject
 from lendbridge.errors import DependencyUnavailable
 
@@ -26,6 +29,7 @@ HEAD_BYTES = 16
 READ_CHUNK_BYTES = 1024 * 1024
 S3_RETRY_AFTER = 5
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
+UNVERIFIED_TAGGING = f"{names.UNVERIFIED_TAG_KEY}={names.UNVERIFIED_TAG_VALUE}"
 
 
 @dataclass(frozen=True)
@@ -47,11 +51,21 @@ class S3DocumentStorage:
         # Presigning is local computation (no request), so it cannot fail on S3's side.
         url = self._s3.generate_presigned_url(
             "put_object",
-            Params={"Bucket": self._bucket, "Key": key, "ContentType": content_type, "ContentLength": size_bytes},
+            Params={
+                "Bucket": self._bucket,
+                "Key": key,
+                "ContentType": content_type,
+                "ContentLength": size_bytes,
+                "Tagging": UNVERIFIED_TAGGING,
+            },
             ExpiresIn=expires_in,
             HttpMethod="PUT",
         )
-        headers = {"Content-Type": content_type, "Content-Length": str(size_bytes)}
+        headers = {
+            "Content-Type": content_type,
+            "Content-Length": str(size_bytes),
+            "x-amz-tagging": UNVERIFIED_TAGGING,
+        }
         return PresignedUpload(url=str(url), headers=headers, expires_in=expires_in)
 
     def presign_get(self, key: str, expires_in: int = DOWNLOAD_URL_SECONDS) -> str:
@@ -102,6 +116,11 @@ class S3DocumentStorage:
             finally:
                 body.close()
         return Fingerprint(size=size, content_type=response.get("ContentType"), head=head, sha256=digest.hexdigest())
+
+    def mark_verified(self, key: str) -> None:
+        """The object passed the upload check: lifecycle must not expire it."""
+        with _translated():
+            self._s3.delete_object_tagging(Bucket=self._bucket, Key=key)
 
     def delete(self, key: str) -> None:
         with _translated():

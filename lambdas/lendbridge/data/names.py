@@ -30,3 +30,10 @@ INDEX_KEYS: dict[str, tuple[str, str | None]] = {
 # Powertools idempotency's record layout (its defaults): key attribute and expiry.
 IDEMPOTENCY_KEY = "id"
 IDEMPOTENCY_EXPIRY = "expiration"
+
+# The documents bucket (commercial loan bookings): every object key starts with this prefix
+# (documents/{booking_id}/{document_id}); an upload arrives tagged unverified (its presigned PUT
+# signs the tag) until the upload worker accepts it; lifecycle expires what stays unverified.
+DOCUMENT_PREFIX = "documents/"
+UNVERIFIED_TAG_KEY = "upload"
+UNVERIFIED_TAG_VALUE = "unverified"

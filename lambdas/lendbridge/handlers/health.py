@@ -20,6 +20,7 @@ from lendbridge.http.app import build_app, serve
 from lendbridge.lazy import Lazy
 from lendbridge.schemas.common import responses
 from lendbridge.settings import Settings
+from lendbridge.wiring.documents import DocumentSettings, readiness_checks
 
 TAG = "Health"
 app = build_app()
@@ -36,11 +37,14 @@ class LiveOut(BaseModel):
 class ReadyOut(BaseModel):
     status: Literal["ready"] = "ready"
     checks: dict[str, Literal["ok", "failing"]]
+    # Which reader extracts booking-sheet fields: "local" on the local stack (no Bedrock there).
+    extraction_reader: Literal["bedrock", "local"] | None = None
 
 
 @dataclass(frozen=True)
 class Probes:
     checks: dict[str, Callable[[], None]]
+    extraction_reader: Literal["bedrock", "local"] | None = None
 
 
 def _build() -> Probes:
@@ -52,7 +56,12 @@ def _build() -> Probes:
         with translated_errors():
             dynamodb.get_item(TableName=settings.main_table, Key={"PK": {"S": "HEALTH"}, "SK": {"S": "PROBE"}})
 
-    return Probes(checks={"dynamodb": table_readable, "user_pool": identity.ping})
+    documents = DocumentSettings.from_env()
+    reader = "local" if documents.reader_kind == "local" else "bedrock"
+    return Probes(
+        checks={"dynamodb": table_readable, "user_pool": identity.ping, **readiness_checks(documents)},
+        extraction_reader=reader if documents.bucket else None,
+    )
 
 
 probes: Lazy[Probes] = Lazy(_build)
@@ -72,7 +81,11 @@ def live() -> Response[LiveOut]:
 @app.get(
     "/health/ready",
     summary="Readiness",
-    description="200 when DynamoDB and the user pool answer; 503 naming the failing checks (in `details`) otherwise.",
+    description=(
+        "200 when DynamoDB, the user pool, the documents bucket, the extraction queue and (where extraction "
+        "uses Bedrock) the stage's model answer; 503 naming the failing checks (in `details`) otherwise. "
+        "`extraction_reader` says which reader extracts documents (`local` on the local stack)."
+    ),
     tags=[TAG],
     responses=responses(200, ReadyOut, 503),
 )
@@ -92,7 +105,9 @@ def ready() -> Response[ReadyOut]:
             retry_after=READY_RETRY_AFTER,
             details={"status": "not_ready", "checks": results},
         )
-    return Response(200, content_types.APPLICATION_JSON, ReadyOut(checks=results))
+    return Response(
+        200, content_types.APPLICATION_JSON, ReadyOut(checks=results, extraction_reader=probes.get().extraction_reader)
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -10,12 +10,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from lendbridge.aws import client
-from lendbridge.data.bookings import DynamoBookingStore
 from lendbridge.data.cursors import SignedCursors
-from lendbridge.data.document_storage import S3DocumentStorage
-from lendbridge.data.extraction_queue import SqsExtractionQueue
 from lendbridge.domain.booking_service import Bookings
-from lendbridge.domain.ports import new_id, utc_now
+from lendbridge.domain.ports import utc_now
 from lendbridge.domain.products import Product, catalogue_from_json
 from lendbridge.http.conditional import content_tag
 from lendbridge.http.idempotency import Idempotency
@@ -23,6 +20,7 @@ from lendbridge.lazy import Lazy
 from lendbridge.schemas.bookings import present_product
 from lendbridge.settings import Settings
 from lendbridge.wiring import secret_key
+from lendbridge.wiring.booking_store import build_bookings
 
 
 @dataclass(frozen=True)
@@ -53,16 +51,7 @@ def build_booking_services(make_client: Callable[[str], Any] = client) -> Bookin
     settings = Settings.from_env()
     dynamodb = make_client("dynamodb")
     products = catalogue_from_json(settings.products)
-    bookings = Bookings(
-        store=DynamoBookingStore(dynamodb, settings.main_table, settings.audit_table, new_id),
-        products=products,
-        storage=S3DocumentStorage(make_client("s3"), settings.documents_bucket),
-        queue=SqsExtractionQueue(make_client("sqs"), settings.extraction_queue_url)
-        if settings.extraction_queue_url
-        else None,
-        clock=utc_now,
-        new_id=new_id,
-    )
+    bookings = build_bookings(make_client, products)
     persistence = Lazy(lambda: DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=dynamodb))
     return BookingServices(
         bookings=bookings,
