@@ -121,7 +121,7 @@ def acknowledge_findings(stacks: LendbridgeStacks) -> None:
 
 
 def acknowledge_bookings_findings(bookings: BookingsStack) -> None:
-    bucket_arn = f"<{bookings.get_logical_id(bookings.bucket.node.default_child)}.Arn>"  # type: ignore[arg-type]
+    bucket_arn = f"<{bookings.get_logical_id(bookings.bucket.node.default_child)}.Arn>"
     documents = f"AwsSolutions::AwsSolutions-IAM5[Resource::{bucket_arn}/{DOCUMENT_PREFIX}*]"
     for function in bookings.functions:
         acknowledge(function, BASIC_EXECUTION_ROLE, "IAM4-basic-execution")

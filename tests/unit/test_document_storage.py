@@ -65,12 +65,13 @@ def test_the_upload_url_signs_content_type_and_length(s3: Any) -> None:
     upload = S3DocumentStorage(s3, BUCKET).presign_put(KEY, "application/pdf", len(PDF), 900)
     query = _query(upload.url)
     signed = set(query["X-Amz-SignedHeaders"].split(";"))
-    assert signed == {"content-length", "content-type", "host", "x-amz-tagging"}
+    assert signed == {"content-length", "content-type", "host", "x-amz-tagging", "if-none-match"}
     assert query["X-Amz-Expires"] == "900"
     assert upload.headers == {
         "Content-Type": "application/pdf",
         "Content-Length": str(len(PDF)),
         "x-amz-tagging": "upload=unverified",
+        "If-None-Match": "*",
     }
     assert upload.expires_in == 900
     assert urlsplit(upload.url).path.endswith(f"/{KEY}")

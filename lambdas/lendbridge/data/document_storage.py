@@ -4,8 +4,9 @@ through Lambda; the functions only sign, inspect and delete.
 The presigned PUT signs the Content-Type and Content-Length headers (they are in the URL's
 ``X-Amz-SignedHeaders``): S3 refuses an upload of another type or length with 403. It also
 signs an ``x-amz-tagging`` header that marks the object unverified until the upload worker
-accepts it (the bucket's lifecycle expires what stays unverified). The headers the client must
-send are returned with the URL. Objects are encrypted by the bucket's default
+accepts it (the bucket's lifecycle expires what stays unverified), and ``If-None-Match: *``, so
+a second PUT with a still valid URL cannot replace a document once stored (S3 answers 412).
+The headers the client must send are returned with the URL. Objects are encrypted by the bucket's default
 (SSE-KMS), so no encryption header has to be signed or sent.
 """
 
@@ -57,6 +58,7 @@ class S3DocumentStorage:
                 "ContentType": content_type,
                 "ContentLength": size_bytes,
                 "Tagging": UNVERIFIED_TAGGING,
+                "IfNoneMatch": "*",
             },
             ExpiresIn=expires_in,
             HttpMethod="PUT",
@@ -65,6 +67,7 @@ class S3DocumentStorage:
             "Content-Type": content_type,
             "Content-Length": str(size_bytes),
             "x-amz-tagging": UNVERIFIED_TAGGING,
+            "If-None-Match": "*",
         }
         return PresignedUpload(url=str(url), headers=headers, expires_in=expires_in)
 

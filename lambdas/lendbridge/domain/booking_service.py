@@ -227,10 +227,6 @@ class Bookings:
             raise not_found("Document")
         return booking, document
 
-    def stored_document(self, booking_id: str, document_id: str) -> DocumentRecord | None:
-        """The document as stored, whoever owns it: for the upload worker, never for a caller."""
-        return self.store.booking_parts(booking_id, document_id=document_id)[1]
-
     def record_upload(
         self, booking_id: str, document_id: str, verdict: UploadVerdict, sha256: str | None, size: int, at: datetime
     ) -> DocumentRecord:

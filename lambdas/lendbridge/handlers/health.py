@@ -57,7 +57,7 @@ def _build() -> Probes:
             dynamodb.get_item(TableName=settings.main_table, Key={"PK": {"S": "HEALTH"}, "SK": {"S": "PROBE"}})
 
     documents = DocumentSettings.from_env()
-    reader = "local" if documents.reader_kind == "local" else "bedrock"
+    reader: Literal["bedrock", "local"] = "local" if documents.reader_kind == "local" else "bedrock"
     return Probes(
         checks={"dynamodb": table_readable, "user_pool": identity.ping, **readiness_checks(documents)},
         extraction_reader=reader if documents.bucket else None,

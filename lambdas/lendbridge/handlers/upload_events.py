@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendbridge.data import names
+from lendbridge.domain.bookings import DocumentStatus
 from lendbridge.domain.uploads import verify_upload
 from lendbridge.lazy import Lazy
 from lendbridge.wiring.upload_events import UploadServices, build_upload_services
@@ -73,6 +74,14 @@ def check_object(key: str) -> None:
         # keep an object no document describes.
         built.storage.delete(key)
         logger.info("upload_without_document_deleted", extra=context)
+        return
+    if declared.status != DocumentStatus.AWAITING_UPLOAD:
+        # A redelivered event, or a second PUT with a still valid URL: the document was checked
+        # already. A rejected document keeps no object; an accepted one cannot be overwritten
+        # (its upload URL is conditional on no object existing).
+        if declared.status == DocumentStatus.REJECTED:
+            built.storage.delete(key)
+        logger.info("upload_already_recorded", extra={**context, "status": declared.status.value})
         return
     stored = built.storage.fingerprint(key)
     if stored is None:

@@ -10,9 +10,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from lendbridge.aws import client
+from lendbridge.data.bookings import DynamoBookingStore
 from lendbridge.data.cursors import SignedCursors
 from lendbridge.domain.booking_service import Bookings
-from lendbridge.domain.ports import utc_now
+from lendbridge.domain.ports import new_id, utc_now
 from lendbridge.domain.products import Product, catalogue_from_json
 from lendbridge.http.conditional import content_tag
 from lendbridge.http.idempotency import Idempotency
@@ -20,7 +21,7 @@ from lendbridge.lazy import Lazy
 from lendbridge.schemas.bookings import present_product
 from lendbridge.settings import Settings
 from lendbridge.wiring import secret_key
-from lendbridge.wiring.booking_store import build_bookings
+from lendbridge.wiring.documents import DocumentSettings, document_storage, extraction_queue
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,16 @@ def build_booking_services(make_client: Callable[[str], Any] = client) -> Bookin
     settings = Settings.from_env()
     dynamodb = make_client("dynamodb")
     products = catalogue_from_json(settings.products)
-    bookings = build_bookings(make_client, products)
+    documents = DocumentSettings.from_env()
+    bookings = Bookings(
+        store=DynamoBookingStore(dynamodb, settings.main_table, settings.audit_table, new_id),
+        products=products,
+        # SigV4 presigning (the only signature that binds the upload's headers): docs3's wiring.
+        storage=document_storage(documents),
+        queue=extraction_queue(documents) if documents.extraction_queue_url else None,
+        clock=utc_now,
+        new_id=new_id,
+    )
     persistence = Lazy(lambda: DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=dynamodb))
     return BookingServices(
         bookings=bookings,

@@ -11,8 +11,12 @@ import boto3
 from botocore.config import Config
 
 from lendbridge.aws import BOTO_CONFIG, client
+from lendbridge.data.bookings import DynamoBookingStore
 from lendbridge.data.document_storage import S3DocumentStorage
 from lendbridge.data.extraction_queue import SqsExtractionQueue
+from lendbridge.domain.booking_service import Bookings
+from lendbridge.domain.ports import new_id, utc_now
+from lendbridge.settings import Settings
 
 # Presigned URLs must be SigV4 (the only signature that can bind headers, and the only one
 # newer regions accept); the rest is the project's shared configuration.
@@ -52,6 +56,21 @@ def document_storage(settings: DocumentSettings) -> S3DocumentStorage:
 
 def extraction_queue(settings: DocumentSettings) -> SqsExtractionQueue:
     return SqsExtractionQueue(client("sqs"), settings.extraction_queue_url)
+
+
+def worker_bookings() -> Bookings:
+    """The bookings domain for the upload and extraction workers: no catalogue (they create no
+    booking) and no queue (they queue nothing)."""
+    settings = Settings.from_env()
+    documents = DocumentSettings.from_env()
+    return Bookings(
+        store=DynamoBookingStore(client("dynamodb"), settings.main_table, settings.audit_table, new_id),
+        products=(),
+        storage=document_storage(documents),
+        queue=None,
+        clock=utc_now,
+        new_id=new_id,
+    )
 
 
 def readiness_checks(settings: DocumentSettings) -> dict[str, Callable[[], None]]:

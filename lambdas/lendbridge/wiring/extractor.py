@@ -14,8 +14,7 @@ from lendbridge.aws import BOTO_CONFIG
 from lendbridge.data.document_storage import S3DocumentStorage
 from lendbridge.domain.extraction import DocumentReader
 from lendbridge.domain.ports import DocumentStorage
-from lendbridge.wiring.booking_store import BookingsRunner, build_bookings
-from lendbridge.wiring.documents import DocumentSettings, document_storage
+from lendbridge.wiring.documents import DocumentSettings, document_storage, worker_bookings
 
 # A Converse call on a 4.5 MB document takes tens of seconds, far over the shared 5 s read
 # timeout. Adaptive mode adds client-side rate limiting to standard mode's backoff, so a
@@ -55,7 +54,7 @@ def document_reader(settings: DocumentSettings) -> DocumentReader:
 
 
 def bookings_runner() -> ExtractionRunner:
-    return BookingsRunner(build_bookings())
+    return worker_bookings()
 
 
 def build_extractor_services(runner_factory: Callable[[], ExtractionRunner] = bookings_runner) -> ExtractorServices:

@@ -11,18 +11,20 @@ from typing import Any, Protocol
 from lendbridge.aws import client
 from lendbridge.data.document_storage import S3DocumentStorage
 from lendbridge.data.knowledge_base import BedrockKnowledgeBase
+from lendbridge.domain.booking_service import Bookings
+from lendbridge.domain.bookings import DocumentStatus
 from lendbridge.domain.ports import Clock, utc_now
 from lendbridge.domain.uploads import UploadVerdict
-from lendbridge.wiring.booking_store import BookingsLedger, build_bookings
-from lendbridge.wiring.documents import DocumentSettings, document_storage
+from lendbridge.wiring.documents import DocumentSettings, document_storage, worker_bookings
 
 
 @dataclass(frozen=True)
 class DeclaredDocument:
-    """What the uploader declared when asking for the upload URL."""
+    """What the uploader declared when asking for the upload URL, and where the document is."""
 
     content_type: str
     size_bytes: int
+    status: DocumentStatus
 
 
 class UploadLedger(Protocol):
@@ -46,10 +48,26 @@ class UploadServices:
     clock: Clock
 
 
+class BookingsUploadLedger:
+    """The bookings domain as the upload worker sees it."""
+
+    def __init__(self, bookings: Bookings) -> None:
+        self._bookings = bookings
+
+    def declared(self, booking_id: str, document_id: str) -> DeclaredDocument | None:
+        _, document, _, _ = self._bookings.store.booking_parts(booking_id, document_id=document_id)
+        if document is None:
+            return None
+        return DeclaredDocument(document.content_type, document.size_bytes, document.status)
+
+    def record_upload(
+        self, booking_id: str, document_id: str, verdict: UploadVerdict, sha256: str | None, size: int, at: datetime
+    ) -> Any:
+        return self._bookings.record_upload(booking_id, document_id, verdict, sha256, size, at)
+
+
 def bookings_ledger() -> UploadLedger:
-    return BookingsLedger(
-        build_bookings(), lambda document: DeclaredDocument(document.content_type, document.size_bytes)
-    )
+    return BookingsUploadLedger(worker_bookings())
 
 
 def build_upload_services(ledger_factory: Callable[[], UploadLedger] = bookings_ledger) -> UploadServices:
