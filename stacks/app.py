@@ -6,6 +6,7 @@ It lives beside the stacks it assembles, so lendbridge_infra/ stays a leaf that 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -118,6 +119,7 @@ def acknowledge_findings(stacks: LendbridgeStacks) -> None:
     for queue in [*stacks.identity.dead_letter_queues, *stacks.processing.dead_letter_queues]:
         acknowledge(queue, "AwsSolutions::AwsSolutions-SQS3", "SQS3")
     acknowledge_bookings_findings(stacks.bookings)
+    acknowledge_bookings_api(stacks)
 
 
 def acknowledge_bookings_findings(bookings: BookingsStack) -> None:
@@ -134,3 +136,18 @@ def acknowledge_bookings_findings(bookings: BookingsStack) -> None:
     notifications = bookings.notifications_handler
     acknowledge(notifications, BASIC_EXECUTION_ROLE, "IAM4-bucket-notifications")
     acknowledge(notifications, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", "IAM5-bucket-notifications")
+
+
+def acknowledge_bookings_api(stacks: LendbridgeStacks) -> None:
+    """The API's bookings function signs upload and download URLs on the documents/ prefix of the
+    Bookings stack's bucket. In the API stack that ARN is an import, which cdk-nag names by the
+    export CDK generates for it: "<stack>:ExportsOutput" + the human part + the first 8 hex
+    digits (upper case) of the MD5 of "Exports/Output" + the JSON of the exported GetAtt (CDK's
+    makeUniqueId). A change of that scheme fails the synth with IAM5 on BookingsFn, never silently."""
+    bookings = stacks.bookings
+    logical_id = bookings.get_logical_id(bookings.bucket.node.default_child)
+    exported = json.dumps({"Fn::GetAtt": [logical_id, "Arn"]}, separators=(",", ":"))
+    digest = hashlib.md5(f"Exports/Output{exported}".encode(), usedforsecurity=False).hexdigest()[:8].upper()
+    bucket_arn = f"{bookings.stack_name}:ExportsOutputFnGetAtt{logical_id}Arn{digest}"
+    rule = f"AwsSolutions::AwsSolutions-IAM5[Resource::{bucket_arn}/{DOCUMENT_PREFIX}*]"
+    acknowledge(stacks.api.functions["bookings"], rule, "IAM5-documents")

@@ -4,7 +4,11 @@ officer's story with real uploads and extraction is tests/e2e/test_booking_story
 
 from __future__ import annotations
 
+import hashlib
+import time
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +16,7 @@ import requests
 
 from tests.e2e.support import Api, User, assert_error_envelope, register_and_login
 
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "documents"
 BOOKING = {
     "customer_name": "  Northwind Traders Ltd.  ",
     "product_id": "term-loan-eur",
@@ -318,3 +323,71 @@ def test_unknown_documents_and_extractions_are_not_found(api: Api, officer: User
         ("GET", f"{base}/extractions/{missing}"),
     ):
         assert_error_envelope(api.request(method, path, headers=officer.bearer), 404, "NOT_FOUND")
+
+
+def wait_for(
+    read: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool], seconds: float = 60
+) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while True:
+        current = read()
+        if done(current) or time.monotonic() > deadline:
+            return current
+        time.sleep(0.5)
+
+
+def test_a_document_goes_straight_to_storage_is_extracted_and_deleted(api: Api, officer: User) -> None:
+    booking_id = create(api, officer)["booking_id"]
+    base = f"/v1/loan-bookings/{booking_id}"
+    content = (SAMPLES / "facility_agreement.pdf").read_bytes()
+    created = api.post(f"{base}/documents", json=document_body(size_bytes=len(content)), headers=officer.bearer)
+    assert created.status_code == 201, created.text
+    upload = created.json()["data"]
+    document_id = upload["document_id"]
+    assert created.headers["Location"] == f"{base}/documents/{document_id}"
+    assert (upload["upload_method"], upload["upload_headers"]["Content-Type"]) == ("PUT", "application/pdf")
+    assert upload["upload_headers"]["Content-Length"] == str(len(content))
+    assert f"documents/{booking_id}/{document_id}" in upload["upload_url"]  # server ids only
+    assert "facility-agreement" not in upload["upload_url"]
+    assert upload["document"]["status"] == "AWAITING_UPLOAD"
+    assert api.get(base, headers=officer.bearer).json()["data"]["document_count"] == 1
+
+    path = f"{base}/documents/{document_id}"
+    waiting = api.get(path, headers=officer.bearer).json()["data"]
+    assert (waiting["status"], waiting["download_url"]) == ("AWAITING_UPLOAD", None)
+    early = api.post(f"{path}/extraction", headers=officer.bearer)
+    assert_error_envelope(early, 409, "CONFLICT")
+
+    put = requests.put(upload["upload_url"], data=content, headers=upload["upload_headers"], timeout=30)
+    assert put.status_code == 200, put.text
+    document = wait_for(
+        lambda: api.get(path, headers=officer.bearer).json()["data"], lambda d: d["status"] != "AWAITING_UPLOAD"
+    )
+    assert document["status"] == "UPLOADED", document
+    assert document["sha256"] == hashlib.sha256(content).hexdigest()
+    downloaded = requests.get(document["download_url"], timeout=30)
+    assert (downloaded.status_code, downloaded.content) == (200, content)
+    read = api.get(path, headers=officer.bearer)
+    assert api.get(path, headers={**officer.bearer, "If-None-Match": read.headers["ETag"]}).status_code == 304
+    listed = api.get(f"{base}/documents", headers=officer.bearer).json()["data"]
+    assert [d["document_id"] for d in listed["documents"]] == [document_id]
+
+    queued = api.post(f"{path}/extraction", headers=officer.bearer)
+    assert queued.status_code == 202, queued.text
+    extraction = queued.json()["data"]
+    assert (extraction["status"], extraction["document_id"]) == ("QUEUED", document_id)
+    where = f"{base}/extractions/{extraction['extraction_id']}"
+    assert queued.headers["Location"] == where
+    finished = wait_for(
+        lambda: api.get(where, headers=officer.bearer).json()["data"], lambda e: e["status"] in ("SUCCEEDED", "FAILED")
+    )
+    assert finished["status"] == "SUCCEEDED", finished
+    assert finished["fields_found"] > 0
+    sheet = api.get(f"{base}/booking-sheet", headers=officer.bearer).json()["data"]
+    assert sheet["status"] in ("PARTIAL", "COMPLETE")
+    assert {field["source"]["document_id"] for field in sheet["fields"].values()} == {document_id}
+    assert "284 7719" not in api.get(f"{base}/booking-sheet", headers=officer.bearer).text  # the tax id, masked
+
+    assert api.request("DELETE", path, headers=officer.bearer).status_code == 204
+    assert_error_envelope(api.get(path, headers=officer.bearer), 404, "NOT_FOUND")
+    assert api.get(base, headers=officer.bearer).json()["data"]["document_count"] == 0
