@@ -19,9 +19,19 @@ from lendbridge.http.conditional import content_tag
 from lendbridge.http.idempotency import Idempotency
 from lendbridge.lazy import Lazy
 from lendbridge.schemas.bookings import present_product
-from lendbridge.settings import Settings
-from lendbridge.wiring import secret_key
+from lendbridge.settings import FunctionSettings, ResourceId, TableName
 from lendbridge.wiring.documents import DocumentSettings, document_storage, extraction_queue
+from lendbridge.wiring.secrets import secret_key
+
+
+class BookingSettings(FunctionSettings):
+    main_table: TableName
+    audit_table: TableName
+    idempotency_table: TableName
+    pagination_secret_id: ResourceId
+    idempotency_secret_id: ResourceId
+    # The stage's product catalogue as JSON (lendbridge.domain.products), checked again here.
+    products: str
 
 
 @dataclass(frozen=True)
@@ -49,7 +59,7 @@ class BookingServices:
 
 
 def build_booking_services(make_client: Callable[[str], Any] = client) -> BookingServices:
-    settings = Settings.from_env()
+    settings = BookingSettings.from_env()
     dynamodb = make_client("dynamodb")
     products = catalogue_from_json(settings.products)
     documents = DocumentSettings.from_env()

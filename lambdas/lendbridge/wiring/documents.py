@@ -16,7 +16,7 @@ from lendbridge.data.document_storage import S3DocumentStorage
 from lendbridge.data.extraction_queue import SqsExtractionQueue
 from lendbridge.domain.booking_service import Bookings
 from lendbridge.domain.ports import new_id, utc_now
-from lendbridge.settings import Settings
+from lendbridge.settings import FunctionSettings, TableName
 
 # Presigned URLs must be SigV4 (the only signature that can bind headers, and the only one
 # newer regions accept); the rest is the project's shared configuration.
@@ -58,10 +58,17 @@ def extraction_queue(settings: DocumentSettings) -> SqsExtractionQueue:
     return SqsExtractionQueue(client("sqs"), settings.extraction_queue_url)
 
 
+class BookingTables(FunctionSettings):
+    """What the bookings store needs: the main table and the audit log."""
+
+    main_table: TableName
+    audit_table: TableName
+
+
 def worker_bookings() -> Bookings:
     """The bookings domain for the upload and extraction workers: no catalogue (they create no
     booking) and no queue (they queue nothing)."""
-    settings = Settings.from_env()
+    settings = BookingTables.from_env()
     documents = DocumentSettings.from_env()
     return Bookings(
         store=DynamoBookingStore(client("dynamodb"), settings.main_table, settings.audit_table, new_id),
