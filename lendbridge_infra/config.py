@@ -75,6 +75,9 @@ class StageConfig:
     ses_from_email: str | None = None
     ses_from_name: str | None = None
     ses_verified_domain: str | None = None
+    # Commercial loan bookings: the product catalogue this stage offers (lendbridge.domain.products
+    # checks it here, at synth, and the bookings function receives it in its environment).
+    products: tuple[Product, ...] = ()
     # Commercial loan bookings (stacks/bookings_stack.py): how documents are read. "bedrock" calls
     # the Converse API with extraction_model_id (IAM allows that model only); "local" is the
     # local PDF reader, for stages that must not reach Bedrock. A knowledge base, when both its
@@ -83,9 +86,6 @@ class StageConfig:
     extraction_model_id: str = ""
     knowledge_base_id: str | None = None
     knowledge_base_data_source_id: str | None = None
-    # Commercial loan bookings: the product catalogue this stage offers (lendbridge.domain.products
-    # checks it here, at synth, and the bookings function receives it in its environment).
-    products: tuple[Product, ...] = ()
 
     @property
     def removal_policy(self) -> cdk.RemovalPolicy:

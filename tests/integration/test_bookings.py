@@ -25,6 +25,7 @@ from lendbridge.domain.bookings import (
     MAX_DOCUMENTS,
     BookingStatus,
     BookingTerms,
+    DocumentRecord,
     DocumentStatus,
     ExtractionStatus,
     TooManyDocuments,
@@ -200,6 +201,8 @@ def test_a_booking_is_created_read_changed_and_cancelled_each_with_its_audit_ent
     world.bookings.cancel(actor, booking.booking_id)
     cancelled = world.bookings.get(actor.user_id, booking.booking_id)
     assert (cancelled.status, cancelled.deleted_by) == (BookingStatus.CANCELLED, actor.user_id)
+    with pytest.raises(Conflict, match="CANCELLED"):
+        world.bookings.revise(actor, booking.booking_id, [cancelled.version], {"notes": "revived"})
 
     entries = sorted(world.audit(booking.booking_id), key=lambda entry: entry["SK"])
     assert [(e["entity"], e["action"]) for e in entries] == [
@@ -563,3 +566,153 @@ def test_an_extraction_of_a_booking_booked_meanwhile_fails_instead_of_changing_t
     )
     assert outcome.status == ExtractionStatus.FAILED
     assert world.bookings.sheet(actor.user_id, booking.booking_id).fields["reference_rate"].value == "SONIA"
+
+
+# ---- races: another write lands between the read and the write ---------------------------------
+
+
+def race_once(world: World, method: str, race: Callable[[], object], times: int = 1) -> None:
+    """Run ``race`` (another request's write) right before the store's next ``times`` calls of ``method``."""
+    original = getattr(world.store, method)
+    left = [times]
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        if left[0]:
+            left[0] -= 1
+            race()
+        return original(*args, **kwargs)
+
+    setattr(world.store, method, racing)
+
+
+def test_a_change_that_loses_a_race_is_a_412_and_changes_nothing(world: World) -> None:
+    actor = officer()
+    booking = world.bookings.create(actor, terms())
+    race_once(world, "save_booking", lambda: world.store.add_document(booking, _document(world, booking), 20, actor))
+    with pytest.raises(PreconditionFailed):
+        world.bookings.revise(actor, booking.booking_id, [1], {"notes": "mine"})
+    assert world.bookings.get(actor.user_id, booking.booking_id).terms.notes is None
+
+
+def _document(world: World, booking: Any) -> DocumentRecord:
+    now = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+    return DocumentRecord(
+        booking_id=booking.booking_id,
+        document_id=str(uuid.uuid4()),
+        file_name="race.pdf",
+        content_type="application/pdf",
+        size_bytes=5,
+        status=DocumentStatus.AWAITING_UPLOAD,
+        created_at=now,
+        created_by=booking.owner_id,
+        updated_at=now,
+        updated_by=booking.owner_id,
+        version=1,
+    )
+
+
+def test_a_correction_that_loses_a_race_is_a_412(world: World) -> None:
+    actor = officer()
+    booking = world.bookings.create(actor, terms())
+    race_once(
+        world,
+        "save_sheet",
+        lambda: world.bookings.correct(actor, booking.booking_id, [0], {"reference_rate": "SONIA"}),
+    )
+    with pytest.raises(PreconditionFailed):
+        world.bookings.correct(actor, booking.booking_id, [0], {"reference_rate": "EURIBOR"})
+    assert world.bookings.sheet(actor.user_id, booking.booking_id).fields["reference_rate"].value == "SONIA"
+
+
+def test_an_extraction_merges_again_on_top_of_a_correction_that_landed_meanwhile(world: World) -> None:
+    actor = officer()
+    booking = world.bookings.create(actor, terms())
+    document_id = uploaded(world, actor, booking.booking_id)
+    extraction = world.bookings.request_extraction(actor, booking.booking_id, document_id)
+    correction = {"facility_amount": "24000000"}
+
+    def correct_meanwhile() -> None:
+        current = world.bookings.sheet(actor.user_id, booking.booking_id)
+        world.bookings.correct(actor, booking.booking_id, [current.version], correction)
+
+    # The first finish marks it RUNNING; the correction lands before the second (the sheet's write).
+    original = world.store.finish_extraction
+    calls = [0]
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 2:
+            correct_meanwhile()
+        return original(*args, **kwargs)
+
+    world.store.finish_extraction = racing  # type: ignore[method-assign]
+    done = world.bookings.run_extraction(
+        booking.booking_id, extraction.extraction_id, FakeReader(COMPLETE), world.storage
+    )
+    assert done.status == ExtractionStatus.SUCCEEDED
+    assert calls[0] == 3  # RUNNING, the refused write, the write merged on top of the correction
+    sheet = world.bookings.sheet(actor.user_id, booking.booking_id)
+    assert sheet.fields["facility_amount"].value == "24000000.00"
+    assert sheet.fields["facility_amount"].corrected_by == actor.user_id
+    assert sheet.fields["reference_rate"].value == "SONIA"
+
+
+def test_an_extraction_whose_sheet_keeps_changing_gives_up_for_a_retry(world: World) -> None:
+    actor = officer()
+    booking = world.bookings.create(actor, terms())
+    document_id = uploaded(world, actor, booking.booking_id)
+    extraction = world.bookings.request_extraction(actor, booking.booking_id, document_id)
+    original = world.store.finish_extraction
+    rates = iter(["SONIA", "EURIBOR", "SOFR", "ESTR"])
+
+    def racing(*args: Any, sheet: Any = None, **kwargs: Any) -> Any:
+        if sheet is not None:
+            current = world.bookings.sheet(actor.user_id, booking.booking_id)
+            world.bookings.correct(actor, booking.booking_id, [current.version], {"reference_rate": next(rates)})
+        return original(*args, sheet=sheet, **kwargs)
+
+    world.store.finish_extraction = racing  # type: ignore[method-assign]
+    with pytest.raises(Conflict, match="kept changing"):
+        world.bookings.run_extraction(booking.booking_id, extraction.extraction_id, FakeReader(COMPLETE), world.storage)
+    assert world.bookings.extraction(actor.user_id, booking.booking_id, extraction.extraction_id).status == (
+        ExtractionStatus.RUNNING
+    )
+
+
+def test_an_extraction_of_a_vanished_document_fails_and_unknown_extractions_are_not_found(world: World) -> None:
+    actor = officer()
+    booking = world.bookings.create(actor, terms())
+    document_id = uploaded(world, actor, booking.booking_id)
+    extraction = world.bookings.request_extraction(actor, booking.booking_id, document_id)
+    world.dynamodb.delete_item(
+        TableName=world.store._table,  # damaged data: the document item is gone under a running extraction
+        Key={"PK": {"S": f"BOOKING#{booking.booking_id}"}, "SK": {"S": f"DOC#{document_id}"}},
+    )
+    reader = FakeReader(COMPLETE)
+    failed = world.bookings.run_extraction(booking.booking_id, extraction.extraction_id, reader, world.storage)
+    assert (failed.status, failed.error) == (ExtractionStatus.FAILED, "The document was deleted")
+    assert reader.read_calls == []
+    for attempt in (
+        lambda: world.bookings.run_extraction(booking.booking_id, "no-such-extraction", reader, world.storage),
+        lambda: world.bookings.fail_extraction(booking.booking_id, "no-such-extraction", "x"),
+        lambda: world.bookings.extraction(actor.user_id, booking.booking_id, "no-such-extraction"),
+    ):
+        with pytest.raises(NotFound):
+            attempt()
+
+
+def test_a_stage_without_an_extraction_queue_answers_503_and_frees_the_document(
+    dynamodb: Any, tables: dict[str, str]
+) -> None:
+    from lendbridge.errors import DependencyUnavailable
+
+    world = World(dynamodb, tables)
+    world.bookings.queue = None
+    actor = officer()
+    booking = world.bookings.create(actor, terms())
+    document_id = uploaded(world, actor, booking.booking_id)
+    with pytest.raises(DependencyUnavailable):
+        world.bookings.request_extraction(actor, booking.booking_id, document_id)
+    _, document, _, _ = world.store.booking_parts(booking.booking_id, document_id=document_id)
+    assert document is not None
+    assert document.active_extraction is None

@@ -58,7 +58,7 @@ def test_readiness_checks_the_documents_bucket_and_the_extraction_queue() -> Non
     from moto import mock_aws
 
     from lendbridge.document_settings import DocumentSettings
-    from lendbridge.handlers.health import readiness_checks
+    from lendbridge.wiring.health import readiness_checks
 
     with mock_aws():
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="documents")

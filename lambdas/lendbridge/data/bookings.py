@@ -129,20 +129,15 @@ class DynamoBookingStore:
         return Page([booking_of(item) for item in page], next_position)
 
     def documents(self, booking_id: str) -> list[DocumentRecord]:
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :doc)",
-            "ExpressionAttributeValues": to_values({":pk": booking_pk(booking_id), ":doc": DOCUMENT_PREFIX}),
-            "ConsistentRead": True,
-        }
-        found: list[DocumentRecord] = []
-        while True:
-            with translated_errors():
-                response = self._client.query(**request)
-            found += [document_of(from_item(item)) for item in response["Items"]]
-            if not response.get("LastEvaluatedKey"):
-                return found
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        """One query: a booking holds at most 20 small document items, far below a page's 1 MB."""
+        with translated_errors():
+            response = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :doc)",
+                ExpressionAttributeValues=to_values({":pk": booking_pk(booking_id), ":doc": DOCUMENT_PREFIX}),
+                ConsistentRead=True,
+            )
+        return [document_of(from_item(item)) for item in response["Items"]]
 
     # ---- writes -----------------------------------------------------------------------------
 
@@ -260,6 +255,7 @@ class DynamoBookingStore:
         actor: Actor,
         *,
         sheet: tuple[Sheet, Sheet] | None = None,
+        release_document: bool = True,
     ) -> None:
         txn = self._transaction()
         txn.put(
@@ -269,7 +265,7 @@ class DynamoBookingStore:
             values={":v": before.version},
             tag=_changed("extraction"),
         )
-        if after.status not in ACTIVE_EXTRACTION:
+        if after.status not in ACTIVE_EXTRACTION and release_document:
             txn.update(
                 (booking_pk(after.booking_id), document_sk(after.document_id)),
                 "REMOVE active_extraction SET #version = #version + :one, updated_at = :now",

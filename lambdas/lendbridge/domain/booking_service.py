@@ -266,6 +266,8 @@ class Bookings:
                 "An extraction of this document is already queued or running",
                 details={"extraction_id": document.active_extraction},
             )
+        if self.queue is None:
+            raise DependencyUnavailable("Extraction is not configured", retry_after=60)
         now = self.clock()
         extraction = ExtractionRecord(
             booking_id=booking_id,
@@ -278,8 +280,6 @@ class Bookings:
             version=1,
         )
         self.store.start_extraction(booking, document, extraction, actor)
-        if self.queue is None:
-            raise DependencyUnavailable("Extraction is not configured", retry_after=60)
         try:
             self.queue.enqueue(booking_id, document_id, extraction.extraction_id)
         except Exception:
@@ -320,7 +320,7 @@ class Bookings:
             self.store.finish_extraction(extraction, running, actor)
         _, document, _, _ = self.store.booking_parts(booking_id, document_id=extraction.document_id)
         if document is None:
-            return self._fail(running, "The document was deleted", actor)
+            return self._fail(running, "The document was deleted", actor, document_exists=False)
         try:
             found = reader.read(storage.read(document.object_key), document.content_type)
         except ExtractionFailed as failure:
@@ -359,7 +359,9 @@ class Bookings:
             return extraction
         return self._fail(extraction, reason, Actor(user_id=EXTRACTOR, request_id=f"extraction:{extraction_id}"))
 
-    def _fail(self, extraction: ExtractionRecord, reason: str, actor: Actor) -> ExtractionRecord:
+    def _fail(
+        self, extraction: ExtractionRecord, reason: str, actor: Actor, *, document_exists: bool = True
+    ) -> ExtractionRecord:
         now = self.clock()
         failed = replace(
             extraction,
@@ -369,7 +371,7 @@ class Bookings:
             updated_at=now,
             version=extraction.version + 1,
         )
-        self.store.finish_extraction(extraction, failed, actor)
+        self.store.finish_extraction(extraction, failed, actor, release_document=document_exists)
         return failed
 
     # ---- booking sheet ----------------------------------------------------------------------

@@ -143,9 +143,10 @@ class BookingStore(Protocol):
         actor: Actor,
         *,
         sheet: tuple[Sheet, Sheet] | None = None,
+        release_document: bool = True,
     ) -> None:
         """Store the outcome (and, on success, the merged sheet) and free the document for the
-        next extraction, at once."""
+        next extraction, at once (``release_document=False``: the document item is gone)."""
 
     def save_sheet(self, booking: Booking, before: Sheet, after: Sheet, actor: Actor) -> None: ...
 

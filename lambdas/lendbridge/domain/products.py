@@ -87,7 +87,7 @@ def _product(index: int, entry: object) -> Product:
         value = entry[name]
         if not isinstance(value, str) or not value.strip() or len(value) > longest:
             raise ValueError(f"{where}: {name} must be text of 1 to {longest} characters")
-    if not is_currency(entry["currency"]):
+    if not isinstance(entry["currency"], str) or not is_currency(entry["currency"]):
         raise ValueError(f"{where}: currency must be an ISO 4217 code")
     low, high = _amount(where, "min_amount", entry["min_amount"]), _amount(where, "max_amount", entry["max_amount"])
     if low > high:

@@ -26,6 +26,7 @@ from lendbridge.http.conditional import (
     stop_if_current,
 )
 from lendbridge.http.idempotency import IdempotencyKey, LegacyIdempotencyKey, replayable
+from lendbridge.http.links import BOOKING_LINKS, DOCUMENT_LINKS, EXTRACTION_LINKS
 from lendbridge.http.params import Limit, NextToken, ResourceId
 from lendbridge.lazy import Lazy
 from lendbridge.schemas.bookings import (
@@ -109,6 +110,7 @@ def list_products(if_none_match: IfNoneMatch = None) -> Response[Success[Product
         documented(
             responses(201, Success[BookingOut], 401, 409, 422, body=True),
             headers={201: {"Location": LOCATION_HEADER, "ETag": ETAG_HEADER}},
+            links={201: BOOKING_LINKS},
         )
     ),
 )
@@ -171,7 +173,10 @@ def list_bookings(
     description="The booking, to its owner only (anyone else: 404). `If-None-Match` with the current ETag answers 304.",
     tags=[BOOKINGS_TAG],
     responses=documented(
-        responses(200, Success[BookingOut], 401, 404), headers={200: {"ETag": ETAG_HEADER}}, not_modified=True
+        responses(200, Success[BookingOut], 401, 404),
+        headers={200: {"ETag": ETAG_HEADER}},
+        not_modified=True,
+        links={200: BOOKING_LINKS},
     ),
 )
 def get_booking(booking_id: BookingId, if_none_match: IfNoneMatch = None) -> Response[Success[BookingOut]]:
@@ -269,6 +274,7 @@ def book_booking(
         documented(
             responses(201, Success[UploadOut], 401, 404, 409, 422, body=True),
             headers={201: {"Location": LOCATION_HEADER}},
+            links={201: DOCUMENT_LINKS},
         )
     ),
 )
@@ -383,6 +389,7 @@ def delete_document(booking_id: BookingId, document_id: DocumentId) -> Response[
         documented(
             responses(202, Success[ExtractionOut], 401, 404, 409, 422),
             headers={202: {"Location": LOCATION_HEADER}},
+            links={202: EXTRACTION_LINKS},
         )
     ),
 )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Tracer
@@ -12,17 +10,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from lendbridge.aws import client
-from lendbridge.data.document_storage import S3DocumentStorage
-from lendbridge.data.dynamo import translated_errors
-from lendbridge.data.extraction_queue import SqsExtractionQueue
-from lendbridge.data.identity import CognitoIdentity
-from lendbridge.document_settings import DocumentSettings
 from lendbridge.errors import DependencyUnavailable
 from lendbridge.http.app import build_app, serve
 from lendbridge.lazy import Lazy
 from lendbridge.schemas.common import responses
-from lendbridge.settings import Settings
+from lendbridge.wiring.health import Probes, build_probes
 
 TAG = "Health"
 app = build_app()
@@ -43,49 +35,7 @@ class ReadyOut(BaseModel):
     extraction_reader: Literal["bedrock", "local"] | None = None
 
 
-@dataclass(frozen=True)
-class Probes:
-    checks: dict[str, Callable[[], None]]
-    extraction_reader: Literal["bedrock", "local"] | None = None
-
-
-def _build() -> Probes:
-    settings = Settings.from_env()
-    dynamodb = client("dynamodb")
-    identity = CognitoIdentity(client("cognito-idp"), settings.user_pool_id, settings.user_pool_client_id)
-
-    def table_readable() -> None:
-        with translated_errors():
-            dynamodb.get_item(TableName=settings.main_table, Key={"PK": {"S": "HEALTH"}, "SK": {"S": "PROBE"}})
-
-    documents = DocumentSettings.from_env()
-    reader: Literal["bedrock", "local"] = "local" if documents.reader_kind == "local" else "bedrock"
-    return Probes(
-        checks={"dynamodb": table_readable, "user_pool": identity.ping, **readiness_checks(documents)},
-        extraction_reader=reader if documents.bucket else None,
-    )
-
-
-def readiness_checks(settings: DocumentSettings) -> dict[str, Callable[[], None]]:
-    """The bookings module's dependencies: the documents bucket, the extraction queue and, where
-    extraction uses Bedrock, the stage's model. The local reader needs nothing remote. None where
-    the stage has no documents bucket."""
-    if not settings.bucket:
-        return {}
-    storage = S3DocumentStorage(client("s3"), settings.bucket)
-    queue = SqsExtractionQueue(client("sqs"), settings.extraction_queue_url)
-    checks: dict[str, Callable[[], None]] = {"documents": storage.ping, "extraction_queue": queue.ping}
-    if settings.reader_kind == "bedrock":
-        bedrock = client("bedrock")
-
-        def model_available() -> None:
-            bedrock.get_foundation_model(modelIdentifier=settings.model_id)
-
-        checks["extraction_model"] = model_available
-    return checks
-
-
-probes: Lazy[Probes] = Lazy(_build)
+probes: Lazy[Probes] = Lazy(build_probes)
 
 
 @app.get(

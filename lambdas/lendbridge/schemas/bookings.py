@@ -119,13 +119,19 @@ class CreateDocumentRequest(Strict):
 
 
 _FIELD_NAMES = ", ".join(SHEET_FIELDS)
+# Strict: a boolean is neither an amount nor a count (lax validation would read false as 0).
+SheetValue = (
+    Annotated[PlainText, Field(min_length=1, max_length=1000)]
+    | Annotated[Decimal, Field(strict=True)]
+    | Annotated[int, Field(strict=True)]
+)
 
 
 class PatchSheetRequest(Strict):
     EXAMPLE = {"fields": {"facility_amount": "2500000.00", "maturity_date": "2031-06-30"}}
 
     fields: Annotated[
-        dict[str, Annotated[PlainText, Field(min_length=1, max_length=1000)] | Decimal | int],
+        dict[str, SheetValue],
         Field(
             min_length=1,
             max_length=len(SHEET_FIELDS),

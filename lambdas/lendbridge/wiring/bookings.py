@@ -12,7 +12,6 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from lendbridge.aws import client
 from lendbridge.data.bookings import DynamoBookingStore
 from lendbridge.data.cursors import SignedCursors
-from lendbridge.data.extraction_queue import SqsExtractionQueue
 from lendbridge.domain.booking_service import Bookings
 from lendbridge.domain.ports import new_id, utc_now
 from lendbridge.domain.products import Product, catalogue_from_json
@@ -20,9 +19,19 @@ from lendbridge.http.conditional import content_tag
 from lendbridge.http.idempotency import Idempotency
 from lendbridge.lazy import Lazy
 from lendbridge.schemas.bookings import present_product
-from lendbridge.settings import Settings
-from lendbridge.wiring import secret_key
-from lendbridge.wiring.documents import DocumentSettings, document_storage
+from lendbridge.settings import FunctionSettings, ResourceId, TableName
+from lendbridge.wiring.documents import DocumentSettings, document_storage, extraction_queue
+from lendbridge.wiring.secrets import secret_key
+
+
+class BookingSettings(FunctionSettings):
+    main_table: TableName
+    audit_table: TableName
+    idempotency_table: TableName
+    pagination_secret_id: ResourceId
+    idempotency_secret_id: ResourceId
+    # The stage's product catalogue as JSON (lendbridge.domain.products), checked again here.
+    products: str
 
 
 @dataclass(frozen=True)
@@ -50,17 +59,16 @@ class BookingServices:
 
 
 def build_booking_services(make_client: Callable[[str], Any] = client) -> BookingServices:
-    settings = Settings.from_env()
+    settings = BookingSettings.from_env()
     dynamodb = make_client("dynamodb")
     products = catalogue_from_json(settings.products)
+    documents = DocumentSettings.from_env()
     bookings = Bookings(
         store=DynamoBookingStore(dynamodb, settings.main_table, settings.audit_table, new_id),
         products=products,
         # SigV4 presigning (the only signature that binds the upload's headers): docs3's wiring.
-        storage=document_storage(DocumentSettings.from_env()),
-        queue=SqsExtractionQueue(make_client("sqs"), settings.extraction_queue_url)
-        if settings.extraction_queue_url
-        else None,
+        storage=document_storage(documents),
+        queue=extraction_queue(documents) if documents.extraction_queue_url else None,
         clock=utc_now,
         new_id=new_id,
     )
