@@ -463,3 +463,23 @@ def test_the_tool_schema_has_every_sheet_field_each_with_value_confidence_page_a
         jsonschema.validate({"facility_amount": entry("25,000,000")}, SHEET_SCHEMA)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"approved": entry("yes")}, SHEET_SCHEMA)
+
+
+def test_a_pdf_that_would_need_more_than_ten_calls_fails(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    content = _noise_pdf([0.05] * 12)
+    monkeypatch.setattr(bedrock_reader, "MAX_DOCUMENT_BYTES", 70_000)  # one page a part
+    with pytest.raises(ExtractionFailed) as caught:
+        BedrockConverseReader(client, MODEL).read(content, "application/pdf")
+    assert caught.value.reason == "The PDF is too large to read in parts"
+
+
+def test_a_tiff_page_too_large_as_png_fails(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bedrock_reader, "MAX_IMAGE_BYTES", 10)
+    with pytest.raises(ExtractionFailed) as caught:
+        BedrockConverseReader(client, MODEL).read(_tiff(1), "image/tiff")
+    assert "larger than 3.75 MB as PNG" in caught.value.reason
+
+
+def test_jpeg_fill_bytes_and_markers_without_a_length_are_stepped_over() -> None:
+    frame = b"\xff\xc2\x00\x11\x08" + struct.pack(">HH", 480, 640) + b"\x03" * 10
+    assert bedrock_reader._jpeg_size(b"\xff\xd8" + b"\xff\xff\xd0" + b"\xff\x01" + frame) == (640, 480)

@@ -5,7 +5,7 @@ status, and tax-id masking; plus property-style cases over hostile input."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -91,8 +91,12 @@ def test_the_field_list_is_the_contracts_in_its_order() -> None:
         ("interest_rate_or_margin", "275 bps", "2.75"),
         ("interest_rate_or_margin", "3", "3.00"),
         ("interest_rate_or_margin", "3.125", "3.125"),
+        ("interest_rate_or_margin", "2.50000", "2.50"),
+        ("interest_rate_or_margin", "100", "100.00"),
+        ("interest_rate_or_margin", "0.5 bps", "0.005"),
         ("interest_rate_or_margin", 0, "0.00"),
         ("maturity_date", "2031-06-30", "2031-06-30"),
+        ("maturity_date", date(2031, 6, 30), "2031-06-30"),
         ("maturity_date", "30 June 2031", "2031-06-30"),
         ("maturity_date", "30th day of June, 2031", "2031-06-30"),
         ("signing_date", "Sept 1, 2026", "2026-09-01"),
@@ -128,6 +132,7 @@ def test_values_are_kept_in_one_canonical_form(name: str, raw: object, canonical
         ("facility_amount", "1e6", "ASCII digits"),
         ("facility_amount", "NaN", "ASCII digits"),
         ("facility_amount", float("inf"), "finite"),
+        ("facility_amount", Decimal("NaN"), "finite"),
         ("facility_amount", True, "boolean"),
         ("facility_amount", "\u0661\u0662\u0663", "ASCII digits"),  # Arabic-Indic digits
         ("facility_amount", "\uff11\uff12\uff13", "ASCII digits"),  # full-width digits
@@ -281,6 +286,7 @@ def test_quotes_are_cleaned_cut_and_pages_kept_only_when_plausible() -> None:
             found("borrower_legal_name", "Acme Ltd", 0.9, 0, "Borrower:\n\tAcme\u202e Ltd\x00" + " filler" * 100),
             found("currency", "EUR", 0.9, True, "\u200b"),  # type: ignore[arg-type]
             found("reference_rate", "SOFR", 0.9, 3, "x" * 5000),
+            found("guarantors", "Ann Smith", 0.9, 2, "Guarantor: Ann \ud800 Smith"),
         ],
         "d",
         T0,
@@ -294,6 +300,7 @@ def test_quotes_are_cleaned_cut_and_pages_kept_only_when_plausible() -> None:
     assert name.quote.endswith("…")
     assert result.fields["currency"].source == FieldSource("d", None, None)
     assert result.fields["reference_rate"].source == FieldSource("d", 3, None)
+    assert result.fields["guarantors"].source == FieldSource("d", 2, None)  # not valid Unicode: no quote
 
 
 def test_tax_ids_are_masked_in_every_quote() -> None:
@@ -316,6 +323,38 @@ def test_a_tax_id_already_on_the_sheet_is_masked_in_new_quotes() -> None:
     address = found("borrower_address", "Hauptstr. 1, Berlin", 0.8, 1, "Hauptstr. 1 DE 811 907 980")
     result = merge_extraction(sheet, [address], "d", T1)
     assert result.fields["borrower_address"].source.quote == "Hauptstr. 1 **** 980"  # type: ignore[union-attr]
+
+
+def test_a_labelled_tax_id_is_masked_in_quotes_even_when_the_sheet_has_none() -> None:
+    quote = "Acme Inc, EIN: 12-3456789, VAT No. GB 123 4567 89, Tax ID 98-7654321; 2,500 staff"
+    result = merge_extraction({}, [found("borrower_legal_name", "Acme Inc", 0.9, 1, quote)], "d", T0)
+    shown = result.fields["borrower_legal_name"].source.quote  # type: ignore[union-attr]
+    assert shown == "Acme Inc, EIN: ****6789, VAT No. ****7 89, Tax ID ****4321; 2,500 staff"
+
+
+def test_a_dropped_tax_id_reading_is_still_masked_in_other_quotes() -> None:
+    result = merge_extraction(
+        {},
+        [
+            found("borrower_tax_id", "12#3456789", 0.9),  # invalid: dropped
+            found("borrower_address", "1 Main St", 0.9, 1, "1 Main St (12#3456789)"),
+        ],
+        "d",
+        T0,
+    )
+    assert "borrower_tax_id" not in result.fields
+    assert result.fields["borrower_address"].source.quote == "1 Main St (****6789)"  # type: ignore[union-attr]
+
+
+def test_a_tax_id_at_the_cut_of_a_long_quote_is_masked_before_the_cut() -> None:
+    quote = "x" * 190 + " 12-3456789 and more"
+    result = merge_extraction(
+        {}, [found("borrower_tax_id", "12-3456789", 0.9), found("reference_rate", "SOFR", 0.9, 1, quote)], "d", T0
+    )
+    shown = result.fields["reference_rate"].source.quote  # type: ignore[union-attr]
+    assert shown is not None
+    assert "345" not in shown
+    assert len(shown) <= MAX_QUOTE_LENGTH
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from fpdf import FPDF
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfWriter
 
-from lendbridge.data.pdf_reader import LABELLED, MENTIONED, PICKED_OUT, TABLE_ROW, LocalPdfReader
-from lendbridge.domain.booking_sheet import merge_extraction, normalise_value
+from lendbridge.data.pdf_reader import LABELLED, LABELS, MENTIONED, PICKED_OUT, TABLE_ROW, LocalPdfReader
+from lendbridge.domain.booking_sheet import SHEET_FIELDS, merge_extraction, normalise_value
 from lendbridge.domain.extraction import ExtractedField, ExtractionFailed
 from tools.extraction_accuracy import same
 
@@ -175,3 +177,83 @@ def test_an_encrypted_pdf_fails_with_a_reason() -> None:
 def test_an_unsupported_type_fails() -> None:
     with pytest.raises(ExtractionFailed):
         LocalPdfReader().read(b"<html>", "text/html")
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "value", "confidence"),
+    [
+        ("Currency: GBP", "currency", "GBP", LABELLED),
+        ("Currency: Pounds sterling (GBP)", "currency", "GBP", LABELLED - PICKED_OUT),
+        ("Currency: euro", "currency", "EUR", LABELLED - PICKED_OUT),
+        ("Reference rate: Bank of England base rate", "reference_rate", "Bank of England base rate", LABELLED),
+        ("TIN: 12-3456789", "borrower_tax_id", "12-3456789", LABELLED),
+        ("Commitment: 1,250,000.00 USD", "facility_amount", "1,250,000.00", LABELLED),
+        ("Loan amount: £2,000,000.00", "currency", "GBP", LABELLED),
+        ("Maturity date: 2030-12-31", "maturity_date", "2030-12-31", LABELLED),
+        ("Repayment: Bullet", "repayment_type", "BULLET", LABELLED),
+    ],
+)
+def test_label_values_of_each_shape(line: str, field: str, value: str, confidence: float) -> None:
+    found = _read(_pdf([line]))
+    assert (found[field].value, found[field].confidence) == (value, pytest.approx(confidence))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Currency: to be agreed",
+        "Tax ID: to follow",
+        "Facility amount: to be confirmed",
+        "Interest rate type: fixed or floating at the Borrower's option",
+        "Maturity date: five years after signing",
+        "Margin: to be agreed",
+    ],
+)
+def test_a_label_without_a_value_of_its_shape_gives_nothing(line: str) -> None:
+    assert _read(_pdf([line])) == {}
+
+
+ALL_LABELS = sorted({label for labels in LABELS.values() for label in labels})
+LATIN_TEXT = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=255, exclude_characters="\x7f"), max_size=60
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.builds(
+                lambda label, sep, value: f"{label}{sep}{value}",
+                st.sampled_from(ALL_LABELS),
+                st.sampled_from([": ", "   ", " "]),
+                LATIN_TEXT,
+            ),
+            LATIN_TEXT,
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_whatever_the_text_the_reader_reports_sheet_fields_with_known_confidences(lines: list[str]) -> None:
+    found = LocalPdfReader().read(_pdf([line or "." for line in lines]), "application/pdf")
+    assert len({f.name for f in found}) == len(found)
+    for item in found:
+        assert item.name in SHEET_FIELDS
+        assert item.page == 1
+        assert 0 < item.confidence < 1
+        assert item.quote
+
+
+@settings(max_examples=40, deadline=None)
+@given(tail=st.binary(max_size=400))
+def test_random_bytes_after_a_pdf_header_fail_cleanly_or_give_nothing(tail: bytes) -> None:
+    try:
+        found = LocalPdfReader().read(b"%PDF-1.7\n" + tail, "application/pdf")
+    except ExtractionFailed as error:
+        failure: ExtractionFailed | None = error
+    else:
+        failure = None
+        assert found == []
+    if failure is not None:
+        assert failure.reason in {"The PDF could not be read", "The PDF is encrypted"}

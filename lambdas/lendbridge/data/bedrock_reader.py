@@ -301,8 +301,12 @@ def _pdf_parts(content: bytes) -> list[tuple[bytes, int]]:
 
 
 def _page_count(content: bytes) -> int:
-    from pypdf import PdfReader  # only documents near the limits need pypdf
-
+    # pypdf is imported here, not at the top: a deployment that does not ship it still reads
+    # every PDF under the limits (the model then judges the page count).
+    try:
+        from pypdf import PdfReader
+    except ImportError:  # pragma: no cover - the extractor's asset ships pypdf
+        return 1
     try:
         return len(PdfReader(io.BytesIO(content)).pages)
     except Exception:  # noqa: BLE001 - any parse failure: send it whole and let the model judge
@@ -312,9 +316,11 @@ def _page_count(content: bytes) -> int:
 def _split_pdf(content: bytes) -> list[tuple[bytes, int]]:
     """Consecutive pages packed into parts under both limits. Each part is written out and
     measured, so shared resources (fonts, images) are counted in every part that uses them."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.errors import PdfReadError
-
+    try:
+        from pypdf import PdfReader, PdfWriter
+        from pypdf.errors import PdfReadError
+    except ImportError:  # pragma: no cover - the extractor's asset ships pypdf
+        raise ExtractionFailed("The PDF is over 4.5 MB and cannot be split here; upload it in parts") from None
     try:
         pages = PdfReader(io.BytesIO(content)).pages
     except (PdfReadError, ValueError, KeyError, TypeError, OSError):

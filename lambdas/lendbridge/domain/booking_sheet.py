@@ -244,6 +244,8 @@ def _rate(value: Any) -> Decimal:
 
 
 def _rate_text(value: Decimal) -> str:
+    """At least two places, no trailing zeros beyond them: 2.5 and 2.50000 are both "2.50"."""
+    value = value.normalize()
     if value.as_tuple().exponent >= -2:  # type: ignore[operator]
         value = value.quantize(Decimal("0.01"))
     return f"{value:f}"
@@ -422,6 +424,23 @@ def _mask_ids_in(quote: str) -> str:
     return _ID_LIKE.sub(lambda match: mask_tax_id(match.group()) if len(match.group()) > 4 else match.group(), quote)
 
 
+# A tax id named as one in any quote ("EIN 12-3456789", "VAT No. GB123456789"), whether or not
+# the sheet knows the borrower's tax id yet.
+_TAX_LABELLED = re.compile(
+    r"\b(?:EIN|TIN|VAT(?: reg(?:istration)?\.?)?(?: no\.?| number)?|tax (?:id|identification number|number)"
+    r"|employer identification number)[ :#.]*((?:[A-Z]{2} )?" + _ID_LIKE.pattern + ")",
+    re.IGNORECASE,
+)
+
+
+def _mask_labelled_ids(quote: str) -> str:
+    def masked_id(match: re.Match[str]) -> str:
+        label = match.group()[: match.start(1) - match.start()]
+        return label + (mask_tax_id(match.group(1)) if len(match.group(1)) > 4 else match.group(1))
+
+    return _TAX_LABELLED.sub(masked_id, quote)
+
+
 def _without_tax_ids(quote: str, tax_ids: Sequence[str]) -> str:
     for tax_id in tax_ids:
         for form in {tax_id, tax_id.replace(" ", ""), tax_id.replace("-", "")}:
@@ -430,7 +449,10 @@ def _without_tax_ids(quote: str, tax_ids: Sequence[str]) -> str:
     return quote
 
 
-def _clean_quote(quote: str | None) -> str | None:
+def _shown_quote(quote: object, tax_ids: Sequence[str], *, is_tax_id: bool) -> str | None:
+    """The quote as it may be stored and shown: NFC, spacing folded, hidden characters removed,
+    tax ids masked (before the cut, so no part of one survives at the edge), at most 200
+    characters."""
     if not quote or not isinstance(quote, str) or len(quote) > MAX_RAW_LENGTH:
         return None
     cleaned = _HIDDEN.sub("", _SPACES.sub(" ", unicodedata.normalize("NFC", quote))).strip()
@@ -438,6 +460,9 @@ def _clean_quote(quote: str | None) -> str | None:
         cleaned.encode("utf-8")
     except UnicodeEncodeError:
         return None
+    cleaned = _mask_labelled_ids(_without_tax_ids(cleaned, tax_ids))
+    if is_tax_id:
+        cleaned = _mask_ids_in(cleaned)
     if len(cleaned) > MAX_QUOTE_LENGTH:
         cleaned = cleaned[: MAX_QUOTE_LENGTH - 1].rstrip() + "…"
     return cleaned or None
@@ -490,7 +515,12 @@ def merge_extraction(
         if name not in best or confidence > best[name][1]:
             best[name] = (value, confidence, item)
 
-    tax_ids = [v for v in (_value_of(current, TAX_ID_FIELD), best.get(TAX_ID_FIELD, ("",))[0]) if v]
+    # Every form of the borrower's tax id known here, a reading that was dropped included.
+    tax_ids = [v for v in (_value_of(current, TAX_ID_FIELD), best.get(TAX_ID_FIELD, ("",))[0]) if v] + [
+        item.value.strip()
+        for item in found
+        if item.name == TAX_ID_FIELD and isinstance(item.value, str) and len(item.value) <= 100
+    ]
     for name, (value, confidence, item) in best.items():
         existing = fields.get(name)
         if existing is not None and existing.corrected_by is not None:
@@ -500,11 +530,7 @@ def merge_extraction(
         if existing is not None and not same_document and confidence < existing.confidence:
             dropped.append(DroppedField(name, "A more confident value from another document is kept"))
             continue
-        quote = _clean_quote(item.quote)
-        if quote is not None:
-            quote = _without_tax_ids(quote, tax_ids)
-            if name == TAX_ID_FIELD:
-                quote = _mask_ids_in(quote)
+        quote = _shown_quote(item.quote, tax_ids, is_tax_id=name == TAX_ID_FIELD)
         fields[name] = SheetField(
             value=value,
             confidence=confidence,
