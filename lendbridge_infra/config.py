@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 from constructs import Construct
+
+if TYPE_CHECKING:  # the Lambda code joins the import path when stacks.app loads
+    from lendbridge.domain.products import Product
 
 SERVICE_NAME = "lendbridge"
 METRICS_NAMESPACE = "PrivateLending/API"
@@ -125,6 +129,17 @@ class StageConfig:
     ses_verified_domain: str | None = None
     # Rate limits (lendbridge.http.rate_limit): required in every stage, validated at synth.
     rate_limits: RateLimits | None = None
+    # Commercial loan bookings: the product catalogue this stage offers (lendbridge.domain.products
+    # checks it here, at synth, and the bookings function receives it in its environment).
+    products: tuple[Product, ...] = ()
+    # Commercial loan bookings (stacks/bookings_stack.py): how documents are read. "bedrock" calls
+    # the Converse API with extraction_model_id (IAM allows that model only); "local" is the
+    # local PDF reader, for stages that must not reach Bedrock. A knowledge base, when both its
+    # ids are given, receives every accepted document (IAM allows that knowledge base only).
+    extraction_reader: str = "bedrock"
+    extraction_model_id: str = ""
+    knowledge_base_id: str | None = None
+    knowledge_base_data_source_id: str | None = None
 
     @property
     def removal_policy(self) -> cdk.RemovalPolicy:
@@ -146,10 +161,17 @@ class StageConfig:
         if chosen == "prod" and "*" in settings["cors_origins"]:
             raise ValueError("prod must list its CORS origins; '*' is refused")
         _check_email_sender(chosen, settings)
+        _check_extraction(chosen, settings)
         settings = dict(settings)
         settings["alarms"] = {key: AlarmSettings(**values) for key, values in (settings.get("alarms") or {}).items()}
         settings["reserved_concurrency"] = dict(settings.get("reserved_concurrency") or {})
         settings["rate_limits"] = RateLimits.from_settings(chosen, settings.get("rate_limits"))
+        from lendbridge.domain.products import parse_catalogue  # one rule book: the function's own
+
+        try:
+            settings["products"] = parse_catalogue(settings.get("products"))
+        except ValueError as invalid:
+            raise ValueError(f"stages.{chosen}.{invalid}") from None
         return cls(name=chosen, **settings)
 
 
@@ -174,3 +196,30 @@ def _check_email_sender(stage: str, settings: Mapping[str, Any]) -> None:
             f"stages.{stage}.ses_from_email {sender!r} is not at ses_verified_domain {verified!r}; SES sends "
             "only from a verified identity"
         )
+
+
+EXTRACTION_READERS = ("bedrock", "local")
+# A Bedrock foundation-model id: provider.model-name[-version][:n] (e.g. anthropic.claude-3-5-sonnet-20240620-v1:0).
+_MODEL_ID = re.compile(r"^[a-z0-9-]+\.[a-z0-9.-]+(:[0-9]+)?$")
+# Knowledge-base and data-source ids are 10 upper-case alphanumerics.
+_BEDROCK_ID = re.compile(r"^[0-9A-Z]{10}$")
+
+
+def _check_extraction(stage: str, settings: Mapping[str, Any]) -> None:
+    reader = settings.get("extraction_reader", "bedrock")
+    if reader not in EXTRACTION_READERS:
+        raise ValueError(f"stages.{stage}.extraction_reader must be one of {EXTRACTION_READERS}, got {reader!r}")
+    model = settings.get("extraction_model_id", "")
+    if reader == "bedrock" and not _MODEL_ID.fullmatch(str(model)):
+        raise ValueError(
+            f"stages.{stage}.extraction_model_id must be a Bedrock foundation-model id such as "
+            f"'anthropic.claude-3-5-sonnet-20240620-v1:0', got {model!r}"
+        )
+    if stage == "prod" and reader != "bedrock":
+        raise ValueError("prod must extract with Bedrock; the local reader is for stages without it")
+    kb, source = settings.get("knowledge_base_id"), settings.get("knowledge_base_data_source_id")
+    if bool(kb) != bool(source):
+        raise ValueError(f"stages.{stage}: knowledge_base_id and knowledge_base_data_source_id go together")
+    for name, value in (("knowledge_base_id", kb), ("knowledge_base_data_source_id", source)):
+        if value and not _BEDROCK_ID.fullmatch(str(value)):
+            raise ValueError(f"stages.{stage}.{name} must be 10 upper-case letters or digits, got {value!r}")

@@ -153,6 +153,24 @@ ALARM_KINDS: dict[str, AlarmKind] = {
             "slow), summed over every scope",
             "Sum",
         ),
+        AlarmKind(
+            "extraction_failures",
+            "Extraction failures",
+            "ExtractionsFailed (service=bookings) from the extractor: extractions that ended FAILED",
+            "Sum",
+        ),
+        AlarmKind(
+            "extraction_queue_age",
+            "Oldest queued extraction",
+            "ApproximateAgeOfOldestMessage (s) of the extraction queue",
+            "Maximum",
+        ),
+        AlarmKind(
+            "documents_rejected",
+            "Rejected documents",
+            "DocumentsRejected (service=bookings) from the upload worker: uploads unlike their declaration",
+            "Sum",
+        ),
     )
 }
 
@@ -228,6 +246,24 @@ def lenders_added_per_request(period: cdk.Duration) -> cloudwatch.MathExpression
         using_metrics={"lenders": lenders, **requests},
         period=period,
         label="Lenders added per request",
+    )
+
+
+# The bookings module's metrics (lendbridge.handlers.upload_events and .extractor): Powertools
+# Metrics with one "service" dimension.
+BOOKINGS_METRICS_DIMENSIONS = {"service": "bookings"}
+
+
+def bookings_metric(
+    metric_name: str, period: cdk.Duration, statistic: str = cloudwatch.Stats.SUM, label: str | None = None
+) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map=BOOKINGS_METRICS_DIMENSIONS,
+        statistic=statistic,
+        period=period,
+        label=label,
     )
 
 

@@ -52,6 +52,22 @@ REASONS = {
         "MFA is optional (TOTP offered) for marketplace users; the contract's login is password based and "
         "threat protection runs in full-function mode."
     ),
+    "IAM5-documents": (
+        "Object actions on the documents bucket are granted on its documents/ prefix (documents/<booking>/"
+        "<document>): object keys are generated per upload, so no narrower resource can be named in advance."
+    ),
+    "IAM4-bucket-notifications": (
+        "CDK's own handler that configures the documents bucket's event notification during deployment "
+        "(Custom::S3BucketNotifications); AWSLambdaBasicExecutionRole lets it write its log only."
+    ),
+    "IAM5-bucket-notifications": (
+        "CDK's bucket-notifications handler is one function per stack for every bucket in it, so CDK grants "
+        "s3:PutBucketNotification on '*'; it runs only while CloudFormation creates or updates the notification."
+    ),
+    "S1-access-log-bucket": (
+        "This bucket receives the documents bucket's server access logs; logging its own access would "
+        "recurse into itself, so it has none."
+    ),
     "SQS3": "This queue is itself a dead-letter queue; what fails here is alarmed on (depth > 0), not re-queued.",
     "SMG4": (
         "HMAC key for pagination cursors: rotating it invalidates every outstanding cursor, so it is "

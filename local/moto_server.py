@@ -1,4 +1,5 @@
-"""moto's server (S3, Cognito, KMS, SNS, SQS, CloudWatch, Secrets Manager) in a child process.
+"""moto's server (S3, Cognito, KMS, SNS, SQS, CloudWatch, Secrets Manager) in a child process,
+with presigned S3 URLs checked as S3 checks them (``local.presigned``; moto does not).
 
 A child, not a thread of the caller: moto keeps its state in module globals that ``mock_aws``
 resets, so a server inside a pytest process would be wiped by any unit test using moto's
@@ -19,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from local.children import stop_child
 from local.net import PortTaken, free_port, port_in_use
@@ -120,7 +122,7 @@ def main() -> None:
 
     # werkzeug logs every request; the gateway logs requests already.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server = _checked_server(ThreadedMotoServer)(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
     stopped = threading.Event()
 
@@ -135,6 +137,24 @@ def main() -> None:
     server.stop()
     if kept is not None:
         kept.save()
+
+
+def _checked_server(base: type[Any]) -> type[Any]:
+    """moto's threaded server with presigned S3 URLs checked in front (``local.presigned``):
+    moto itself stores whatever a presigned PUT sends."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    from local.presigned import PresignedUrlCheck
+
+    class CheckedMotoServer(base):
+        def _server_entry(self) -> None:
+            app = PresignedUrlCheck(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return CheckedMotoServer
 
 
 if __name__ == "__main__":

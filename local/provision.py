@@ -1,5 +1,5 @@
-"""Creates in moto every S3 bucket, KMS key, secret, SNS topic, SQS queue and Cognito user pool
-(with its app clients) that the synthesized template declares, and binds their Ref/Arn/other
+"""Creates in moto every S3 bucket (with its event notifications), KMS key, secret, SNS topic, SQS
+queue and Cognito user pool (with its app clients) that the synthesized template declares, and binds their Ref/Arn/other
 attributes into the Assembly, so functions' environment variables resolve to local values.
 
 Resources reference each other (a bucket names its KMS key, a client its user pool, a queue its
@@ -220,6 +220,22 @@ def _user_pool_client(clients: Clients, declared: Declared) -> None:
     )
 
 
+def _bucket_notifications(clients: Clients, declared: Declared) -> None:
+    """CDK's Custom::S3BucketNotifications (configured in AWS by a function of CDK's own) as the
+    one S3 call it makes. moto then sends ObjectCreated events to the queues, as S3 would."""
+    bucket = declared.prop("BucketName")
+    configuration = declared.prop("NotificationConfiguration") or {}
+    clients.s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            key: value
+            for key, value in configuration.items()
+            if key in ("QueueConfigurations", "TopicConfigurations", "LambdaFunctionConfigurations")
+        },
+    )
+    declared.bind(f"{bucket}-notifications")
+
+
 PROVISIONERS: Mapping[str, Provisioner] = {
     "AWS::KMS::Key": _kms_key,
     "AWS::KMS::Alias": _kms_alias,
@@ -229,6 +245,7 @@ PROVISIONERS: Mapping[str, Provisioner] = {
     "AWS::SQS::Queue": _queue,
     "AWS::Cognito::UserPool": _user_pool,
     "AWS::Cognito::UserPoolClient": _user_pool_client,
+    "Custom::S3BucketNotifications": _bucket_notifications,
 }
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from types import FrameType
 
 from local.net import PortTaken
-from local.stack import DEFAULT_API_PORT, LocalLendbridge
+from local.stack import DEFAULT_API_PORT, LOCAL_READER, LocalLendbridge
 from local.state import StackState, local_dir
 from local.workers import DEFAULT_MAX_WORKERS, LogSink
 
@@ -148,6 +148,9 @@ def banner(stack: LocalLendbridge, settings: Settings) -> str:
         f"  Template        {template}",
         f"  DynamoDB        {storage}",
         f"  moto            {stack.moto_endpoint} (S3, Cognito, KMS, SNS, SQS, CloudWatch, Secrets Manager)",
+        f"  Documents       presigned upload and download URLs point at S3 on {stack.moto_endpoint}"
+        " (their signatures checked as S3 checks them: another length or type is a 403)",
+        f"  Extraction      {LOCAL_READER} PDF reader (text PDFs, documented patterns); Bedrock is not used locally",
         "",
         "Try it: paste these lines into a shell (or run `make seed` for a set of sample users and loans):",
         *(f"  {line}" for line in try_it(url)),

@@ -6,7 +6,8 @@
 Everything is provisioned from the synthesized dev template: DynamoDB tables on DynamoDB Local
 (or an endpoint given), buckets, keys, secrets, topics, queues and user pools on a moto server,
 and the REST API's routes, authorizer and gateway responses in front of the very handlers that
-deploy. Stream and SQS event sources feed their functions; a user pool's post-confirmation
+deploy. Stream and SQS event sources feed their functions (S3 event notifications reach their
+queues through moto, so uploads to presigned URLs are checked by the upload worker); a user pool's post-confirmation
 trigger runs after a confirmed sign-up (``local.cognito_triggers``). Pass ``assembly_dir`` to
 reuse an already synthesized assembly (synth takes 7 s or more).
 """
@@ -47,6 +48,9 @@ from local.template import REGION, Assembly, create_tables
 from local.workers import DEFAULT_MAX_WORKERS, Endpoints, FunctionPool, LogSink, function_environment
 
 DEFAULT_API_PORT = 3000
+# Bedrock cannot be reached here: every function that names a document reader (the extractor,
+# and the readiness probe that reports it) gets the local PDF reader instead of the template's.
+LOCAL_READER = "local"
 # C1 only: on a laptop DynamoDB Local is up in about half the time, and short local workloads
 # never reach the point where C2's optimisations would pay off.
 FAST_START_JVM = ("-XX:TieredStopAtLevel=1",)
@@ -244,6 +248,8 @@ class LocalLendbridge:
             env = function_environment(function, endpoints)
             if not self._real_rate_limits:
                 loosen(env)
+            if "READER_KIND" in env:
+                env["READER_KIND"] = LOCAL_READER
             self.pools[key] = FunctionPool(function, env, self._function_log, self._max_workers, self._reload_code)
         if not self._warm:
             return

@@ -13,11 +13,13 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from lendbridge.data import names
+from lendbridge.domain.products import catalogue_to_json
 from lendbridge.routes import ROUTES
 from lendbridge_infra.config import StageConfig
 from lendbridge_infra.function import LendbridgeFunction, retention_of
 from lendbridge_infra.grants import grant_secret_read, grant_send, grant_table
 from lendbridge_infra.waf import web_acl
+from stacks.bookings_stack import BookingsStack
 from stacks.data_stack import DataStack
 from stacks.identity_stack import SIGNIN_SCOPE, IdentityStack
 from stacks.rate_limits import grant_rate_limits, rate_limit_environment
@@ -40,6 +42,9 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "accounts": FunctionSpec("lendbridge.handlers.accounts", "Registration, login and the caller's profile"),
     "loans": FunctionSpec("lendbridge.handlers.loans", "Borrowers: create loans, list them, invite lenders"),
     "lender": FunctionSpec("lendbridge.handlers.lender", "Lenders: pending invitations, accept, decline, portfolio"),
+    "bookings": FunctionSpec(
+        "lendbridge.handlers.bookings", "Commercial loan bookings: products, bookings, documents, booking sheet"
+    ),
 }
 
 ITEM_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
@@ -71,6 +76,7 @@ class ApiStack(cdk.Stack):
         config: StageConfig,
         data: DataStack,
         identity: IdentityStack,
+        bookings: BookingsStack,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -88,6 +94,8 @@ class ApiStack(cdk.Stack):
             "CORS_ORIGINS": ",".join(config.cors_origins),
             "CLAIMS_QUEUE_URL": identity.claims_queue.queue_url,
             **rate_limit_environment(config, data),
+            # Commercial loan bookings: the documents bucket, the extraction queue, the reader.
+            **bookings.document_environment(),
         }
         self.functions: dict[str, lambda_.Function] = {
             name: LendbridgeFunction(
@@ -96,7 +104,7 @@ class ApiStack(cdk.Stack):
                 config=config,
                 module=spec.module,
                 description=spec.description,
-                environment=environment,
+                environment={**environment, **self._own_environment(name)},
                 # Caps each public function so a flood cannot take the account's whole concurrency
                 # (and starve the stream consumer); the stage throttle answers 429 well before it.
                 reserved_concurrency=config.reserved_concurrency.get(name),
@@ -104,9 +112,19 @@ class ApiStack(cdk.Stack):
             for name, spec in FUNCTIONS.items()
         }
         self._grant(data, identity)
+        if "bookings" in self.functions:
+            bookings.grant_api(self.functions["bookings"])
+        bookings.grant_readiness(self.functions["health"])
         self.api = self._rest_api(identity)
         if config.waf_enabled:
             self._web_acl()
+
+    def _own_environment(self, function: str) -> dict[str, str]:
+        """Settings only one function reads."""
+        if function == "bookings":
+            # The catalogue travels with the function: serving it never reads the database.
+            return {"PRODUCTS": catalogue_to_json(self.config.products)}
+        return {}
 
     def _grant(self, data: DataStack, identity: IdentityStack) -> None:
         health, accounts = self.functions["health"], self.functions["accounts"]
@@ -150,6 +168,24 @@ class ApiStack(cdk.Stack):
         # Lenders' bank numbers are sealed here; no function in the request path can unseal them.
         data.bank_data_key.grant(lender, "kms:Encrypt")
         grant_rate_limits([fn for name, fn in self.functions.items() if name != "health"], data)
+        self._grant_bookings(data)
+
+    def _grant_bookings(self, data: DataStack) -> None:
+        """Bookings live in the main table (GSI1 and GSI2 hold an owner's lists); a document's
+        removal deletes its item, so DeleteItem too. The bucket and the extraction queue are
+        granted by the stack that owns them."""
+        bookings = self.functions["bookings"]
+        grant_table(
+            bookings,
+            data.main_table,
+            [*ITEM_READ, *ITEM_WRITE, "dynamodb:DeleteItem"],
+            indexes=[names.BORROWER_COLLECTION, names.LENDER_INVITATIONS],
+        )
+        grant_table(bookings, data.audit_table, ["dynamodb:PutItem"])
+        grant_table(bookings, data.idempotency_table, IDEMPOTENCY)
+        data.data_key.grant(bookings, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+        grant_secret_read(bookings, data.pagination_secret.secret_arn)
+        grant_secret_read(bookings, data.idempotency_secret.secret_arn)
 
     def _rest_api(self, identity: IdentityStack) -> apigw.RestApi:
         access_logs = logs.LogGroup(

@@ -22,6 +22,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT / "lambdas"))
 
 from stacks.api_stack import ApiStack  # noqa: E402 - needs lambdas/ on the path for lendbridge.routes
+from stacks.bookings_stack import DOCUMENT_PREFIX, BookingsStack  # noqa: E402
 from stacks.data_stack import DataStack  # noqa: E402
 from stacks.identity_stack import IdentityStack  # noqa: E402
 from stacks.monitoring_stack import MonitoringStack  # noqa: E402
@@ -36,7 +37,16 @@ class LendbridgeStacks:
         self.config = config
         self.data = DataStack(app, f"{prefix}-Data", config=config, env=env)
         self.identity = IdentityStack(app, f"{prefix}-Identity", config=config, data=self.data, env=env)
-        self.api = ApiStack(app, f"{prefix}-Api", config=config, data=self.data, identity=self.identity, env=env)
+        self.bookings = BookingsStack(app, f"{prefix}-Bookings", config=config, data=self.data, env=env)
+        self.api = ApiStack(
+            app,
+            f"{prefix}-Api",
+            config=config,
+            data=self.data,
+            identity=self.identity,
+            bookings=self.bookings,
+            env=env,
+        )
         self.processing = ProcessingStack(app, f"{prefix}-Processing", config=config, data=self.data, env=env)
         # Last, from the others' resources: monitoring depends on every stack, none depends on it.
         self.monitoring = MonitoringStack(
@@ -47,13 +57,14 @@ class LendbridgeStacks:
             identity=self.identity,
             api=self.api,
             processing=self.processing,
+            bookings=self.bookings,
             env=env,
         )
-        for stack in (self.data, self.identity, self.api, self.processing, self.monitoring):
+        for stack in (self.data, self.identity, self.bookings, self.api, self.processing, self.monitoring):
             cdk.Tags.of(stack).add("project", "lendbridge")
             cdk.Tags.of(stack).add("stage", config.name)
         self.reserved_concurrency = check_reserved_concurrency(
-            config, [self.data, self.identity, self.api, self.processing, self.monitoring]
+            config, [self.data, self.identity, self.bookings, self.api, self.processing, self.monitoring]
         )
         acknowledge_findings(self)
 
@@ -107,3 +118,29 @@ def acknowledge_findings(stacks: LendbridgeStacks) -> None:
     acknowledge(stacks.data.rate_limit_secret, "AwsSolutions::AwsSolutions-SMG4", "SMG4-rate-limits")
     for queue in [*stacks.identity.dead_letter_queues, *stacks.processing.dead_letter_queues]:
         acknowledge(queue, "AwsSolutions::AwsSolutions-SQS3", "SQS3")
+    acknowledge_bookings_findings(stacks.bookings)
+    if "bookings" in api.functions:
+        named_documents = (
+            f"arn:<AWS::Partition>:s3:::{stacks.config.resource_name('documents')}-<AWS::AccountId>-<AWS::Region>"
+        )
+        acknowledge(
+            api.functions["bookings"],
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::{named_documents}/{DOCUMENT_PREFIX}*]",
+            "IAM5-documents",
+        )
+
+
+def acknowledge_bookings_findings(bookings: BookingsStack) -> None:
+    bucket_arn = f"<{bookings.get_logical_id(bookings.bucket.node.default_child)}.Arn>"
+    documents = f"AwsSolutions::AwsSolutions-IAM5[Resource::{bucket_arn}/{DOCUMENT_PREFIX}*]"
+    for function in bookings.functions:
+        acknowledge(function, BASIC_EXECUTION_ROLE, "IAM4-basic-execution")
+        acknowledge(function, "AwsSolutions::AwsSolutions-L1", "L1")
+        acknowledge(function, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", "IAM5-xray")
+        acknowledge(function, documents, "IAM5-documents")
+    for queue in bookings.dead_letter_queues:
+        acknowledge(queue, "AwsSolutions::AwsSolutions-SQS3", "SQS3")
+    acknowledge(bookings.access_logs, "AwsSolutions::AwsSolutions-S1", "S1-access-log-bucket")
+    notifications = bookings.notifications_handler
+    acknowledge(notifications, BASIC_EXECUTION_ROLE, "IAM4-bucket-notifications")
+    acknowledge(notifications, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", "IAM5-bucket-notifications")

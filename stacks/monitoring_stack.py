@@ -38,6 +38,7 @@ from cdk_monitoring_constructs import (
     LambdaFunctionMonitoring,
     LatencyThreshold,
     MaxAgeThreshold,
+    MaxMessageAgeThreshold,
     MaxMessageCountThreshold,
     MonitoringFacade,
     SnsAlarmActionStrategy,
@@ -52,6 +53,7 @@ from lendbridge_infra.monitoring import ALARM_KINDS, TREAT_MISSING_DATA, AlarmKi
 
 if TYPE_CHECKING:
     from stacks.api_stack import ApiStack
+    from stacks.bookings_stack import BookingsStack
     from stacks.data_stack import DataStack
     from stacks.identity_stack import IdentityStack
 from stacks.processing_stack import ProcessingStack
@@ -87,6 +89,7 @@ DATA_ALARM_KINDS = (
     "dlq_depth",
     "orphaned_records",
 )
+BOOKINGS_ALARM_KINDS = ("extraction_failures", "extraction_queue_age", "documents_rejected")
 
 
 @dataclass(frozen=True)
@@ -107,12 +110,13 @@ class MonitoringStack(cdk.Stack):
         identity: IdentityStack,
         api: ApiStack,
         processing: ProcessingStack,
+        bookings: BookingsStack,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         # Deployed after what it watches, although most names it reads are known at synth and
         # imported from nowhere (docs/decisions.md, cross-stack references).
-        for producer in (data, identity, api, processing):
+        for producer in (data, identity, api, processing, bookings):
             self.add_dependency(producer)
         missing = sorted(set(ALARM_KINDS) - set(config.alarms))
         if missing:
@@ -143,14 +147,14 @@ class MonitoringStack(cdk.Stack):
         stream_consumers = {id(consumer) for consumer in processing.stream_consumers}
         self.functions = [
             (name, function, self._by_name(function), id(function) in stream_consumers)
-            for name, function in monitoring.lendbridge_functions([identity, api, processing])
+            for name, function in monitoring.lendbridge_functions([identity, api, processing, bookings])
         ]
         # Tables keep a strong (exported) reference on purpose: replacing one loses its data, and
         # the export makes CloudFormation refuse it while alarms watch it.
         self.tables = list(monitoring.dynamodb_tables(data))
         self.queues = [
             (name, self._queue_by_name(name, queue))
-            for name, queue in monitoring.dead_letter_queues([data, identity, api, processing])
+            for name, queue in monitoring.dead_letter_queues([data, identity, api, processing, bookings])
         ]
 
         self._client_alarms()
@@ -160,8 +164,10 @@ class MonitoringStack(cdk.Stack):
         self._queue_alarms()
         self._integrity_alarm()
         rate_limiter_alarm(self)
+        self._bookings_alarms(bookings)
 
         self.api_dashboard = self._api_dashboard(stage)
+        self._bookings_row(self.api_dashboard, bookings)
         self.data_dashboard = self._data_dashboard()
 
     # --- what is watched, by name where the name is known at synth ---------------------------
@@ -423,6 +429,86 @@ class MonitoringStack(cdk.Stack):
 
     def _integrity_alarm(self) -> None:
         self.page("OrphanedRecords", "orphaned_records", monitoring.orphaned_records(self.period("orphaned_records")))
+
+    def _bookings_alarms(self, bookings: BookingsStack) -> None:
+        """Extractions that ended FAILED, documents rejected at upload, and extractions waiting
+        too long (the extractor is down, throttled or too slow for the demand). The module's
+        functions and dead-letter queues are alarmed with every other one."""
+        self.page(
+            "ExtractionFailures",
+            "extraction_failures",
+            monitoring.bookings_metric("ExtractionsFailed", self.period("extraction_failures")),
+        )
+        self.page(
+            "DocumentsRejected",
+            "documents_rejected",
+            monitoring.bookings_metric("DocumentsRejected", self.period("documents_rejected")),
+        )
+        name = "ExtractionQueue"
+        watched = SqsQueueMonitoring(
+            self.facade,
+            SqsQueueMonitoringProps(
+                queue=self._queue_by_name(name, bookings.extraction_queue),
+                alarm_friendly_name=name,
+                add_queue_max_message_age_alarm=self.on(
+                    MaxMessageAgeThreshold,
+                    "extraction_queue_age",
+                    name,
+                    max_age_in_seconds=self.threshold("extraction_queue_age"),
+                ),
+                **NOT_ON_LIBRARY_DASHBOARDS,
+            ),
+        )
+        self.keep(watched.created_alarms(), f"{name}Age", "extraction_queue_age", name)
+
+    def _bookings_row(self, dashboard: cloudwatch.Dashboard, bookings: BookingsStack) -> None:
+        """One row for the bookings module: what the upload worker decided, what the extractor
+        did and how long it took, and how long extractions wait."""
+        queue = self._queue_by_name("ExtractionQueueGraph", bookings.extraction_queue)
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Documents uploaded and rejected; extractions succeeded and failed (per 5 minutes)",
+                left=[
+                    monitoring.bookings_metric(metric, FIVE_MINUTES, label=metric)
+                    for metric in (
+                        "DocumentsUploaded",
+                        "DocumentsRejected",
+                        "ExtractionsSucceeded",
+                        "ExtractionsFailed",
+                    )
+                ],
+                width=GRAPH_WIDTH,
+                height=GRAPH_HEIGHT,
+            ),
+            cloudwatch.GraphWidget(
+                title="Extraction latency p90 (ms), fields per extraction, oldest queued extraction (s)",
+                left=[
+                    monitoring.bookings_metric(
+                        "ExtractionLatency", FIVE_MINUTES, cloudwatch.Stats.percentile(90), "Latency p90 (ms)"
+                    ),
+                    queue.metric_approximate_age_of_oldest_message(
+                        period=FIVE_MINUTES, statistic=cloudwatch.Stats.MAXIMUM, label="Oldest queued (s)"
+                    ),
+                ],
+                right=[monitoring.bookings_metric("FieldsExtracted", FIVE_MINUTES, cloudwatch.Stats.AVERAGE, "Fields")],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(
+                        value=self.threshold("extraction_queue_age"), label="Oldest queued alarm (s)"
+                    )
+                ],
+                width=GRAPH_WIDTH,
+                height=GRAPH_HEIGHT,
+            ),
+        )
+        dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(
+                title="Bookings module alarms",
+                alarms=self.alarms_of(BOOKINGS_ALARM_KINDS),
+                width=FULL_WIDTH,
+                height=GRAPH_HEIGHT // 2,
+                sort_by=cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
+            )
+        )
 
     def alarms_of(self, kinds: Sequence[str]) -> list[cloudwatch.IAlarm]:
         return [paging.alarm for paging in self.alarms if paging.kind.key in kinds]

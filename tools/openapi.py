@@ -56,6 +56,14 @@ TAGS = [
     {"name": "Users", "description": "The caller's own profile"},
     {"name": "Loans", "description": "The borrower's side: loans, invitations, history and audit"},
     {"name": "Lenders", "description": "The lender's side: invitations, accepting with bank details, portfolio"},
+    {
+        "name": "Loan bookings",
+        "description": "Commercial loan bookings: products, a loan officer's bookings and their booking sheet",
+    },
+    {
+        "name": "Booking documents",
+        "description": "A booking's documents, uploaded straight to S3, and the extraction of its fields",
+    },
 ]
 REQUEST_ID_PARAMETER = {
     "name": "X-Request-Id",

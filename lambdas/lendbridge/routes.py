@@ -46,6 +46,22 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/lender/invitations/{participant_id}/accept", "lender", "AcceptInvitation"),
     Route("POST", "/v1/lender/invitations/{participant_id}/decline", "lender", "DeclineInvitation"),
     Route("GET", "/v1/lender/portfolio", "lender", "GetPortfolio"),
+    # Commercial loan bookings (lendbridge.handlers.bookings)
+    Route("GET", "/v1/products", "bookings", "ListProducts"),
+    Route("POST", "/v1/loan-bookings", "bookings", "CreateBooking"),
+    Route("GET", "/v1/loan-bookings", "bookings", "ListBookings"),
+    Route("GET", "/v1/loan-bookings/{booking_id}", "bookings", "GetBooking"),
+    Route("PATCH", "/v1/loan-bookings/{booking_id}", "bookings", "UpdateBooking"),
+    Route("DELETE", "/v1/loan-bookings/{booking_id}", "bookings", "CancelBooking"),
+    Route("POST", "/v1/loan-bookings/{booking_id}/book", "bookings", "BookBooking"),
+    Route("POST", "/v1/loan-bookings/{booking_id}/documents", "bookings", "CreateDocument"),
+    Route("GET", "/v1/loan-bookings/{booking_id}/documents", "bookings", "ListDocuments"),
+    Route("GET", "/v1/loan-bookings/{booking_id}/documents/{document_id}", "bookings", "GetDocument"),
+    Route("DELETE", "/v1/loan-bookings/{booking_id}/documents/{document_id}", "bookings", "DeleteDocument"),
+    Route("POST", "/v1/loan-bookings/{booking_id}/documents/{document_id}/extraction", "bookings", "RequestExtraction"),
+    Route("GET", "/v1/loan-bookings/{booking_id}/extractions/{extraction_id}", "bookings", "GetExtraction"),
+    Route("GET", "/v1/loan-bookings/{booking_id}/booking-sheet", "bookings", "GetBookingSheet"),
+    Route("PATCH", "/v1/loan-bookings/{booking_id}/booking-sheet", "bookings", "CorrectBookingSheet"),
 )
 
 FUNCTIONS: tuple[str, ...] = tuple(dict.fromkeys(route.function for route in ROUTES))

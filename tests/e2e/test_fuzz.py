@@ -54,6 +54,19 @@ _SOFT_DELETE = (
     "DELETE /v1/loans/{loan_id} is a soft delete by contract: the cancelled loan and its records stay "
     "readable by its borrower and participants (status CANCELLED), so a 200 after the delete is right"
 )
+_BOOKING_SOFT_DELETE = (
+    "DELETE /v1/loan-bookings/{booking_id} is a soft delete by contract: the booking stays readable by its "
+    "owner with status CANCELLED, so a 200 after the delete is right"
+)
+_PRODUCT_400 = (
+    "a booking's amount, term and currency must fit the product it names (bounds and currency per product, "
+    "from the stage's configuration): JSON Schema cannot tie one field's bounds to another field's value, so "
+    "a schema-valid body outside its product's bounds is 400 by contract"
+)
+_IF_MATCH = (
+    "If-Match must name the resource's current version, which only its history decides (stale: 412), and a "
+    "missing If-Match is 428 Precondition Required (RFC 6585, the contract), not the 400 schemathesis expects"
+)
 
 
 def _valid(*statuses: str) -> dict[str, Any]:
@@ -88,6 +101,30 @@ EXCEPTIONS: dict[str, tuple[dict[str, Any], str]] = {
         "missing header",
     ),
     "ConfirmEmail": (_valid("400"), "whether an emailed verification code is right is known only to the user pool"),
+    # Commercial loan bookings
+    **{operation: (_valid("400"), _TOKEN) for operation in ("ListBookings", "ListDocuments")},
+    "GetBooking": ({"use_after_free": {"enabled": False}}, _BOOKING_SOFT_DELETE),
+    "CreateBooking": (_valid("400", "422"), f"{_PRODUCT_400}; {_KEY}"),
+    "UpdateBooking": (
+        {**_valid("400", "412"), "missing_required_header": {"expected-statuses": [*_MISSING_HEADER_ANSWERS, "428"]}},
+        f"{_PRODUCT_400}; {_IF_MATCH}",
+    ),
+    "BookBooking": (
+        {**_valid("412", "422"), "missing_required_header": {"expected-statuses": [*_MISSING_HEADER_ANSWERS, "428"]}},
+        f"{_IF_MATCH}; {_KEY}",
+    ),
+    "CreateDocument": (
+        _valid("400", "422"),
+        "a booking holds at most 20 documents (400 by contract, as the loan's participant cap), a count only the "
+        f"booking's history decides; and {_KEY}",
+    ),
+    "RequestExtraction": (_valid("422"), _KEY),
+    "CorrectBookingSheet": (
+        {**_valid("400", "412"), "missing_required_header": {"expected-statuses": [*_MISSING_HEADER_ANSWERS, "428"]}},
+        "each booking-sheet field has its own value rule (an amount, a date, an ISO 4217 code, one of a few rate "
+        "or repayment types, read in several written forms), which JSON Schema cannot tie to a property name of "
+        f"a free-form map; a value breaking it is 400 by contract; and {_IF_MATCH}",
+    ),
     "ResetPassword": (_valid("400"), "whether an emailed reset code is right is known only to the user pool"),
 }
 

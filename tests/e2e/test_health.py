@@ -15,10 +15,15 @@ def test_live_answers_alive_with_a_generated_request_id(api: Api) -> None:
     assert UUID.match(response.headers["X-Request-Id"])
 
 
-def test_ready_checks_the_table_and_the_user_pool(api: Api) -> None:
+def test_ready_checks_the_table_the_user_pool_and_the_bookings_dependencies(api: Api) -> None:
     response = api.get("/health/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"dynamodb": "ok", "user_pool": "ok"}}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"dynamodb": "ok", "user_pool": "ok", "documents": "ok", "extraction_queue": "ok"},
+        # The local stack cannot reach Bedrock: its extractor reads PDFs itself, and says so.
+        "extraction_reader": "local",
+    }
 
 
 def test_concurrent_requests_are_served_by_at_most_the_pools_workers(api: Api, stack: LocalLendbridge) -> None:

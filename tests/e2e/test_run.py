@@ -172,6 +172,13 @@ def test_the_banner_tells_the_whole_story_in_lines_that_run_as_printed(running_a
     running = running_alone
     lines = running.banner.splitlines()
     assert max(len(line) for line in lines) < 300, "no line lists every route"
+    # Uploads go to the S3 endpoint printed (moto's), and extraction is the local reader's.
+    moto_endpoint = next(line for line in lines if line.strip().startswith("moto ")).split()[1]
+    documents = next(line for line in lines if line.strip().startswith("Documents "))
+    assert f"S3 on {moto_endpoint}" in documents
+    extraction = next(line for line in lines if line.strip().startswith("Extraction "))
+    assert "local PDF reader" in extraction
+    assert "Bedrock is not used locally" in extraction
     start = next(index for index, line in enumerate(lines) if line.startswith("Try it"))
     story = [line.strip() for line in lines[start + 1 :]]
     story = story[: story.index("")]

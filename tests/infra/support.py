@@ -20,9 +20,12 @@ STAGES = ("dev", "prod")
 
 Resource = dict[str, Any]
 
-# Logical ids of CDK's own singleton handlers (e.g. the dev buckets' auto-delete): CDK ships and
-# runs them only while CloudFormation creates or deletes a resource; they are not Lendbridge functions.
-CDK_PROVIDER_HANDLER = re.compile(r"Custom\w+CustomResourceProviderHandler[0-9A-F]{8}")
+# Logical ids of CDK's own singleton handlers (e.g. the dev buckets' auto-delete, the bucket
+# notifications' configuration): CDK ships and runs them only while CloudFormation creates,
+# updates or deletes a resource; they are not Lendbridge functions.
+CDK_PROVIDER_HANDLER = re.compile(
+    r"Custom\w+CustomResourceProviderHandler[0-9A-F]{8}|BucketNotificationsHandler[0-9a-f]{32}[0-9A-F]{8}"
+)
 
 # Policy documents, by the resource type that carries them and the property that holds them.
 IDENTITY_POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")

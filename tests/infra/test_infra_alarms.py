@@ -25,7 +25,7 @@ from stacks.app import LendbridgeStacks, cdk_json_context
 from tests.infra.support import CDK_PROVIDER_HANDLER, Synth, as_list, flatten, ref_id
 
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
-PRODUCER_STACKS = ("data", "identity", "api", "processing")
+PRODUCER_STACKS = ("data", "identity", "api", "processing", "bookings")
 NAMESPACE = "PrivateLending/API"
 
 # (threshold, period seconds, evaluation periods, datapoints to alarm, treat missing data)
@@ -49,6 +49,9 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "dlq_depth": (0, 300, 1, 1, NB),
         "orphaned_records": (0, 3600, 1, 1, "ignore"),
         "rate_limiter_blind": (10, 300, 1, 1, NB),  # more than 10 requests served uncounted in 5 minutes
+        "extraction_failures": (5, 900, 1, 1, NB),  # more than 5 extractions FAILED in 15 minutes
+        "extraction_queue_age": (3600, 300, 1, 1, NB),  # an extraction waiting over an hour
+        "documents_rejected": (20, 3600, 1, 1, NB),
     },
     "prod": {
         **CLIENT,
@@ -62,6 +65,9 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "dlq_depth": (0, 60, 1, 1, NB),
         "orphaned_records": (0, 3600, 1, 1, "ignore"),
         "rate_limiter_blind": (10, 60, 5, 3, NB),  # blind for 3 of the last 5 minutes
+        "extraction_failures": (2, 900, 1, 1, NB),
+        "extraction_queue_age": (900, 300, 3, 3, NB),  # waiting over 15 minutes for 15 minutes
+        "documents_rejected": (5, 3600, 1, 1, NB),
     },
 }
 RESERVED_CONCURRENCY: dict[str, dict[str, int]] = {
@@ -302,7 +308,8 @@ def test_alarms_are_exactly_the_catalogue(synth: Synth) -> None:
     indexes = sum(len(table["Properties"].get("GlobalSecondaryIndexes", [])) for table in tables.values())
     queues = sum(len(getattr(getattr(synth.stacks, stack), "dead_letter_queues", [])) for stack in PRODUCER_STACKS)
     consumers = len(synth.stacks.processing.stream_consumers)
-    expected = 7 + 2 * functions + (len(tables) + indexes) + len(tables) + queues + consumers
+    # 6 stage-wide families of the lending core, 1 of the rate limiter, 3 of the bookings module
+    expected = 10 + 2 * functions + (len(tables) + indexes) + len(tables) + queues + consumers
     names = [alarm.name for alarm in alarms(synth)]
     assert len(names) == len(set(names)) == expected
     assert all(name.startswith(f"lendbridge-{synth.stage}-") for name in names)
@@ -526,7 +533,7 @@ def test_every_dead_letter_queue_has_a_depth_alarm(synth: Synth) -> None:
         for stack in [getattr(synth.stacks, name)]
         for queue in getattr(stack, "dead_letter_queues", [])
     }
-    assert {name for name, _ in queues} == {"identity", "processing"}
+    assert {name for name, _ in queues} == {"identity", "processing", "bookings"}
     watched = set()
     for subject, alarm in alarms_named(synth, "dlq_depth").items():
         metric = alarm.only_metric()
@@ -742,6 +749,13 @@ DEPLOYED_ALARM_IDS = {
     "MainTableparticipantbyidThrottlesF8A5DD27", "OrphanedRecords8272FE45", "PostConfirmationFnErrors3D7799BD",
     "PostConfirmationFnThrottlesAC2ACB93",
 }  # fmt: skip
+# The bookings module's, as first deployed with it.
+BOOKINGS_ALARM_IDS = {
+    "BookingsFnErrors2332AE21", "BookingsFnThrottles2581EA89",
+    "DocumentsRejectedFD45EB7C", "ExtractionFailures7324F410", "ExtractionQueueAgeFEC72094",
+    "ExtractionQueueDlqDepthB115BF5B", "ExtractorFnErrors09EDC442", "ExtractorFnThrottles0F44D69B",
+    "UploadEventsFnErrors0E59FD75", "UploadEventsFnThrottles596D5492", "UploadQueueDlqDepthA66BF74D",
+}  # fmt: skip
 
 
 # Alarms added since, with the ids they are first deployed with (the rate limiter's counters table
@@ -750,7 +764,7 @@ ADDED_ALARM_IDS = {"RateLimitTableSystemErrorsEF5C640D", "RateLimitTableThrottle
 
 
 def test_every_alarm_keeps_the_logical_id_it_was_deployed_with(synth: Synth) -> None:
-    assert {alarm.logical_id for alarm in alarms(synth)} == DEPLOYED_ALARM_IDS | ADDED_ALARM_IDS
+    assert {alarm.logical_id for alarm in alarms(synth)} == DEPLOYED_ALARM_IDS | ADDED_ALARM_IDS | BOOKINGS_ALARM_IDS
 
 
 def test_the_rate_limiter_blind_alarm_sums_every_scope(synth: Synth) -> None:

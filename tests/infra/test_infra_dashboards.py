@@ -24,6 +24,9 @@ API_TITLES = [
     "429 TOO_MANY_REQUESTS from the rate limiter, by Endpoint (per 5 minutes)",
     "Rate limiter blind: requests served uncounted, by Scope (per 5 minutes)",
     "API and function alarms",
+    "Documents uploaded and rejected; extractions succeeded and failed (per 5 minutes)",
+    "Extraction latency p90 (ms), fields per extraction, oldest queued extraction (s)",
+    "Bookings module alarms",
 ]
 DATA_TITLES = [
     "Consumed read capacity per table (units per minute)",
@@ -52,6 +55,7 @@ DATA_ALARM_FAMILIES = (
     "dlq-depth",
     "orphaned-records",
 )
+BOOKINGS_ALARM_FAMILIES = ("extraction-failures", "extraction-queue-age", "documents-rejected")
 MAX_METRICS_PER_GRAPH = 500
 
 
@@ -279,6 +283,7 @@ def _alarm_ids(synth: Synth, families: tuple[str, ...]) -> set[str]:
     [
         ("api", "API and function alarms", API_ALARM_FAMILIES),
         ("data", "Data, dead-letter and integrity alarms", DATA_ALARM_FAMILIES),
+        ("api", "Bookings module alarms", BOOKINGS_ALARM_FAMILIES),
     ],
 )
 def test_alarm_status_widgets_show_every_alarm_once(
@@ -291,7 +296,22 @@ def test_alarm_status_widgets_show_every_alarm_once(
     assert set(shown) == _alarm_ids(synth, families)
 
 
-def test_the_two_alarm_widgets_together_show_every_alarm(synth: Synth) -> None:
+def test_the_bookings_row_charts_the_module_metrics_and_its_queue(synth: Synth) -> None:
+    counts = widget(_api(synth), "Documents uploaded and rejected; extractions succeeded and failed (per 5 minutes)")
+    assert {(line.namespace, line.name) for line in counts.lines} == {
+        ("PrivateLending/API", name)
+        for name in ("DocumentsUploaded", "DocumentsRejected", "ExtractionsSucceeded", "ExtractionsFailed")
+    }
+    assert all(line.dimensions == {"service": "bookings"} for line in counts.lines)
+    timing = widget(_api(synth), "Extraction latency p90 (ms), fields per extraction, oldest queued extraction (s)")
+    names = {line.name: line for line in timing.lines}
+    assert set(names) == {"ExtractionLatency", "FieldsExtracted", "ApproximateAgeOfOldestMessage"}
+    assert names["ApproximateAgeOfOldestMessage"].dimensions == {
+        "QueueName": f"lendbridge-{synth.stage}-ExtractionQueue"
+    }
+
+
+def test_the_alarm_widgets_together_show_every_alarm(synth: Synth) -> None:
     shown = set()
     for widgets in dashboards(synth).values():
         for w in widgets:

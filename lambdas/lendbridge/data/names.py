@@ -35,3 +35,10 @@ IDEMPOTENCY_EXPIRY = "expiration"
 RATE_LIMIT_TABLE = "RateLimitTable"
 RATE_LIMIT_HITS = "hits"
 RATE_LIMIT_EXPIRY = "expires_at"
+
+# The documents bucket (commercial loan bookings): every object key starts with this prefix
+# (documents/{booking_id}/{document_id}); an upload arrives tagged unverified (its presigned PUT
+# signs the tag) until the upload worker accepts it; lifecycle expires what stays unverified.
+DOCUMENT_PREFIX = "documents/"
+UNVERIFIED_TAG_KEY = "upload"
+UNVERIFIED_TAG_VALUE = "unverified"

@@ -108,6 +108,47 @@ class Transaction:
             update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         self._add({"Update": update}, tag)
 
+    def check(
+        self,
+        key: tuple[str, str],
+        condition: str,
+        *,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        tag: object = None,
+    ) -> None:
+        """A condition on an item the transaction does not change (ConditionCheck)."""
+        check: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": to_item({"PK": key[0], "SK": key[1]}),
+            "ConditionExpression": condition,
+        }
+        if names:
+            check["ExpressionAttributeNames"] = dict(names)
+        if values:
+            check["ExpressionAttributeValues"] = to_values(values)
+        self._add({"ConditionCheck": check}, tag)
+
+    def delete(
+        self,
+        key: tuple[str, str],
+        condition: str,
+        *,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        tag: object = None,
+    ) -> None:
+        delete: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": to_item({"PK": key[0], "SK": key[1]}),
+            "ConditionExpression": condition,
+        }
+        if names:
+            delete["ExpressionAttributeNames"] = dict(names)
+        if values:
+            delete["ExpressionAttributeValues"] = to_values(values)
+        self._add({"Delete": delete}, tag)
+
     def guard(self, participant: Participant, *, tag: object = None) -> None:
         """Take the email's guard on the loan: one live invitation per email and loan. Failing,
         it names the email (``GuardTag``) unless the caller tags it otherwise."""
@@ -206,6 +247,15 @@ def _cancellation(error: ClientError, tags: list[object]) -> Cancellation:
             for tag, reason in zip(tags, reasons, strict=False)
         )
     )
+
+
+def tagged_conflict(cancellation: Cancellation) -> Exception | None:
+    """For writes whose actions are tagged with the exception a failed condition means: the
+    first failed action's exception; a race with another transaction is the fallback's."""
+    for reason in cancellation.failed:
+        if isinstance(reason.tag, Exception):
+            return reason.tag
+    return None
 
 
 def loan_conflict(cancellation: Cancellation) -> Exception | None:

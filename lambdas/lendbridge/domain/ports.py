@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from lendbridge.domain.accounts import Challenge, ClientContext, Tokens, UserProfile
+    from lendbridge.domain.bookings import Booking, BookingStatus, DocumentRecord, ExtractionRecord, Sheet
     from lendbridge.domain.history import AuditEntry, FundingPoint, VersionRecord
     from lendbridge.domain.loans import (
         AchDetails,
@@ -100,6 +101,56 @@ class LoanStore(Protocol):
         """False when the invitation changed since it was read (or was claimed already)."""
 
 
+class BookingStore(Protocol):
+    """Commercial bookings with their documents, extractions and booking sheet (one item
+    collection per booking). Every write is one transaction with its audit entry, conditional
+    on the versions read; a failed condition raises the exception the write was tagged with
+    (``BookingChanged`` when another write got there first)."""
+
+    def get_booking(self, booking_id: str) -> Booking | None: ...
+
+    def booking_parts(
+        self, booking_id: str, *, document_id: str | None = None, extraction_id: str | None = None, sheet: bool = False
+    ) -> tuple[Booking | None, DocumentRecord | None, ExtractionRecord | None, Sheet | None]:
+        """The booking and the named parts, in one strongly consistent read."""
+
+    def bookings_page(
+        self, owner_id: str, status: BookingStatus | None, limit: int, position: Position | None
+    ) -> Page[Booking]:
+        """Newest first; without ``status``, cancelled bookings are left out."""
+
+    def documents(self, booking_id: str) -> list[DocumentRecord]: ...
+
+    def create_booking(self, booking: Booking, actor: Actor) -> None: ...
+
+    def save_booking(self, before: Booking, after: Booking, actor: Actor, *, sheet_version: int | None = None) -> None:
+        """``sheet_version``: also require the sheet to be at that version (booking it)."""
+
+    def add_document(self, booking: Booking, document: DocumentRecord, max_documents: int, actor: Actor) -> None: ...
+
+    def remove_document(self, booking: Booking, document: DocumentRecord, actor: Actor, now: datetime) -> None: ...
+
+    def save_document(self, before: DocumentRecord, after: DocumentRecord, actor: Actor) -> None: ...
+
+    def start_extraction(
+        self, booking: Booking, document: DocumentRecord, extraction: ExtractionRecord, actor: Actor
+    ) -> None: ...
+
+    def finish_extraction(
+        self,
+        before: ExtractionRecord,
+        after: ExtractionRecord,
+        actor: Actor,
+        *,
+        sheet: tuple[Sheet, Sheet] | None = None,
+        release_document: bool = True,
+    ) -> None:
+        """Store the outcome (and, on success, the merged sheet) and free the document for the
+        next extraction, at once (``release_document=False``: the document item is gone)."""
+
+    def save_sheet(self, booking: Booking, before: Sheet, after: Sheet, actor: Actor) -> None: ...
+
+
 class BankVault(Protocol):
     def seal(self, loan_id: str, participant_id: str, ach: AchDetails) -> SealedBankAccount: ...
 
@@ -151,3 +202,39 @@ class IdentityProvider(Protocol):
 
     def reset_password(self, email: str, code: str, new_password: str) -> None:
         """Raises InvalidCode or PasswordRejected."""
+
+
+# --- commercial loan bookings: documents and extraction ---------------------------------------
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    """Where and how the client uploads a document: ``headers`` are the ones the signature
+    binds (Content-Type and Content-Length), which the client must send as given."""
+
+    url: str
+    headers: dict[str, str]
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    size: int
+    content_type: str | None = None
+
+
+class DocumentStorage(Protocol):
+    def presign_put(self, key: str, content_type: str, size_bytes: int, expires_in: int) -> PresignedUpload: ...
+
+    def presign_get(self, key: str, expires_in: int) -> str: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def head(self, key: str) -> StoredObject | None:
+        """None when no object has that key."""
+
+    def read(self, key: str) -> bytes: ...
+
+
+class ExtractionQueue(Protocol):
+    def enqueue(self, booking_id: str, document_id: str, extraction_id: str) -> None: ...

@@ -30,6 +30,8 @@ class LiveOut(BaseModel):
 class ReadyOut(BaseModel):
     status: Literal["ready"] = "ready"
     checks: dict[str, Literal["ok", "failing"]]
+    # Which reader extracts booking-sheet fields: "local" on the local stack (no Bedrock there).
+    extraction_reader: Literal["bedrock", "local"] | None = None
 
 
 probes: Lazy[Probes] = Lazy(build_probes)
@@ -49,7 +51,11 @@ def live() -> Response[LiveOut]:
 @app.get(
     "/health/ready",
     summary="Readiness",
-    description="200 when DynamoDB and the user pool answer; 503 naming the failing checks (in `details`) otherwise.",
+    description=(
+        "200 when DynamoDB, the user pool, the documents bucket, the extraction queue and (where extraction "
+        "uses Bedrock) the stage's model answer; 503 naming the failing checks (in `details`) otherwise. "
+        "`extraction_reader` says which reader extracts documents (`local` on the local stack)."
+    ),
     tags=[TAG],
     responses=responses(200, ReadyOut, 503),
 )
@@ -69,7 +75,9 @@ def ready() -> Response[ReadyOut]:
             retry_after=READY_RETRY_AFTER,
             details={"status": "not_ready", "checks": results},
         )
-    return Response(200, content_types.APPLICATION_JSON, ReadyOut(checks=results))
+    return Response(
+        200, content_types.APPLICATION_JSON, ReadyOut(checks=results, extraction_reader=probes.get().extraction_reader)
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

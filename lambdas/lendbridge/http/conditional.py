@@ -106,11 +106,12 @@ def none_match(value: str | None, current: str) -> bool:
     return any(tag == current_tag for _, tag in _elements(value) or [])
 
 
-def stop_if_current(if_none_match: str | None, current: str) -> None:
+def stop_if_current(if_none_match: str | None, current: str, *, headers: Mapping[str, str] | None = None) -> None:
     """Answer 304 (no body) when the client's copy is current. Raised, so that the empty
-    answer skips validation against the route's success schema."""
+    answer skips validation against the route's success schema. ``headers``: those a 200
+    would carry that must come with the 304 too (RFC 9110 15.4.5: Cache-Control)."""
     if none_match(if_none_match, current):
-        raise PreparedResponse(envelope.not_modified(current))
+        raise PreparedResponse(envelope.not_modified(current, headers))
 
 
 # ---- OpenAPI --------------------------------------------------------------------------------

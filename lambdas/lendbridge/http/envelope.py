@@ -33,9 +33,11 @@ def no_content() -> Response:
     return Response(status_code=HTTPStatus.NO_CONTENT, content_type=None, body="")
 
 
-def not_modified(etag: str) -> Response:
+def not_modified(etag: str, headers: Mapping[str, str] | None = None) -> Response:
     """304: the client's copy is current; no body (RFC 9110 15.4.5)."""
-    return Response(status_code=HTTPStatus.NOT_MODIFIED, content_type=None, body="", headers={"ETag": etag})
+    return Response(
+        status_code=HTTPStatus.NOT_MODIFIED, content_type=None, body="", headers={**(headers or {}), "ETag": etag}
+    )
 
 
 # API Gateway's default endpoint puts the stage in every URL (https://<id>.execute-api.<region>

@@ -37,3 +37,51 @@ INVITATION_LINKS: dict[str, Any] = {
         "description": "Withdraw the first invitation just sent",
     },
 }
+
+
+# ---- commercial loan bookings ----------------------------------------------------------------
+
+_BOOKING_ID = {"booking_id": "$response.body#/data/booking_id"}
+
+
+def _booking_link(operation_id: str, description: str, **extra: str) -> dict[str, Any]:
+    return {"operationId": operation_id, "parameters": {**_BOOKING_ID, **extra}, "description": description}
+
+
+# From a booking as answered (201 on create, 200 on read or change).
+BOOKING_LINKS: dict[str, Any] = {
+    "GetBooking": _booking_link("GetBooking", "Read the booking"),
+    "UpdateBooking": _booking_link(
+        "UpdateBooking", "Change the booking at the version just read", **{"header.If-Match": "$response.header.ETag"}
+    ),
+    "CancelBooking": _booking_link("CancelBooking", "Cancel the booking"),
+    "CreateDocument": _booking_link("CreateDocument", "Add a document to the booking"),
+    "ListDocuments": _booking_link("ListDocuments", "The booking's documents"),
+    "GetBookingSheet": _booking_link("GetBookingSheet", "The booking's sheet"),
+}
+
+# From a document just registered (201 of CreateDocument).
+_DOCUMENT = {
+    "booking_id": "$response.body#/data/document/booking_id",
+    "document_id": "$response.body#/data/document_id",
+}
+DOCUMENT_LINKS: dict[str, Any] = {
+    name: {"operationId": name, "parameters": dict(_DOCUMENT), "description": description}
+    for name, description in (
+        ("GetDocument", "Read the document"),
+        ("DeleteDocument", "Delete the document"),
+        ("RequestExtraction", "Extract the booking fields from the document (once it is UPLOADED)"),
+    )
+}
+
+# From an extraction just queued (202 of RequestExtraction).
+EXTRACTION_LINKS: dict[str, Any] = {
+    "GetExtraction": {
+        "operationId": "GetExtraction",
+        "parameters": {
+            "booking_id": "$response.body#/data/booking_id",
+            "extraction_id": "$response.body#/data/extraction_id",
+        },
+        "description": "Follow the extraction",
+    }
+}

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from lendbridge.aws import client
+from lendbridge.data.document_storage import S3DocumentStorage
 from lendbridge.data.dynamo import translated_errors
+from lendbridge.data.extraction_queue import SqsExtractionQueue
 from lendbridge.data.identity import CognitoIdentity
+from lendbridge.document_settings import DocumentSettings
 from lendbridge.settings import FunctionSettings, ResourceId, TableName
 
 
@@ -20,6 +24,8 @@ class HealthSettings(FunctionSettings):
 @dataclass(frozen=True)
 class Probes:
     checks: dict[str, Callable[[], None]]
+    # Which reader extracts booking-sheet fields: "local" on the local stack (no Bedrock there).
+    extraction_reader: Literal["bedrock", "local"] | None = None
 
 
 def build_probes() -> Probes:
@@ -31,4 +37,28 @@ def build_probes() -> Probes:
         with translated_errors():
             dynamodb.get_item(TableName=settings.main_table, Key={"PK": {"S": "HEALTH"}, "SK": {"S": "PROBE"}})
 
-    return Probes(checks={"dynamodb": table_readable, "user_pool": identity.ping})
+    documents = DocumentSettings.from_env()
+    reader: Literal["bedrock", "local"] = "local" if documents.reader_kind == "local" else "bedrock"
+    return Probes(
+        checks={"dynamodb": table_readable, "user_pool": identity.ping, **readiness_checks(documents)},
+        extraction_reader=reader if documents.bucket else None,
+    )
+
+
+def readiness_checks(settings: DocumentSettings) -> dict[str, Callable[[], None]]:
+    """The bookings module's dependencies: the documents bucket, the extraction queue and, where
+    extraction uses Bedrock, the stage's model. The local reader needs nothing remote. None where
+    the stage has no documents bucket."""
+    if not settings.bucket:
+        return {}
+    storage = S3DocumentStorage(client("s3"), settings.bucket)
+    queue = SqsExtractionQueue(client("sqs"), settings.extraction_queue_url)
+    checks: dict[str, Callable[[], None]] = {"documents": storage.ping, "extraction_queue": queue.ping}
+    if settings.reader_kind == "bedrock":
+        bedrock = client("bedrock")
+
+        def model_available() -> None:
+            bedrock.get_foundation_model(modelIdentifier=settings.model_id)
+
+        checks["extraction_model"] = model_available
+    return checks
