@@ -90,3 +90,8 @@ def test_schema_annotations_are_evaluated_by_python_not_by_pydantic_at_import() 
     assert len(models) > 20
     postponed = [model.__name__ for model in models if any(isinstance(a, str) for a in model.__annotations__.values())]
     assert postponed == []
+
+
+def test_the_health_answers_are_models_built_on_first_use_too() -> None:
+    extra = "from lendbridge.handlers import health\nextra = [health.LiveOut.__pydantic_complete__]"
+    assert imported("lendbridge.handlers.health", extra)["extra"] == [False]

@@ -8,12 +8,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from lendbridge.errors import DependencyUnavailable
 from lendbridge.http.app import build_app, serve
 from lendbridge.lazy import Lazy
-from lendbridge.schemas.common import responses
+from lendbridge.schemas.common import Schema, responses
 from lendbridge.wiring.health import Probes, build_probes
 
 TAG = "Health"
@@ -23,11 +22,11 @@ logger = Logger()
 READY_RETRY_AFTER = 10
 
 
-class LiveOut(BaseModel):
+class LiveOut(Schema):
     status: Literal["alive"] = "alive"
 
 
-class ReadyOut(BaseModel):
+class ReadyOut(Schema):
     status: Literal["ready"] = "ready"
     checks: dict[str, Literal["ok", "failing"]]
     # Which reader extracts booking-sheet fields: "local" on the local stack (no Bedrock there).
