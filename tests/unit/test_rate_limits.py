@@ -372,3 +372,21 @@ def test_an_unreadable_key_makes_the_limiter_blind(monkeypatch: pytest.MonkeyPat
     digest = rate_limits._keyed("arn:key", "ada@example.com")
     assert digest == hmac.new(b"k", b"ada@example.com", hashlib.sha256).hexdigest()
     assert "ada" not in digest
+
+
+def test_every_api_function_with_limited_routes_hands_the_limiter_to_the_front_door() -> None:
+    """A function added later (or re-shaped) must pass ``rate_limiter`` to ``serve``: otherwise its
+    routes would answer without budgets and never refuse."""
+    import importlib
+    import inspect
+
+    from lendbridge.routes import FUNCTIONS, ROUTES
+
+    limited = {
+        route.function for route in ROUTES if route.authenticated or route.path.startswith(rate_limit.ACCOUNT_PREFIX)
+    }
+    assert limited == set(FUNCTIONS) - {"health"}
+    for function in sorted(limited):
+        module = importlib.import_module(f"lendbridge.handlers.{function}")
+        assert module.rate_limiter is rate_limiter, function
+        assert "serve(app, event, context, rate_limiter)" in inspect.getsource(module.handler), function
