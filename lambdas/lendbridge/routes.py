@@ -46,6 +46,15 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/lender/invitations/{participant_id}/accept", "lender", "AcceptInvitation"),
     Route("POST", "/v1/lender/invitations/{participant_id}/decline", "lender", "DeclineInvitation"),
     Route("GET", "/v1/lender/portfolio", "lender", "GetPortfolio"),
+    # webhooks (lendbridge.handlers.webhooks)
+    Route("POST", "/v1/webhooks", "webhooks", "CreateWebhook"),
+    Route("GET", "/v1/webhooks", "webhooks", "ListWebhooks"),
+    Route("GET", "/v1/webhooks/{webhook_id}", "webhooks", "GetWebhook"),
+    Route("PATCH", "/v1/webhooks/{webhook_id}", "webhooks", "UpdateWebhook"),
+    Route("DELETE", "/v1/webhooks/{webhook_id}", "webhooks", "DeleteWebhook"),
+    Route("GET", "/v1/webhooks/{webhook_id}/deliveries", "webhooks", "ListWebhookDeliveries"),
+    Route("POST", "/v1/webhooks/{webhook_id}/rotate-secret", "webhooks", "RotateWebhookSecret"),
+    Route("POST", "/v1/webhooks/{webhook_id}/test", "webhooks", "SendWebhookTest"),
 )
 
 FUNCTIONS: tuple[str, ...] = tuple(dict.fromkeys(route.function for route in ROUTES))

@@ -30,3 +30,8 @@ INDEX_KEYS: dict[str, tuple[str, str | None]] = {
 # Powertools idempotency's record layout (its defaults): key attribute and expiry.
 IDEMPOTENCY_KEY = "id"
 IDEMPOTENCY_EXPIRY = "expiration"
+
+# Webhooks (stacks/webhooks_stack.py): subscriptions, recorded attempts (expiring) and who may
+# see each loan's events, in a table of their own.
+WEBHOOKS_TABLE = "WebhooksTable"
+WEBHOOKS_EXPIRY = "expires_at"

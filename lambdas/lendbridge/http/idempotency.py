@@ -51,7 +51,9 @@ EXPIRY_SECONDS = 24 * 60 * 60
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _REPLAYED = "__replayed__"
 # A response carrying one of these would be stored in clear for 24 hours: never wrap such a route.
-SECRET_FIELDS = frozenset({"password", "account_number", "routing_number", "access_token", "refresh_token", "id_token"})
+SECRET_FIELDS = frozenset(
+    {"password", "secret", "account_number", "routing_number", "access_token", "refresh_token", "id_token"}
+)
 
 
 # ---- OpenAPI: the headers of keyed routes. Declared as parameters of the routes so that they
