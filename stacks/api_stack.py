@@ -20,6 +20,7 @@ from lendbridge_infra.grants import grant_secret_read, grant_send, grant_table
 from lendbridge_infra.waf import web_acl
 from stacks.data_stack import DataStack
 from stacks.identity_stack import SIGNIN_SCOPE, IdentityStack
+from stacks.webhooks_stack import WebhooksStack
 
 MIN_COMPRESSION_BYTES = 1024
 # The contract's 429 and 503 always tell the client when to retry, API Gateway's own included.
@@ -39,6 +40,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "accounts": FunctionSpec("lendbridge.handlers.accounts", "Registration, login and the caller's profile"),
     "loans": FunctionSpec("lendbridge.handlers.loans", "Borrowers: create loans, list them, invite lenders"),
     "lender": FunctionSpec("lendbridge.handlers.lender", "Lenders: pending invitations, accept, decline, portfolio"),
+    "webhooks": FunctionSpec("lendbridge.handlers.webhooks", "Webhook subscriptions, their deliveries and test events"),
 }
 
 ITEM_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
@@ -70,6 +72,7 @@ class ApiStack(cdk.Stack):
         config: StageConfig,
         data: DataStack,
         identity: IdentityStack,
+        webhooks: WebhooksStack,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -94,7 +97,7 @@ class ApiStack(cdk.Stack):
                 config=config,
                 module=spec.module,
                 description=spec.description,
-                environment=environment,
+                environment={**environment, **(webhooks.api_environment(data) if name == "webhooks" else {})},
                 # Caps each public function so a flood cannot take the account's whole concurrency
                 # (and starve the stream consumer); the stage throttle answers 429 well before it.
                 reserved_concurrency=config.reserved_concurrency.get(name),
@@ -102,6 +105,7 @@ class ApiStack(cdk.Stack):
             for name, spec in FUNCTIONS.items()
         }
         self._grant(data, identity)
+        self._grant_webhooks(data, webhooks)
         self.api = self._rest_api(identity)
         if config.waf_enabled:
             self._web_acl()
@@ -147,6 +151,13 @@ class ApiStack(cdk.Stack):
             grant_secret_read(function, data.idempotency_secret.secret_arn)
         # Lenders' bank numbers are sealed here; no function in the request path can unseal them.
         data.bank_data_key.grant(lender, "kms:Encrypt")
+
+    def _grant_webhooks(self, data: DataStack, webhooks: WebhooksStack) -> None:
+        function = self.functions["webhooks"]
+        webhooks.grant_api(function, data)
+        grant_table(function, data.idempotency_table, IDEMPOTENCY)
+        grant_secret_read(function, data.pagination_secret.secret_arn)
+        grant_secret_read(function, data.idempotency_secret.secret_arn)
 
     def _rest_api(self, identity: IdentityStack) -> apigw.RestApi:
         access_logs = logs.LogGroup(
