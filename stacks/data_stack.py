@@ -52,6 +52,10 @@ class DataStack(cdk.Stack):
         # Tables and buckets of modules that have not landed (webhooks, rate limits, commercial
         # bookings and their documents) are added with the code that uses them, not before.
 
+        # Webhook subscriptions, their delivery attempts (expiring) and each loan's lenders
+        # (stacks/webhooks_stack.py; keys in lendbridge/data/webhooks.py).
+        self.webhooks_table = self._table(names.WEBHOOKS_TABLE, ttl=names.WEBHOOKS_EXPIRY)
+
         self.pagination_secret = secretsmanager.Secret(
             self,
             "PaginationSecret",

@@ -148,7 +148,7 @@ class MonitoringStack(cdk.Stack):
         ]
         # Tables keep a strong (exported) reference on purpose: replacing one loses its data, and
         # the export makes CloudFormation refuse it while alarms watch it.
-        self.tables = [*monitoring.dynamodb_tables(data), *monitoring.dynamodb_tables(webhooks)]
+        self.tables = list(monitoring.dynamodb_tables(data))
         self.queues = [
             (name, self._queue_by_name(name, queue))
             for name, queue in monitoring.dead_letter_queues([data, identity, api, processing, webhooks])

@@ -1,4 +1,4 @@
-"""Webhooks: the subscriptions table, the delivery queue with its dead-letter queue, the stream
+"""Webhooks: the delivery queue with its dead-letter queue, the stream
 consumer that turns main-table changes into messages and the worker that delivers them.
 
 Retries are SQS's: a failed attempt is a new message with DelaySeconds (a wait beyond SQS's 15
@@ -8,13 +8,11 @@ minutes is covered in 15-minute stretches), so no retry lives only in a function
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from lendbridge.data import names
 from lendbridge_infra.config import StageConfig
 from lendbridge_infra.function import LendbridgeFunction
 from lendbridge_infra.grants import grant_send, grant_table
@@ -34,21 +32,7 @@ class WebhooksStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
-        self.table = dynamodb.Table(
-            self,
-            names.WEBHOOKS_TABLE,
-            partition_key=dynamodb.Attribute(name=names.PK, type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name=names.SK, type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=data.data_key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            deletion_protection=config.deletion_protection,
-            removal_policy=config.removal_policy,
-            time_to_live_attribute=names.WEBHOOKS_EXPIRY,
-        )
+        self.table = data.webhooks_table
         self.dead_letter_queue = self._queue("WebhookDlq")
         self.events_dead_letter_queue = self._queue("WebhookEventsDlq")
         self.queue = sqs.Queue(
@@ -57,7 +41,9 @@ class WebhooksStack(cdk.Stack):
             queue_name=config.resource_name("WebhookDeliveries"),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
+            # A message waits 15 minutes at most before it is sent or re-sent; the dead-letter
+            # queue (14 days) keeps a moved message longer than this, counted from its first send.
+            retention_period=cdk.Duration.days(4),
             # Six times the worker's timeout, as AWS advises for Lambda-consumed queues.
             visibility_timeout=cdk.Duration.seconds(DELIVERY_TIMEOUT.to_seconds() * 6),
             dead_letter_queue=sqs.DeadLetterQueue(

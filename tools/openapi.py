@@ -52,6 +52,7 @@ TAGS = [
     {"name": "Users", "description": "The caller's own profile"},
     {"name": "Loans", "description": "The borrower's side: loans, invitations, history and audit"},
     {"name": "Lenders", "description": "The lender's side: invitations, accepting with bank details, portfolio"},
+    {"name": "Webhooks", "description": "Signed event deliveries (Standard Webhooks) to the caller's own receivers"},
 ]
 REQUEST_ID_PARAMETER = {
     "name": "X-Request-Id",

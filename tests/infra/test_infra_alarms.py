@@ -25,7 +25,7 @@ from stacks.app import LendbridgeStacks, cdk_json_context
 from tests.infra.support import CDK_PROVIDER_HANDLER, Synth, as_list, flatten, ref_id
 
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
-PRODUCER_STACKS = ("data", "identity", "api", "processing")
+PRODUCER_STACKS = ("data", "identity", "api", "processing", "webhooks")
 NAMESPACE = "PrivateLending/API"
 
 # (threshold, period seconds, evaluation periods, datapoints to alarm, treat missing data)
@@ -48,6 +48,9 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "stream_iterator_age": (900_000, 300, 1, 1, NB),  # a consumer 15 minutes behind its stream
         "dlq_depth": (0, 300, 1, 1, NB),
         "orphaned_records": (0, 3600, 1, 1, "ignore"),
+        "webhook_failures": (50, 300, 1, 1, NB),
+        "webhook_backlog_age": (1800, 300, 1, 1, NB),  # every waiting message is re-sent within 15 minutes
+        "webhooks_disabled": (0, 3600, 1, 1, NB),
     },
     "prod": {
         **CLIENT,
@@ -60,6 +63,9 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "stream_iterator_age": (300_000, 300, 3, 3, NB),  # 5 minutes behind for 15 minutes
         "dlq_depth": (0, 60, 1, 1, NB),
         "orphaned_records": (0, 3600, 1, 1, "ignore"),
+        "webhook_failures": (100, 300, 3, 2, NB),
+        "webhook_backlog_age": (1800, 300, 2, 2, NB),
+        "webhooks_disabled": (0, 3600, 1, 1, NB),
     },
 }
 RESERVED_CONCURRENCY: dict[str, dict[str, int]] = {
@@ -298,8 +304,9 @@ def test_alarms_are_exactly_the_catalogue(synth: Synth) -> None:
     tables = synth.resources("data", "AWS::DynamoDB::Table")
     indexes = sum(len(table["Properties"].get("GlobalSecondaryIndexes", [])) for table in tables.values())
     queues = sum(len(getattr(getattr(synth.stacks, stack), "dead_letter_queues", [])) for stack in PRODUCER_STACKS)
-    consumers = len(synth.stacks.processing.stream_consumers)
-    expected = 6 + 2 * functions + (len(tables) + indexes) + len(tables) + queues + consumers
+    consumers = len(synth.stacks.processing.stream_consumers) + 1  # and the webhook fan-out
+    webhook_alarms = 3  # failures, backlog age, disabled
+    expected = 6 + 2 * functions + (len(tables) + indexes) + len(tables) + queues + consumers + webhook_alarms
     names = [alarm.name for alarm in alarms(synth)]
     assert len(names) == len(set(names)) == expected
     assert all(name.startswith(f"lendbridge-{synth.stage}-") for name in names)
@@ -383,8 +390,9 @@ def test_api_errors_pages_on_server_side_error_types_only(synth: Synth) -> None:
 
 
 def test_every_stream_consumer_has_an_iterator_age_alarm(synth: Synth) -> None:
-    processing = synth.stacks.processing
+    processing, webhooks = synth.stacks.processing, synth.stacks.webhooks
     consumers = {("processing", processing.get_logical_id(f.node.default_child)) for f in processing.stream_consumers}
+    consumers.add(("webhooks", webhooks.get_logical_id(webhooks.fan_out.node.default_child)))
     assert consumers
     watched = {}
     for subject, alarm in alarms_named(synth, "stream_iterator_age").items():
@@ -524,7 +532,7 @@ def test_every_dead_letter_queue_has_a_depth_alarm(synth: Synth) -> None:
         for stack in [getattr(synth.stacks, name)]
         for queue in getattr(stack, "dead_letter_queues", [])
     }
-    assert {name for name, _ in queues} == {"identity", "processing"}
+    assert {name for name, _ in queues} == {"identity", "processing", "webhooks"}
     watched = set()
     for subject, alarm in alarms_named(synth, "dlq_depth").items():
         metric = alarm.only_metric()
@@ -622,7 +630,7 @@ def test_monitoring_imports_only_what_must_never_be_replaced(synth: Synth) -> No
         for logical_id in logical_ids(synth, stack, "AWS::Lambda::Function")
         if not CDK_PROVIDER_HANDLER.fullmatch(logical_id)
     ]
-    queues = [("processing", q) for q in logical_ids(synth, "processing", "AWS::SQS::Queue")]
+    queues = [(stack, q) for stack in ("processing", "webhooks") for q in logical_ids(synth, stack, "AWS::SQS::Queue")]
     assert functions
     assert queues
     for target in [*functions, *queues]:

@@ -45,6 +45,7 @@ def record_handler(record: SQSRecord) -> None:
     )
     observability.emit("WebhookAttempts", MetricUnit.Count, 1, {"Outcome": result.outcome.value})
     if result.disabled:
+        logger.warning("webhook_disabled", extra={"webhook_id": job.webhook_id, "message_id": job.message_id})
         observability.emit("WebhooksDisabled", MetricUnit.Count, 1, {"Reason": "Gone"})
 
 
