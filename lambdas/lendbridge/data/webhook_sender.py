@@ -48,6 +48,8 @@ class PinnedSender:
                 response.read(MAX_ANSWER_BYTES)
                 response.release_conn()
                 return int(response.status)
+        except urllib3.exceptions.NewConnectionError as error:  # a subclass of the timeout error
+            raise DeliveryFailed("Connection failed (refused or unreachable)") from error
         except urllib3.exceptions.TimeoutError as error:
             raise DeliveryFailed(f"No answer within {timeout_s:g} s") from error
         except HTTPError as error:
