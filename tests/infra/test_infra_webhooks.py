@@ -102,7 +102,11 @@ def test_the_fan_out_reads_the_main_tables_stream_for_event_entities_only(synth:
         "dynamodb:PutItem",
         "dynamodb:DeleteItem",
     }
-    assert allowed["sqs:SendMessage"] == {f"${{{synth.logical_id('webhooks', webhooks.queue)}.Arn}}"}
+    # The queue, and the stream mapping's failure destination (Lambda sends there as the function).
+    assert allowed["sqs:SendMessage"] == {
+        f"${{{synth.logical_id('webhooks', webhooks.queue)}.Arn}}",
+        f"${{{synth.logical_id('webhooks', webhooks.events_dead_letter_queue)}.Arn}}",
+    }
 
 
 def test_the_table_expires_attempts_and_is_encrypted_with_the_data_key(synth: Synth) -> None:
