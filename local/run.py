@@ -145,6 +145,8 @@ def banner(stack: LocalLendbridge, settings: Settings) -> str:
         f"  Template        {template}",
         f"  DynamoDB        {storage}",
         f"  moto            {stack.moto_endpoint} (S3, Cognito, KMS, SNS, SQS, CloudWatch, Secrets Manager)",
+        "  Webhooks        delivered to http://127.0.0.1:<port> receivers too, retried after 2, 4 and 6 s "
+        "(the dev stage's local_overrides in cdk.json)",
         "",
         "Try it: paste these lines into a shell (or run `make seed` for a set of sample users and loans):",
         *(f"  {line}" for line in try_it(url)),
