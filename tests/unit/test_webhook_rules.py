@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from lendbridge.data.webhook_adapters import resolve
 from lendbridge.domain.webhook_events import events_of, viewer_change
 from lendbridge.domain.webhook_rules import (
     REAL_SCHEDULE_S,
@@ -86,6 +87,10 @@ def test_an_unresolvable_host_is_refused() -> None:
         vetted_addresses(parse_target("https://nowhere.example/", STRICT), fails)
     with pytest.raises(UnsafeTarget, match="does not resolve"):
         vetted_addresses(parse_target("https://nowhere.example/", STRICT), resolver())
+    # A name the resolver cannot even encode (empty or over-long labels) is refused, not a crash.
+    for host in ("a..b", "a" * 70 + ".com"):
+        with pytest.raises(UnsafeTarget, match="does not resolve"):
+            vetted_addresses(parse_target(f"https://{host}/", STRICT), resolve)
 
 
 @pytest.mark.parametrize(

@@ -116,7 +116,7 @@ def vetted_addresses(target: Target, resolve: Resolver) -> list[str]:
         return [_LOOPBACK_HOST]
     try:
         addresses = list(dict.fromkeys(resolve(target.host, target.port)))
-    except OSError as error:
+    except (OSError, UnicodeError) as error:  # UnicodeError: a label IDNA cannot encode ("a..b")
         raise UnsafeTarget("The host does not resolve") from error
     if not addresses:
         raise UnsafeTarget("The host does not resolve")
