@@ -23,7 +23,7 @@ from benchmarks.engine import Engine, dynamodb_client
 from benchmarks.meter import DynamoMeter, Window
 from local.template import REGION
 
-# Read by Powertools at import and by Settings.from_env when the services are built: set
+# Read by Powertools at import and by the lending settings when the services are built: set
 # before the handlers are imported. INFO logs and traces would only slow the requests down.
 _POWERTOOLS_ENV = {
     "AWS_DEFAULT_REGION": REGION,
@@ -52,6 +52,7 @@ def configure_environment(engine: Engine) -> None:
             "AUDIT_TABLE": engine.tables["AuditTable"],
             "IDEMPOTENCY_TABLE": engine.tables["IdempotencyTable"],
             "PAGINATION_SECRET_ID": "bench-pagination-key",  # never fetched: see the docstring
+            "IDEMPOTENCY_SECRET_ID": "bench-idempotency-key",  # never fetched either
             "BANK_DATA_KEY_ID": "alias/bench",  # never used: no benchmarked route seals bank details
         }
     )
@@ -68,7 +69,7 @@ class InProcessApi:
         from lendbridge.handlers import loans as loans_handler
         from lendbridge.http.idempotency import Idempotency
         from lendbridge.lazy import Lazy
-        from lendbridge.wiring import build_lending_services
+        from lendbridge.wiring.lending import build_lending_services
 
         self._meter = meter
         dynamodb = meter.instrument(dynamodb_client(engine.endpoint))

@@ -25,6 +25,7 @@ from aws_cdk import aws_sqs as sqs
 from cdk_monitoring_constructs import IMetricAdjuster
 from constructs import Construct, IConstruct
 
+from lendbridge.errors import paging_error_types
 from lendbridge_infra.config import METRICS_NAMESPACE, AlarmSettings
 from lendbridge_infra.function import LendbridgeFunction
 
@@ -33,17 +34,10 @@ RUNBOOK = "docs/runbook.md"
 # Metrics Insights queries over the client's metrics, with their exact dimension sets
 # (lambdas/lendbridge/observability.py: no service dimension). Written out in full, as they read
 # in the console; the infra tests check them against what the handlers emit.
-# ErrorType values that mean the service failed, not the caller (lendbridge.errors; the infra tests
-# check the list against it): the API errors alarm pages on these only; the dashboard charts every
-# type. DatabaseThrottled pages through its own alarm.
-SERVER_ERROR_TYPES = (
-    "UnexpectedError",
-    "DatabaseUnavailable",
-    "IdentityUnavailable",
-    "EncryptionUnavailable",
-    "IdentityThrottled",
-    "DamagedItem",
-)
+# ErrorType values that mean the service failed, not the caller, derived from the failure classes
+# (lendbridge.errors): the API errors alarm pages on these only; the dashboard charts every type.
+# DatabaseThrottled pages through its own alarm.
+SERVER_ERROR_TYPES = paging_error_types()
 _SERVER_ERROR_FILTER = " OR ".join(f"ErrorType = '{error_type}'" for error_type in SERVER_ERROR_TYPES)
 # A Metrics Insights query over constants, not SQL sent to a database (hence the B608 mark).
 _API_ERRORS_SCHEMA = 'SELECT SUM(APIError) FROM SCHEMA("PrivateLending/API", Endpoint, ErrorType)'

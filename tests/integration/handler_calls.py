@@ -12,7 +12,7 @@ from lendbridge.handlers import lender as lender_handler
 from lendbridge.handlers import loans as loans_handler
 from lendbridge.http.idempotency import Idempotency
 from lendbridge.lazy import Lazy
-from lendbridge.wiring import LendingServices
+from lendbridge.wiring.lending import LendingServices
 from tests.events import FakeContext, api_event
 from tests.integration.conftest import World
 

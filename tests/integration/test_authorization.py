@@ -20,7 +20,7 @@ from lendbridge.handlers import loans as loans_handler
 from lendbridge.http.idempotency import Idempotency
 from lendbridge.lazy import Lazy
 from lendbridge.routes import ROUTES
-from lendbridge.wiring import LendingServices
+from lendbridge.wiring.lending import LendingServices
 from tests.events import FakeContext, api_event, body_of
 from tests.integration.conftest import World
 

@@ -20,7 +20,7 @@ from lendbridge.errors import Throttled, ValidationFailed
 from lendbridge.handlers import loans as loans_handler
 from lendbridge.http.idempotency import Idempotency
 from lendbridge.lazy import Lazy
-from lendbridge.wiring import LendingServices
+from lendbridge.wiring.lending import LendingServices
 from tests.events import FakeContext, api_event, body_of, header_of
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)

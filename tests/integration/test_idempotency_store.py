@@ -27,7 +27,7 @@ from lendbridge.handlers import loans as loans_handler
 from lendbridge.http import envelope
 from lendbridge.http.idempotency import Idempotency
 from lendbridge.lazy import Lazy
-from lendbridge.wiring import LendingServices
+from lendbridge.wiring.lending import LendingServices
 from tests.events import FakeContext, api_event, body_of, header_of
 from tests.idempotency_attack import (
     ACCEPT,

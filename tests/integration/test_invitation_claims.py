@@ -20,6 +20,8 @@ from lendbridge.domain.lending import InvitationClaims, LoanTerms
 from lendbridge.domain.loans import Invitee, ParticipantStatus
 from lendbridge.domain.ports import utc_now
 from lendbridge.handlers import cognito_triggers, invitation_claims
+from lendbridge.wiring import claims as claims_wiring
+from lendbridge.wiring import post_confirmation as post_confirmation_wiring
 from tests.events import FakeContext
 from tests.integration.conftest import World
 
@@ -67,8 +69,8 @@ def clients(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[CountedCl
     counted = CountedClients(world.dynamodb)
     monkeypatch.setenv("CLAIMS_QUEUE_URL", QUEUE_URL)
     monkeypatch.setenv("AUDIT_TABLE", world.tables["AuditTable"])
-    monkeypatch.setattr(cognito_triggers, "client", counted)
-    monkeypatch.setattr(invitation_claims, "client", counted)
+    monkeypatch.setattr(post_confirmation_wiring, "client", counted)
+    monkeypatch.setattr(claims_wiring, "client", counted)
     cognito_triggers.confirmations.reset()
     invitation_claims.claims.reset()
     yield counted

@@ -10,7 +10,6 @@ from aws_lambda_powertools.event_handler.exceptions import ServiceError
 
 from lendbridge import errors
 from lendbridge.handlers import accounts as accounts_handler
-from lendbridge.http.errors import status_of
 from tests.events import api_event, body_of
 from tests.unit.test_http_edge import FakeAccounts, assert_error_envelope, call
 
@@ -40,7 +39,7 @@ def test_a_failure_without_a_status_is_a_500_that_reveals_nothing(
 
     response = _me()
 
-    assert status_of(UnmappedFailure("x")) == 500
+    assert UnmappedFailure("x").status == 500
     assert response["statusCode"] == 500
     body = body_of(response)
     assert_error_envelope(body, "INTERNAL_ERROR")

@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from lendbridge.handlers import cognito_triggers
+from lendbridge.wiring import post_confirmation as post_confirmation_wiring
 from tests.events import FakeContext
 
 EMAIL = "Ada.Lovelace@Example.com"
@@ -69,7 +70,7 @@ def queue(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str, AwsCalls]
         # Where the old trigger claimed inline: any table access would be counted (and fail).
         monkeypatch.setenv("MAIN_TABLE", "main")
         monkeypatch.setenv("AUDIT_TABLE", "audit")
-        monkeypatch.setattr(cognito_triggers, "client", calls.client)
+        monkeypatch.setattr(post_confirmation_wiring, "client", calls.client)
         cognito_triggers.confirmations.reset()
         yield sqs, url, calls
         cognito_triggers.confirmations.reset()

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
 from moto import mock_aws
 
 from lendbridge.errors import DependencyUnavailable
-from lendbridge.wiring import secret_key
+from lendbridge.wiring.secrets import secret_key
 
 
 @pytest.fixture

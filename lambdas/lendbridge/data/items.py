@@ -22,7 +22,7 @@ from lendbridge.domain.loans import (
     Participant,
     ParticipantStatus,
 )
-from lendbridge.errors import LendbridgeError
+from lendbridge.errors import DamagedItem
 from lendbridge.timestamps import iso, parse_time
 
 logger = Logger(child=True)
@@ -31,18 +31,6 @@ R = TypeVar("R")
 
 # What a stored attribute of the wrong shape raises while it is converted.
 _UNREADABLE = (KeyError, TypeError, ValueError, InvalidOperation, AttributeError)
-
-
-class DamagedItem(LendbridgeError):
-    """A stored item lacks an attribute it cannot be read without (its identity, money, counts
-    or version). Lists skip it; a single read answers 500 and the log names its key."""
-
-    error_type = "DamagedItem"
-
-    def __init__(self, item: dict[str, Any], problem: Exception) -> None:
-        super().__init__("A stored record cannot be read")
-        self.key = {"PK": item.get("PK"), "SK": item.get("SK")}
-        self.problem = f"{type(problem).__name__}: {problem}"[:200]
 
 
 def readable(items: Iterable[T], convert: Callable[[T], R], entity: str) -> Iterator[R]:

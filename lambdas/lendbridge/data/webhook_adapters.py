@@ -53,7 +53,7 @@ def job_of(body: str) -> Job:
 class SqsDeliveryQueue:
     """Each attempt is its own message: one receiver's outage never holds another's delivery."""
 
-    def __init__(self, client: Any, queue_url: str, dead_letter_url: str) -> None:
+    def __init__(self, client: Any, queue_url: str, dead_letter_url: str | None = None) -> None:
         self._client = client
         self._queue_url = queue_url
         self._dead_letter_url = dead_letter_url
@@ -62,6 +62,8 @@ class SqsDeliveryQueue:
         self._client.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(asdict(job)), DelaySeconds=delay_s)
 
     def dead_letter(self, job: Job) -> None:
+        if self._dead_letter_url is None:
+            raise RuntimeError("this queue was built without its dead-letter queue")  # a wiring defect
         self._client.send_message(QueueUrl=self._dead_letter_url, MessageBody=json.dumps(asdict(job)))
 
 

@@ -16,12 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lendbridge.aws import client
-from lendbridge.data.claim_queue import SqsClaimQueue
-from lendbridge.data.identity import CognitoIdentity
-from lendbridge.data.users import DynamoUserStore
 from lendbridge.domain.accounts import Accounts, Challenge, ClientContext, Tokens
-from lendbridge.domain.ports import new_id, utc_now
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
 from lendbridge.http.conditional import (
@@ -50,8 +45,8 @@ from lendbridge.schemas.accounts import (
     UserOut,
 )
 from lendbridge.schemas.common import Success, responses
-from lendbridge.settings import Settings
 from lendbridge.timestamps import iso
+from lendbridge.wiring.accounts import build_accounts
 
 TAG = "Accounts"
 app = build_app()
@@ -59,19 +54,7 @@ logger = Logger()
 tracer = Tracer()
 
 
-def _build() -> Accounts:
-    settings = Settings.from_env()
-    dynamodb = client("dynamodb")
-    return Accounts(
-        identity=CognitoIdentity(client("cognito-idp"), settings.user_pool_id, settings.user_pool_client_id),
-        users=DynamoUserStore(dynamodb, settings.main_table, settings.audit_table, new_id),
-        clock=utc_now,
-        auto_confirm_email=settings.auto_confirm_email,
-        invitations=SqsClaimQueue(client("sqs"), settings.claims_queue_url),
-    )
-
-
-accounts: Lazy[Accounts] = Lazy(_build)
+accounts: Lazy[Accounts] = Lazy(build_accounts)
 
 
 @app.post(

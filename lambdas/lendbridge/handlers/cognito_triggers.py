@@ -13,21 +13,15 @@ from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import PostConfirmationTriggerEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lendbridge.aws import client
-from lendbridge.data.claim_queue import SqsClaimQueue
 from lendbridge.domain.claims import SignUpConfirmations
 from lendbridge.lazy import Lazy
-from lendbridge.settings import Settings
+from lendbridge.wiring.post_confirmation import build_confirmations
 
 logger = Logger()
 tracer = Tracer()
 
 
-def _build() -> SignUpConfirmations:
-    return SignUpConfirmations(SqsClaimQueue(client("sqs"), Settings.from_env().claims_queue_url))
-
-
-confirmations: Lazy[SignUpConfirmations] = Lazy(_build)
+confirmations: Lazy[SignUpConfirmations] = Lazy(build_confirmations)
 
 
 @logger.inject_lambda_context

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Tracer
@@ -12,14 +10,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from lendbridge.aws import client
-from lendbridge.data.dynamo import translated_errors
-from lendbridge.data.identity import CognitoIdentity
 from lendbridge.errors import DependencyUnavailable
 from lendbridge.http.app import build_app, serve
 from lendbridge.lazy import Lazy
 from lendbridge.schemas.common import responses
-from lendbridge.settings import Settings
+from lendbridge.wiring.health import Probes, build_probes
 
 TAG = "Health"
 app = build_app()
@@ -38,24 +33,7 @@ class ReadyOut(BaseModel):
     checks: dict[str, Literal["ok", "failing"]]
 
 
-@dataclass(frozen=True)
-class Probes:
-    checks: dict[str, Callable[[], None]]
-
-
-def _build() -> Probes:
-    settings = Settings.from_env()
-    dynamodb = client("dynamodb")
-    identity = CognitoIdentity(client("cognito-idp"), settings.user_pool_id, settings.user_pool_client_id)
-
-    def table_readable() -> None:
-        with translated_errors():
-            dynamodb.get_item(TableName=settings.main_table, Key={"PK": {"S": "HEALTH"}, "SK": {"S": "PROBE"}})
-
-    return Probes(checks={"dynamodb": table_readable, "user_pool": identity.ping})
-
-
-probes: Lazy[Probes] = Lazy(_build)
+probes: Lazy[Probes] = Lazy(build_probes)
 
 
 @app.get(

@@ -15,15 +15,13 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lendbridge.aws import client
 from lendbridge.data.integrity_scan import IntegrityScanner
 from lendbridge.domain.integrity import ALL_KINDS, IntegrityReport, OrphanKind
 from lendbridge.lazy import Lazy
 from lendbridge.observability import emit
-from lendbridge.settings import Settings
+from lendbridge.wiring.integrity import build_scanner
 
 METRIC = "OrphanedRecords"
-SEGMENTS = 4
 # Stop reading new pages this long before the function's timeout (at most a quarter of the time
 # left), so a table too big for one run still produces a partial, flagged report instead of a
 # timeout with nothing.
@@ -31,9 +29,7 @@ DEADLINE_MARGIN_S = 20.0
 
 logger = Logger()
 tracer = Tracer()
-scanner: Lazy[IntegrityScanner] = Lazy(
-    lambda: IntegrityScanner(client("dynamodb"), Settings.from_env().main_table, segments=SEGMENTS)
-)
+scanner: Lazy[IntegrityScanner] = Lazy(build_scanner)
 
 
 def run_job(job: IntegrityScanner, *, deadline: float | None = None) -> IntegrityReport:

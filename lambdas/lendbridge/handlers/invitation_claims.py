@@ -17,26 +17,17 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lendbridge.aws import client
 from lendbridge.data.claim_queue import claim_request_of
-from lendbridge.data.loans import DynamoLoanStore
 from lendbridge.domain.lending import ClaimsPending, InvitationClaims
-from lendbridge.domain.ports import new_id, utc_now
 from lendbridge.lazy import Lazy
-from lendbridge.settings import Settings
+from lendbridge.wiring.claims import build_claims
 
 logger = Logger()
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def _build() -> InvitationClaims:
-    settings = Settings.from_env()
-    store = DynamoLoanStore(client("dynamodb"), settings.main_table, settings.audit_table, new_id)
-    return InvitationClaims(store, utc_now)
-
-
-claims: Lazy[InvitationClaims] = Lazy(_build)
+claims: Lazy[InvitationClaims] = Lazy(build_claims)
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -53,4 +44,5 @@ def record_handler(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    claims.get()  # a misconfigured function fails the invocation, not each message apart
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

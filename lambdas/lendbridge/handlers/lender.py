@@ -28,7 +28,7 @@ from lendbridge.schemas.loans import (
     present_summary,
 )
 from lendbridge.timestamps import iso
-from lendbridge.wiring import LendingServices, build_lending_services
+from lendbridge.wiring.lending import LendingServices, build_lending_services
 
 TAG = "Lenders"
 app = build_app()

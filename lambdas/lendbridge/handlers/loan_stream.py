@@ -14,18 +14,15 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lendbridge.aws import client
 from lendbridge.data.history import DynamoHistoryWriter
 from lendbridge.domain.history import funding_point, version_entry
 from lendbridge.lazy import Lazy
-from lendbridge.settings import Settings
+from lendbridge.wiring.stream import build_history_writer
 
 logger = Logger()
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-writer: Lazy[DynamoHistoryWriter] = Lazy(
-    lambda: DynamoHistoryWriter(client("dynamodb"), Settings.from_env().main_table)
-)
+writer: Lazy[DynamoHistoryWriter] = Lazy(build_history_writer)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -42,4 +39,5 @@ def record_handler(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    writer.get()  # a misconfigured function fails the invocation, not each record apart
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -57,7 +57,7 @@ from lendbridge.schemas.loans import (
     present_point,
     present_version,
 )
-from lendbridge.wiring import LendingServices, build_lending_services
+from lendbridge.wiring.lending import LendingServices, build_lending_services
 
 app = build_app()
 logger = Logger()

@@ -51,4 +51,5 @@ def record_handler(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    fan_out.get()  # a misconfigured function fails the invocation, not each record apart
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

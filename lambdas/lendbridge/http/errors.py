@@ -14,55 +14,21 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from lendbridge import errors
 from lendbridge.http import envelope
+from lendbridge.settings import MisconfiguredFunction
 
 logger = Logger(child=True)
-
-STATUS_OF: Mapping[type[errors.LendbridgeError], int] = {
-    errors.ValidationFailed: HTTPStatus.BAD_REQUEST,
-    errors.Unauthorized: HTTPStatus.UNAUTHORIZED,
-    errors.Forbidden: HTTPStatus.FORBIDDEN,
-    errors.NotFound: HTTPStatus.NOT_FOUND,
-    errors.Conflict: HTTPStatus.CONFLICT,
-    errors.PreconditionFailed: HTTPStatus.PRECONDITION_FAILED,
-    errors.PreconditionRequired: HTTPStatus.PRECONDITION_REQUIRED,
-    errors.IdempotencyInProgress: HTTPStatus.CONFLICT,
-    errors.IdempotencyKeyReused: HTTPStatus.UNPROCESSABLE_ENTITY,
-    errors.Throttled: HTTPStatus.TOO_MANY_REQUESTS,
-    errors.DependencyUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
-}
 
 # The ErrorType of the failure being answered, read by the front door for the APIError metric.
 current_error_type: ContextVar[str | None] = ContextVar("current_error_type", default=None)
 
 # ErrorType for errors that are not domain errors, by the code in the envelope.
-ERROR_TYPE_OF: Mapping[str, str] = {
-    "VALIDATION_ERROR": "ValidationError",
-    "UNAUTHORIZED": "Unauthorized",
-    "FORBIDDEN": "Forbidden",
-    "NOT_FOUND": "NotFound",
-    "CONFLICT": "Conflict",
-    "PRECONDITION_FAILED": "PreconditionFailed",
-    "PRECONDITION_REQUIRED": "PreconditionRequired",
-    "IDEMPOTENCY_IN_PROGRESS": "IdempotencyInProgress",
-    "IDEMPOTENCY_KEY_REUSED": "IdempotencyKeyReused",
-    "TOO_MANY_REQUESTS": "DatabaseThrottled",
-    "SERVICE_UNAVAILABLE": "DatabaseUnavailable",
-    "METHOD_NOT_ALLOWED": "MethodNotAllowed",
-    "INTERNAL_ERROR": "UnexpectedError",
-}
+ERROR_TYPE_OF: Mapping[str, str] = errors.error_type_of_code()
 
+# Powertools' own ServiceError carries only a status: it is answered with the code of the failure
+# class of that status; 413 is the size refusal of a body, a validation error in the contract.
 _GATEWAY_CODES: Mapping[int, str] = {
-    400: "VALIDATION_ERROR",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
-    412: "PRECONDITION_FAILED",
-    413: "VALIDATION_ERROR",
-    428: "PRECONDITION_REQUIRED",
-    429: "TOO_MANY_REQUESTS",
-    503: "SERVICE_UNAVAILABLE",
+    **errors.code_of_status(),
+    int(HTTPStatus.REQUEST_ENTITY_TOO_LARGE): "VALIDATION_ERROR",
 }
 
 
@@ -73,13 +39,6 @@ class PreparedResponse(Exception):
     def __init__(self, response: Response) -> None:
         super().__init__(response.status_code)
         self.response = response
-
-
-def status_of(error: errors.LendbridgeError) -> int:
-    for cls in type(error).__mro__:
-        if cls in STATUS_OF:
-            return int(STATUS_OF[cls])
-    return int(HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
 def field_errors_of(validation_errors: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
@@ -132,7 +91,7 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(errors.LendbridgeError)
     def on_domain_error(exc: errors.LendbridgeError) -> Response:
-        status = status_of(exc)
+        status = exc.status
         current_error_type.set(exc.error_type)
         if status >= 500 and not isinstance(exc, errors.RetryableError):
             logger.exception("unexpected domain failure")
@@ -155,8 +114,8 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
         allowed = allowed_methods(app, event.path)
         if allowed:
             return envelope.error(
-                405,
-                "METHOD_NOT_ALLOWED",
+                errors.MethodNotAllowed.status,
+                errors.MethodNotAllowed.code,
                 f"{event.http_method} is not allowed here",
                 request_id(),
                 headers={"Allow": ", ".join(sorted(allowed))},
@@ -169,6 +128,12 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
         if code == "INTERNAL_ERROR":
             return _internal(request_id())
         return envelope.error(exc.status_code, code, str(exc.msg), request_id())
+
+    @app.exception_handler(MisconfiguredFunction)
+    def on_misconfigured(exc: MisconfiguredFunction) -> Response:
+        # A deployment defect no request can fix: the invocation fails (the function's Errors
+        # alarm, its log names the variable) instead of answering like a bug in one request.
+        raise exc
 
     @app.exception_handler(Exception)
     def on_unexpected(exc: Exception) -> Response:

@@ -42,7 +42,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 
 from lendbridge import errors
 from lendbridge.http import envelope
-from lendbridge.http.errors import PreparedResponse, status_of
+from lendbridge.http.errors import PreparedResponse
 from lendbridge.json_codec import dumps
 from lendbridge.lazy import Lazy
 
@@ -158,7 +158,7 @@ class Idempotency:
             try:
                 return _freeze(execute())
             except errors.LendbridgeError as refusal:
-                if isinstance(refusal, errors.RetryableError) or status_of(refusal) >= 500:
+                if isinstance(refusal, errors.RetryableError) or refusal.status >= 500:
                     raise
                 return _freeze(_refusal(refusal, request_id))
 
@@ -200,7 +200,7 @@ def _canonical(body: str | None) -> str:
 def _refusal(refusal: errors.LendbridgeError, request_id: str) -> Response:
     field_errors = refusal.field_errors if isinstance(refusal, errors.ValidationFailed) else None
     return envelope.error(
-        status_of(refusal),
+        refusal.status,
         refusal.code,
         refusal.message,
         request_id,

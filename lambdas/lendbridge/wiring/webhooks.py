@@ -1,14 +1,13 @@
 """Composition of the webhook functions: the API ("webhooks"), the stream fan-out and the
-delivery worker, each built on first use from its environment."""
+delivery worker, each built on first use from its checked settings."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from pydantic import StringConstraints
 
 from lendbridge.aws import client
 from lendbridge.data.cursors import SignedCursors
@@ -20,35 +19,31 @@ from lendbridge.domain.webhook_rules import UrlPolicy, parse_schedule
 from lendbridge.domain.webhooks import Deliverer, FanOut, Subscriptions
 from lendbridge.http.idempotency import Idempotency
 from lendbridge.lazy import Lazy
-from lendbridge.wiring import secret_key
+from lendbridge.settings import FunctionSettings, QueueUrl, ResourceId, TableName
+from lendbridge.wiring.secrets import secret_key
+
+# Seconds before each attempt, comma-separated (cdk.json webhook_retry_schedule_s).
+RetrySchedule = Annotated[str, StringConstraints(pattern=r"^0(,[0-9]{1,6})*$")]
 
 
-@dataclass(frozen=True)
-class WebhookSettings:
-    table: str
-    queue_url: str
-    dead_letter_url: str
-    data_key_id: str
-    retry_schedule: tuple[int, ...]
-    policy: UrlPolicy
-    idempotency_table: str
-    pagination_secret_id: str
-    idempotency_secret_id: str
+class FanOutSettings(FunctionSettings):
+    webhooks_table: TableName
+    webhook_queue_url: QueueUrl
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> WebhookSettings:
-        source = os.environ if env is None else env
-        return cls(
-            table=source.get("WEBHOOKS_TABLE", ""),
-            queue_url=source.get("WEBHOOK_QUEUE_URL", ""),
-            dead_letter_url=source.get("WEBHOOK_DLQ_URL", ""),
-            data_key_id=source.get("DATA_KEY_ID", ""),
-            retry_schedule=parse_schedule(source.get("WEBHOOK_RETRY_SCHEDULE", "")),
-            policy=UrlPolicy(allow_loopback_http=source.get("WEBHOOK_ALLOW_LOOPBACK", "").lower() == "true"),
-            idempotency_table=source.get("IDEMPOTENCY_TABLE", ""),
-            pagination_secret_id=source.get("PAGINATION_SECRET_ID", ""),
-            idempotency_secret_id=source.get("IDEMPOTENCY_SECRET_ID", ""),
-        )
+
+class WebhookApiSettings(FanOutSettings):
+    data_key_id: ResourceId
+    webhook_allow_loopback: bool = False
+    idempotency_table: TableName
+    pagination_secret_id: ResourceId
+    idempotency_secret_id: ResourceId
+
+
+class DeliverySettings(FanOutSettings):
+    webhook_dlq_url: QueueUrl
+    data_key_id: ResourceId
+    webhook_retry_schedule: RetrySchedule
+    webhook_allow_loopback: bool = False
 
 
 @dataclass
@@ -59,38 +54,44 @@ class WebhookServices:
 
 
 def build_webhook_services(make_client: Callable[[str], Any] = client) -> WebhookServices:
-    settings = WebhookSettings.from_env()
+    settings = WebhookApiSettings.from_env()
     dynamodb = make_client("dynamodb")
-    persistence = Lazy(lambda: DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=dynamodb))
+
+    def persistence() -> Any:
+        # Imported on the first keyed request (a test event): most requests never need it.
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=dynamodb)
+
     return WebhookServices(
         subscriptions=Subscriptions(
-            DynamoWebhookStore(dynamodb, settings.table),
+            DynamoWebhookStore(dynamodb, settings.webhooks_table),
             KmsSecretBox(make_client("kms"), settings.data_key_id),
-            SqsDeliveryQueue(make_client("sqs"), settings.queue_url, settings.dead_letter_url),
+            SqsDeliveryQueue(make_client("sqs"), settings.webhook_queue_url),
             resolve,
-            settings.policy,
+            UrlPolicy(allow_loopback_http=settings.webhook_allow_loopback),
             utc_now,
         ),
         cursors=SignedCursors(lambda: secret_key(settings.pagination_secret_id), utc_now),
-        idempotency=Idempotency(persistence, lambda: secret_key(settings.idempotency_secret_id)),
+        idempotency=Idempotency(Lazy(persistence), lambda: secret_key(settings.idempotency_secret_id)),
     )
 
 
 def build_fan_out(make_client: Callable[[str], Any] = client) -> FanOut:
-    settings = WebhookSettings.from_env()
-    queue = SqsDeliveryQueue(make_client("sqs"), settings.queue_url, settings.dead_letter_url)
-    return FanOut(DynamoWebhookStore(make_client("dynamodb"), settings.table), queue, utc_now)
+    settings = FanOutSettings.from_env()
+    queue = SqsDeliveryQueue(make_client("sqs"), settings.webhook_queue_url)
+    return FanOut(DynamoWebhookStore(make_client("dynamodb"), settings.webhooks_table), queue, utc_now)
 
 
 def build_deliverer(make_client: Callable[[str], Any] = client) -> Deliverer:
-    settings = WebhookSettings.from_env()
+    settings = DeliverySettings.from_env()
     return Deliverer(
-        DynamoWebhookStore(make_client("dynamodb"), settings.table),
+        DynamoWebhookStore(make_client("dynamodb"), settings.webhooks_table),
         KmsSecretBox(make_client("kms"), settings.data_key_id),
-        SqsDeliveryQueue(make_client("sqs"), settings.queue_url, settings.dead_letter_url),
+        SqsDeliveryQueue(make_client("sqs"), settings.webhook_queue_url, settings.webhook_dlq_url),
         PinnedSender(),
         resolve,
-        settings.policy,
-        settings.retry_schedule,
+        UrlPolicy(allow_loopback_http=settings.webhook_allow_loopback),
+        parse_schedule(settings.webhook_retry_schedule),
         utc_now,
     )
