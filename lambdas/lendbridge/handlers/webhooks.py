@@ -23,7 +23,8 @@ from lendbridge.http.conditional import (
     if_match_versions,
     stop_if_current,
 )
-from lendbridge.http.idempotency import IdempotencyKey, LegacyIdempotencyKey, replayable
+from lendbridge.http.idempotency import IdempotentRoutes
+from lendbridge.http.pages import list_page
 from lendbridge.http.params import Limit, NextToken, ResourceId
 from lendbridge.lazy import Lazy
 from lendbridge.schemas.common import Success, responses
@@ -46,6 +47,7 @@ app = build_app()
 logger = Logger()
 tracer = Tracer()
 services: Lazy[WebhookServices] = Lazy(build_webhook_services)
+keyed = IdempotentRoutes(app, lambda: services.get().idempotency)
 WebhookId = ResourceId
 WEBHOOKS = "webhooks"
 
@@ -69,9 +71,8 @@ def create_webhook(body: Annotated[CreateWebhookRequest, Body()]) -> Response[Su
     subscription, secret = services.get().subscriptions.create(caller, body.url, list(body.events))
     logger.info("webhook_created", extra={"webhook_id": subscription.webhook_id, "events": list(subscription.events)})
     where = envelope.location(app.current_event.raw_event, f"/v1/webhooks/{subscription.webhook_id}")
-    return envelope.created(
-        {**present_webhook(subscription), "secret": secret}, where, headers={"ETag": etag(subscription.version)}
-    )
+    shown = CreatedWebhookOut(**present_webhook(subscription).model_dump(), secret=secret)
+    return envelope.created(shown.model_dump(), where, headers={"ETag": etag(subscription.version)})
 
 
 @app.get(
@@ -82,17 +83,15 @@ def create_webhook(body: Annotated[CreateWebhookRequest, Body()]) -> Response[Su
     responses=responses(200, Success[WebhookList], 401),
 )
 def list_webhooks(limit: Limit = 20, next_token: NextToken = None) -> Response[Success[WebhookList]]:
-    caller = current.caller(app).user_id
-    cursors = services.get().cursors
-    page = services.get().subscriptions.page(caller, limit, cursors.decode(WEBHOOKS, caller, next_token))
-    shown = [present_webhook(subscription) for subscription in page.items]
-    return envelope.success(
-        {
-            "webhooks": shown,
-            "count": len(shown),
-            "has_more": page.has_more,
-            "next_token": cursors.encode(WEBHOOKS, caller, page.next_position),
-        }
+    subscriptions = services.get().subscriptions
+    return list_page(
+        app,
+        services.get().cursors,
+        WEBHOOKS,
+        next_token,
+        lambda caller, at: subscriptions.page(caller, limit, at),
+        items="webhooks",
+        present=present_webhook,
     )
 
 
@@ -109,7 +108,7 @@ def get_webhook(webhook_id: WebhookId, if_none_match: IfNoneMatch = None) -> Res
     subscription = services.get().subscriptions.get(current.caller(app).user_id, webhook_id)
     tag = etag(subscription.version)
     stop_if_current(if_none_match, tag)
-    return envelope.success(present_webhook(subscription), headers={"ETag": tag})
+    return envelope.success(present_webhook(subscription).model_dump(), headers={"ETag": tag})
 
 
 @app.patch(
@@ -132,7 +131,7 @@ def patch_webhook(
     caller = current.caller(app).user_id
     changed = services.get().subscriptions.update(caller, webhook_id, if_match_versions(if_match), body.changes())
     logger.info("webhook_updated", extra={"webhook_id": webhook_id, "version": changed.version})
-    return envelope.success(present_webhook(changed), headers={"ETag": etag(changed.version)})
+    return envelope.success(present_webhook(changed).model_dump(), headers={"ETag": etag(changed.version)})
 
 
 @app.delete(
@@ -161,20 +160,15 @@ def delete_webhook(webhook_id: WebhookId) -> Response[None]:
 def list_deliveries(
     webhook_id: WebhookId, limit: Limit = 20, next_token: NextToken = None
 ) -> Response[Success[DeliveryList]]:
-    caller = current.caller(app).user_id
-    cursors = services.get().cursors
-    list_name = f"deliveries:{webhook_id}"
-    page = services.get().subscriptions.attempts(
-        caller, webhook_id, limit, cursors.decode(list_name, caller, next_token)
-    )
-    shown = [present_attempt(attempt) for attempt in page.items]
-    return envelope.success(
-        {
-            "deliveries": shown,
-            "count": len(shown),
-            "has_more": page.has_more,
-            "next_token": cursors.encode(list_name, caller, page.next_position),
-        }
+    subscriptions = services.get().subscriptions
+    return list_page(
+        app,
+        services.get().cursors,
+        f"deliveries:{webhook_id}",
+        next_token,
+        lambda caller, at: subscriptions.attempts(caller, webhook_id, limit, at),
+        items="deliveries",
+        present=present_attempt,
     )
 
 
@@ -194,24 +188,17 @@ def rotate_secret(webhook_id: WebhookId) -> Response[Success[SecretOut]]:
     return envelope.success({"secret": secret})
 
 
-@app.post(
+@keyed.post(
     "/v1/webhooks/<webhook_id>/test",
     summary="Send a test event",
     description="Queues a `webhook.test` event to the webhook, delivered and retried like any other.",
     tags=[TAG],
-    responses=replayable(responses(202, Success[TestQueuedOut], 401, 404, 409, 422)),
+    responses=responses(202, Success[TestQueuedOut], 401, 404, 409, 422),
 )
-def send_test(
-    webhook_id: WebhookId, idempotency_key: IdempotencyKey = None, legacy_idempotency_key: LegacyIdempotencyKey = None
-) -> Response[Success[TestQueuedOut]]:
-    caller = current.caller(app).user_id
-
-    def execute() -> Response:
-        message_id = services.get().subscriptions.send_test(caller, webhook_id)
-        logger.info("webhook_test_queued", extra={"webhook_id": webhook_id, "message_id": message_id})
-        return envelope.success({"message_id": message_id, "event_type": "webhook.test"}, status=202)
-
-    return services.get().idempotency.run(app, "SendWebhookTest", caller, execute)
+def send_test(webhook_id: WebhookId) -> Response[Success[TestQueuedOut]]:
+    message_id = services.get().subscriptions.send_test(current.caller(app).user_id, webhook_id)
+    logger.info("webhook_test_queued", extra={"webhook_id": webhook_id, "message_id": message_id})
+    return envelope.success(TestQueuedOut(message_id=message_id).model_dump(), status=202)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

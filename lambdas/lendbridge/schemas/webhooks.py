@@ -120,27 +120,27 @@ class TestQueuedOut(BaseModel):
     event_type: Literal["webhook.test"] = "webhook.test"
 
 
-def present_webhook(subscription: Subscription) -> dict[str, Any]:
-    return {
-        "webhook_id": subscription.webhook_id,
-        "url": subscription.url,
-        "events": list(subscription.events),
-        "active": subscription.active,
-        "disabled_reason": subscription.disabled_reason,
-        "version": subscription.version,
-        "created_at": iso(subscription.created_at),
-        "updated_at": iso(subscription.updated_at),
-    }
+def present_webhook(subscription: Subscription) -> WebhookOut:
+    return WebhookOut(
+        webhook_id=subscription.webhook_id,
+        url=subscription.url,
+        events=list(subscription.events),
+        active=subscription.active,
+        disabled_reason=subscription.disabled_reason,
+        version=subscription.version,
+        created_at=iso(subscription.created_at),
+        updated_at=iso(subscription.updated_at),
+    )
 
 
-def present_attempt(attempt: Attempt) -> dict[str, Any]:
-    return {
-        "message_id": attempt.message_id,
-        "event_type": attempt.event_type,
-        "attempt": attempt.attempt,
-        "status_code": attempt.status_code,
-        "error": attempt.error,
-        "attempted_at": iso(attempt.attempted_at) if attempt.attempted_at else None,
-        "next_attempt_at": iso(attempt.next_attempt_at) if attempt.next_attempt_at else None,
-        "outcome": attempt.outcome.value,
-    }
+def present_attempt(attempt: Attempt) -> DeliveryOut:
+    return DeliveryOut(
+        message_id=attempt.message_id,
+        event_type=attempt.event_type,
+        attempt=attempt.attempt,
+        status_code=attempt.status_code,
+        error=attempt.error,
+        attempted_at=iso(attempt.attempted_at) if attempt.attempted_at else None,
+        next_attempt_at=iso(attempt.next_attempt_at) if attempt.next_attempt_at else None,
+        outcome=attempt.outcome.value,
+    )
