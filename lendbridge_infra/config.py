@@ -140,6 +140,14 @@ class StageConfig:
     extraction_model_id: str = ""
     knowledge_base_id: str | None = None
     knowledge_base_data_source_id: str | None = None
+    # Webhooks (stacks/webhooks_stack.py). The wait in seconds before each delivery attempt (the
+    # first is 0), about three days in all on a deployed stage; a local emulation (the stage's
+    # ``local_overrides``, applied only when the local stack synthesizes) may compress it and
+    # allow http://127.0.0.1 receivers, which no deployed stage may.
+    webhook_retry_schedule_s: tuple[int, ...] = ()
+    webhook_allow_loopback: bool = False
+    # The most delivery workers at once: receivers that hang cost these, never the API's.
+    webhook_delivery_concurrency: int = 20
 
     @property
     def removal_policy(self) -> cdk.RemovalPolicy:
@@ -163,6 +171,13 @@ class StageConfig:
         _check_email_sender(chosen, settings)
         _check_extraction(chosen, settings)
         settings = dict(settings)
+        overrides = settings.pop("local_overrides", None) or {}
+        local = bool(node.try_get_context(LOCAL_EMULATION))
+        if chosen == "prod" and overrides:
+            raise ValueError("prod is never emulated locally: stages.prod.local_overrides is refused")
+        if local:
+            settings.update(overrides)
+        settings["webhook_retry_schedule_s"] = _webhook_schedule(chosen, settings, local)
         settings["alarms"] = {key: AlarmSettings(**values) for key, values in (settings.get("alarms") or {}).items()}
         settings["reserved_concurrency"] = dict(settings.get("reserved_concurrency") or {})
         settings["rate_limits"] = RateLimits.from_settings(chosen, settings.get("rate_limits"))
@@ -173,6 +188,32 @@ class StageConfig:
         except ValueError as invalid:
             raise ValueError(f"stages.{chosen}.{invalid}") from None
         return cls(name=chosen, **settings)
+
+
+# Context key the local stack sets when it synthesizes a stage for emulation (local/synth.py).
+LOCAL_EMULATION = "local-emulation"
+# "About three days" of retries (the contract); Svix's 27-hour schedule would be refused.
+MIN_DEPLOYED_RETRY_SPAN_S = 2 * 24 * 3600
+MAX_RETRY_WAIT_S = 24 * 3600
+
+
+def _webhook_schedule(stage: str, settings: Mapping[str, Any], local: bool) -> tuple[int, ...]:
+    if settings.get("webhook_allow_loopback") and not local:
+        raise ValueError(
+            f"stages.{stage}.webhook_allow_loopback may only be set in local_overrides: a deployed function "
+            "must never post to its own loopback interface"
+        )
+    schedule = tuple(settings.get("webhook_retry_schedule_s") or ())
+    if not schedule or schedule[0] != 0 or any(not isinstance(w, int) or w < 0 for w in schedule):
+        raise ValueError(f"stages.{stage}.webhook_retry_schedule_s must be whole seconds >= 0, starting with 0")
+    if max(schedule) > MAX_RETRY_WAIT_S:
+        raise ValueError(f"stages.{stage}.webhook_retry_schedule_s: no wait may exceed {MAX_RETRY_WAIT_S} s")
+    if not local and sum(schedule) < MIN_DEPLOYED_RETRY_SPAN_S:
+        raise ValueError(
+            f"stages.{stage}.webhook_retry_schedule_s spans {sum(schedule)} s; a deployed stage retries for "
+            f"about three days (at least {MIN_DEPLOYED_RETRY_SPAN_S} s)"
+        )
+    return schedule
 
 
 def _check_email_sender(stage: str, settings: Mapping[str, Any]) -> None:

@@ -171,8 +171,66 @@ ALARM_KINDS: dict[str, AlarmKind] = {
             "DocumentsRejected (service=bookings) from the upload worker: uploads unlike their declaration",
             "Sum",
         ),
+        # Webhooks (stacks/webhooks_stack.py)
+        AlarmKind(
+            "webhook_failures",
+            "Webhook failures",
+            "WebhookAttempts with Outcome=FAILED or DEAD: deliveries receivers did not accept",
+            "Sum",
+        ),
+        AlarmKind(
+            "webhook_backlog_age",
+            "Webhook backlog age",
+            "ApproximateAgeOfOldestMessage (s) of the webhook delivery queue",
+            "Maximum",
+        ),
+        AlarmKind(
+            "webhooks_disabled",
+            "Webhooks disabled",
+            "WebhooksDisabled: subscriptions the server disabled after a 410 Gone",
+            "Sum",
+        ),
     )
 }
+
+# Outcomes of lendbridge.domain.webhooks.Outcome that mean a receiver did not take a delivery
+# (lendbridge.handlers.webhook_delivery writes WebhookAttempts with an Outcome dimension).
+WEBHOOK_FAILED_OUTCOMES = ("FAILED", "DEAD")
+WEBHOOK_OUTCOMES = ("DELIVERED", "FAILED", "DEAD")
+
+
+def webhook_attempts(outcome: str, period: cdk.Duration) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name="WebhookAttempts",
+        dimensions_map={"Outcome": outcome},
+        statistic=cloudwatch.Stats.SUM,
+        period=period,
+        label=outcome,
+    )
+
+
+def webhook_failures(period: cdk.Duration) -> cloudwatch.MathExpression:
+    metrics = {
+        f"o{number}": webhook_attempts(outcome, period) for number, outcome in enumerate(WEBHOOK_FAILED_OUTCOMES)
+    }
+    return cloudwatch.MathExpression(
+        expression=" + ".join(f"FILL({name}, 0)" for name in metrics),
+        using_metrics=metrics,
+        period=period,
+        label="Failed and dead webhook attempts",
+    )
+
+
+def webhooks_disabled(period: cdk.Duration) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name="WebhooksDisabled",
+        dimensions_map={"Reason": "Gone"},
+        statistic=cloudwatch.Stats.SUM,
+        period=period,
+        label="Webhooks disabled (410 Gone)",
+    )
 
 
 def alarm_description(kind: AlarmKind, settings: AlarmSettings, subject: str | None) -> str:

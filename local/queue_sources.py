@@ -24,6 +24,10 @@ from local.template import REGION, Assembly
 from local.workers import FunctionPool, LogSink
 
 LOCAL_RETRY_DELAY_S = 1
+# Lambda polls a queue with many concurrent batches (up to the mapping's MaximumConcurrency);
+# here a mapping gets that many polling threads, at most this many, so one slow invocation
+# (a webhook receiver that hangs for its whole timeout) does not hold the messages behind it.
+LOCAL_MAX_POLLERS = 4
 LONG_POLL_S = 1  # short enough for a prompt stop
 SQS_MAX_BATCH = 10  # ReceiveMessage's limit; larger mapping batches arrive in several calls
 logger = logging.getLogger(__name__)
@@ -37,6 +41,7 @@ class QueueMapping:
     queue_arn: str
     batch_size: int
     report_item_failures: bool
+    concurrency: int = 1
 
 
 def queue_mappings(assembly: Assembly) -> list[QueueMapping]:
@@ -60,6 +65,9 @@ def queue_mappings(assembly: Assembly) -> list[QueueMapping]:
                 queue_arn=str(source),
                 batch_size=int(properties.get("BatchSize", 10)),
                 report_item_failures="ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
+                concurrency=min(
+                    int((properties.get("ScalingConfig") or {}).get("MaximumConcurrency", 1)), LOCAL_MAX_POLLERS
+                ),
             )
         )
     return found
@@ -92,7 +100,7 @@ class QueuePoller:
         self._sqs = sqs
         self._log = log
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def poll(self, wait_s: int = 0) -> int:
         """Receive one batch and deliver it; returns how many messages were received."""
@@ -145,14 +153,16 @@ class QueuePoller:
                     logger.exception("queue poll failed for %s", self.mapping.queue_url)
                     self._stop.wait(LONG_POLL_S)
 
-        self._thread = threading.Thread(target=run, name=f"queue-{self.mapping.function.name}", daemon=True)
-        self._thread.start()
+        for number in range(max(1, self.mapping.concurrency)):
+            thread = threading.Thread(target=run, name=f"queue-{self.mapping.function.name}-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=LONG_POLL_S + 5)
+        for thread in self._threads:
+            thread.join(timeout=LONG_POLL_S + 5)
 
     def drain(self, timeout_s: float = 30.0) -> None:
         """Wait until the queue holds no message, visible or in flight (for tests)."""

@@ -151,6 +151,8 @@ def banner(stack: LocalLendbridge, settings: Settings) -> str:
         f"  Documents       presigned upload and download URLs point at S3 on {stack.moto_endpoint}"
         " (their signatures checked as S3 checks them: another length or type is a 403)",
         f"  Extraction      {LOCAL_READER} PDF reader (text PDFs, documented patterns); Bedrock is not used locally",
+        "  Webhooks        delivered to http://127.0.0.1:<port> receivers too, retried after 2, 4 and 6 s "
+        "(the dev stage's local_overrides in cdk.json)",
         "",
         "Try it: paste these lines into a shell (or run `make seed` for a set of sample users and loans):",
         *(f"  {line}" for line in try_it(url)),

@@ -218,7 +218,7 @@ class LocalLendbridge:
         else:
             outdir = Path(tempfile.mkdtemp(prefix="lendbridge-local-"))
             self._exit.callback(shutil.rmtree, outdir, ignore_errors=True)
-            process = start_synth(outdir / "cdk.out", self.stage, own_group=True)
+            process = start_synth(outdir / "cdk.out", self.stage, own_group=True, local_emulation=True)
             self._track_synth(process)
             if process.wait() != 0:
                 raise subprocess.CalledProcessError(process.returncode, process.args)

@@ -19,12 +19,15 @@ def synthesize(outdir: Path, stage: str = "dev") -> Path:
     return outdir
 
 
-def start_synth(outdir: Path, stage: str = "dev", own_group: bool = False) -> subprocess.Popen[bytes]:
+def start_synth(
+    outdir: Path, stage: str = "dev", own_group: bool = False, local_emulation: bool = False
+) -> subprocess.Popen[bytes]:
     """The synth as a running process, for callers that must be able to stop it midway
-    (``own_group``: in its own process group, which ``stop_synth`` ends as a whole)."""
+    (``own_group``: in its own process group, which ``stop_synth`` ends as a whole).
+    ``local_emulation``: for the local stack, so the stage's local_overrides apply."""
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "local.synth", str(outdir), stage],
+        [sys.executable, "-m", "local.synth", str(outdir), stage, *(["--local"] if local_emulation else [])],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -52,7 +55,9 @@ def main() -> None:
     from stacks.app import build_app
 
     outdir, stage = sys.argv[1], sys.argv[2]
-    app, _ = build_app(stage, outdir)
+    # The local stack's own synth applies the stage's local_overrides (compressed webhook
+    # retries, loopback receivers), which a deployed stage never gets.
+    app, _ = build_app(stage, outdir, local_emulation="--local" in sys.argv[3:])
     app.synth()
 
 

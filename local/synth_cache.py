@@ -62,7 +62,7 @@ def cached_assembly(
             return Assembly.load(target), True
         staging = Path(tempfile.mkdtemp(prefix=f"cdk.out.{stage}.", dir=cache_root))
         try:
-            process = start_synth(staging / "out", stage, own_group=True)
+            process = start_synth(staging / "out", stage, own_group=True, local_emulation=True)
             if on_start is not None:
                 on_start(process)
             if process.wait() != 0:

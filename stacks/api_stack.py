@@ -23,6 +23,7 @@ from stacks.bookings_stack import BookingsStack
 from stacks.data_stack import DataStack
 from stacks.identity_stack import SIGNIN_SCOPE, IdentityStack
 from stacks.rate_limits import grant_rate_limits, rate_limit_environment
+from stacks.webhooks_stack import WebhooksStack
 
 MIN_COMPRESSION_BYTES = 1024
 # The contract's 429 and 503 always tell the client when to retry, API Gateway's own included.
@@ -45,6 +46,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "bookings": FunctionSpec(
         "lendbridge.handlers.bookings", "Commercial loan bookings: products, bookings, documents, booking sheet"
     ),
+    "webhooks": FunctionSpec("lendbridge.handlers.webhooks", "Webhook subscriptions, their deliveries and test events"),
 }
 
 ITEM_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
@@ -77,6 +79,7 @@ class ApiStack(cdk.Stack):
         data: DataStack,
         identity: IdentityStack,
         bookings: BookingsStack,
+        webhooks: WebhooksStack,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -104,7 +107,11 @@ class ApiStack(cdk.Stack):
                 config=config,
                 module=spec.module,
                 description=spec.description,
-                environment={**environment, **self._own_environment(name)},
+                environment={
+                    **environment,
+                    **self._own_environment(name),
+                    **(webhooks.api_environment(data) if name == "webhooks" else {}),
+                },
                 # Caps each public function so a flood cannot take the account's whole concurrency
                 # (and starve the stream consumer); the stage throttle answers 429 well before it.
                 reserved_concurrency=config.reserved_concurrency.get(name),
@@ -115,6 +122,7 @@ class ApiStack(cdk.Stack):
         if "bookings" in self.functions:
             bookings.grant_api(self.functions["bookings"])
         bookings.grant_readiness(self.functions["health"])
+        self._grant_webhooks(data, webhooks)
         self.api = self._rest_api(identity)
         if config.waf_enabled:
             self._web_acl()
@@ -186,6 +194,13 @@ class ApiStack(cdk.Stack):
         data.data_key.grant(bookings, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
         grant_secret_read(bookings, data.pagination_secret.secret_arn)
         grant_secret_read(bookings, data.idempotency_secret.secret_arn)
+
+    def _grant_webhooks(self, data: DataStack, webhooks: WebhooksStack) -> None:
+        function = self.functions["webhooks"]
+        webhooks.grant_api(function, data)
+        grant_table(function, data.idempotency_table, IDEMPOTENCY)
+        grant_secret_read(function, data.pagination_secret.secret_arn)
+        grant_secret_read(function, data.idempotency_secret.secret_arn)
 
     def _rest_api(self, identity: IdentityStack) -> apigw.RestApi:
         access_logs = logs.LogGroup(

@@ -14,7 +14,7 @@ from typing import Any
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from lendbridge_infra.config import StageConfig
+from lendbridge_infra.config import LOCAL_EMULATION, StageConfig
 from lendbridge_infra.nag import BASIC_EXECUTION_ROLE, acknowledge
 from lendbridge_infra.quotas import check_reserved_concurrency
 
@@ -27,6 +27,7 @@ from stacks.data_stack import DataStack  # noqa: E402
 from stacks.identity_stack import IdentityStack  # noqa: E402
 from stacks.monitoring_stack import MonitoringStack  # noqa: E402
 from stacks.processing_stack import ProcessingStack  # noqa: E402
+from stacks.webhooks_stack import WebhooksStack  # noqa: E402
 
 
 class LendbridgeStacks:
@@ -38,6 +39,7 @@ class LendbridgeStacks:
         self.data = DataStack(app, f"{prefix}-Data", config=config, env=env)
         self.identity = IdentityStack(app, f"{prefix}-Identity", config=config, data=self.data, env=env)
         self.bookings = BookingsStack(app, f"{prefix}-Bookings", config=config, data=self.data, env=env)
+        self.webhooks = WebhooksStack(app, f"{prefix}-Webhooks", config=config, data=self.data, env=env)
         self.api = ApiStack(
             app,
             f"{prefix}-Api",
@@ -45,6 +47,7 @@ class LendbridgeStacks:
             data=self.data,
             identity=self.identity,
             bookings=self.bookings,
+            webhooks=self.webhooks,
             env=env,
         )
         self.processing = ProcessingStack(app, f"{prefix}-Processing", config=config, data=self.data, env=env)
@@ -58,13 +61,22 @@ class LendbridgeStacks:
             api=self.api,
             processing=self.processing,
             bookings=self.bookings,
+            webhooks=self.webhooks,
             env=env,
         )
-        for stack in (self.data, self.identity, self.bookings, self.api, self.processing, self.monitoring):
+        for stack in (
+            self.data,
+            self.identity,
+            self.bookings,
+            self.api,
+            self.processing,
+            self.monitoring,
+            self.webhooks,
+        ):
             cdk.Tags.of(stack).add("project", "lendbridge")
             cdk.Tags.of(stack).add("stage", config.name)
         self.reserved_concurrency = check_reserved_concurrency(
-            config, [self.data, self.identity, self.bookings, self.api, self.processing, self.monitoring]
+            config, [self.data, self.identity, self.bookings, self.api, self.processing, self.monitoring, self.webhooks]
         )
         acknowledge_findings(self)
 
@@ -75,8 +87,12 @@ def cdk_json_context() -> dict[str, Any]:
     return dict(json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"])
 
 
-def build_app(stage: str | None = None, outdir: str | None = None) -> tuple[cdk.App, LendbridgeStacks]:
-    app = cdk.App(context=cdk_json_context(), outdir=outdir)
+def build_app(
+    stage: str | None = None, outdir: str | None = None, *, local_emulation: bool = False
+) -> tuple[cdk.App, LendbridgeStacks]:
+    """``local_emulation``: synthesized for the local stack, so the stage's local_overrides apply."""
+    context = {**cdk_json_context(), **({LOCAL_EMULATION: True} if local_emulation else {})}
+    app = cdk.App(context=context, outdir=outdir)
     stacks = LendbridgeStacks(app, stage)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(verbose=True))
     return app, stacks
@@ -90,8 +106,10 @@ def acknowledge_findings(stacks: LendbridgeStacks) -> None:
         stacks.identity.claim_worker,
         stacks.processing.loan_history,
         stacks.processing.integrity,
+        stacks.webhooks.fan_out,
+        stacks.webhooks.delivery,
     ]
-    stream_consumers = stacks.processing.stream_consumers
+    stream_consumers = [*stacks.processing.stream_consumers, stacks.webhooks.fan_out]
     for function in functions:
         acknowledge(function, BASIC_EXECUTION_ROLE, "IAM4-basic-execution")
         acknowledge(function, "AwsSolutions::AwsSolutions-L1", "L1")
@@ -116,7 +134,11 @@ def acknowledge_findings(stacks: LendbridgeStacks) -> None:
     acknowledge(stacks.data.pagination_secret, "AwsSolutions::AwsSolutions-SMG4", "SMG4")
     acknowledge(stacks.data.idempotency_secret, "AwsSolutions::AwsSolutions-SMG4", "SMG4-idempotency")
     acknowledge(stacks.data.rate_limit_secret, "AwsSolutions::AwsSolutions-SMG4", "SMG4-rate-limits")
-    for queue in [*stacks.identity.dead_letter_queues, *stacks.processing.dead_letter_queues]:
+    for queue in [
+        *stacks.identity.dead_letter_queues,
+        *stacks.processing.dead_letter_queues,
+        *stacks.webhooks.dead_letter_queues,
+    ]:
         acknowledge(queue, "AwsSolutions::AwsSolutions-SQS3", "SQS3")
     acknowledge_bookings_findings(stacks.bookings)
     if "bookings" in api.functions:

@@ -65,6 +65,9 @@ class DataStack(cdk.Stack):
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
             removal_policy=config.removal_policy,
         )
+        # Webhook subscriptions, their delivery attempts (expiring) and each loan's lenders
+        # (stacks/webhooks_stack.py; keys in lendbridge/data/webhooks.py).
+        self.webhooks_table = self._table(names.WEBHOOKS_TABLE, ttl=names.WEBHOOKS_EXPIRY)
 
         self.pagination_secret = secretsmanager.Secret(
             self,

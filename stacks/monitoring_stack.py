@@ -50,14 +50,15 @@ from constructs import Construct
 from lendbridge_infra import monitoring
 from lendbridge_infra.config import StageConfig
 from lendbridge_infra.monitoring import ALARM_KINDS, TREAT_MISSING_DATA, AlarmKind, insights
+from stacks.rate_limit_monitoring import rate_limit_widgets, rate_limiter_alarm
 
 if TYPE_CHECKING:
     from stacks.api_stack import ApiStack
     from stacks.bookings_stack import BookingsStack
     from stacks.data_stack import DataStack
     from stacks.identity_stack import IdentityStack
-from stacks.processing_stack import ProcessingStack
-from stacks.rate_limit_monitoring import rate_limit_widgets, rate_limiter_alarm
+    from stacks.processing_stack import ProcessingStack
+    from stacks.webhooks_stack import WebhooksStack
 
 # The library's monitorings add their widgets to its dashboards unless told not to.
 NOT_ON_LIBRARY_DASHBOARDS: dict[str, Any] = {
@@ -90,6 +91,7 @@ DATA_ALARM_KINDS = (
     "orphaned_records",
 )
 BOOKINGS_ALARM_KINDS = ("extraction_failures", "extraction_queue_age", "documents_rejected")
+WEBHOOK_ALARM_KINDS = ("webhook_failures", "webhook_backlog_age", "webhooks_disabled")
 
 
 @dataclass(frozen=True)
@@ -111,12 +113,13 @@ class MonitoringStack(cdk.Stack):
         api: ApiStack,
         processing: ProcessingStack,
         bookings: BookingsStack,
+        webhooks: WebhooksStack,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         # Deployed after what it watches, although most names it reads are known at synth and
         # imported from nowhere (docs/decisions.md, cross-stack references).
-        for producer in (data, identity, api, processing, bookings):
+        for producer in (data, identity, api, processing, bookings, webhooks):
             self.add_dependency(producer)
         missing = sorted(set(ALARM_KINDS) - set(config.alarms))
         if missing:
@@ -144,17 +147,17 @@ class MonitoringStack(cdk.Stack):
         self.alarm_factory: AlarmFactory = self.facade.create_alarm_factory(config.resource_name("alarm"))
 
         stage = api.api.deployment_stage
-        stream_consumers = {id(consumer) for consumer in processing.stream_consumers}
+        stream_consumers = {id(consumer) for consumer in [*processing.stream_consumers, webhooks.fan_out]}
         self.functions = [
             (name, function, self._by_name(function), id(function) in stream_consumers)
-            for name, function in monitoring.lendbridge_functions([identity, api, processing, bookings])
+            for name, function in monitoring.lendbridge_functions([identity, api, processing, bookings, webhooks])
         ]
         # Tables keep a strong (exported) reference on purpose: replacing one loses its data, and
         # the export makes CloudFormation refuse it while alarms watch it.
         self.tables = list(monitoring.dynamodb_tables(data))
         self.queues = [
             (name, self._queue_by_name(name, queue))
-            for name, queue in monitoring.dead_letter_queues([data, identity, api, processing, bookings])
+            for name, queue in monitoring.dead_letter_queues([data, identity, api, processing, bookings, webhooks])
         ]
 
         self._client_alarms()
@@ -165,10 +168,12 @@ class MonitoringStack(cdk.Stack):
         self._integrity_alarm()
         rate_limiter_alarm(self)
         self._bookings_alarms(bookings)
+        self._webhook_alarms(webhooks)
 
         self.api_dashboard = self._api_dashboard(stage)
         self._bookings_row(self.api_dashboard, bookings)
         self.data_dashboard = self._data_dashboard()
+        self.webhooks_dashboard = self._webhooks_dashboard(webhooks)
 
     # --- what is watched, by name where the name is known at synth ---------------------------
 
@@ -509,6 +514,69 @@ class MonitoringStack(cdk.Stack):
                 sort_by=cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
             )
         )
+
+    def _webhook_alarms(self, webhooks: WebhooksStack) -> None:
+        """Receivers refusing deliveries, the delivery queue falling behind (every waiting
+        message is re-sent at least each 15 minutes, so an old one means the worker is not
+        draining it) and subscriptions disabled by a 410. The DLQs page through dlq_depth."""
+        self.page("WebhookFailures", "webhook_failures", monitoring.webhook_failures(self.period("webhook_failures")))
+        backlog = self._queue_by_name("WebhookDeliveries", webhooks.queue).metric_approximate_age_of_oldest_message(
+            statistic=cloudwatch.Stats.MAXIMUM, period=self.period("webhook_backlog_age")
+        )
+        self.page("WebhookBacklogAge", "webhook_backlog_age", backlog)
+        self.page(
+            "WebhooksDisabled", "webhooks_disabled", monitoring.webhooks_disabled(self.period("webhooks_disabled"))
+        )
+
+    def _webhooks_dashboard(self, webhooks: WebhooksStack) -> cloudwatch.Dashboard:
+        def graph(title: str, metrics: list[cloudwatch.IMetric]) -> cloudwatch.GraphWidget:
+            return cloudwatch.GraphWidget(title=title, left=metrics, width=GRAPH_WIDTH, height=GRAPH_HEIGHT)
+
+        queue = self._queue_by_name("WebhookDeliveriesWidgets", webhooks.queue)
+        dashboard = cloudwatch.Dashboard(
+            self,
+            "WebhooksDashboard",
+            dashboard_name=self.config.resource_name("webhooks"),
+            default_interval=cdk.Duration.hours(3),
+        )
+        dashboard.add_widgets(
+            graph(
+                "Delivery attempts by outcome (per 5 minutes)",
+                [monitoring.webhook_attempts(outcome, FIVE_MINUTES) for outcome in monitoring.WEBHOOK_OUTCOMES],
+            ),
+            graph("Webhooks disabled after 410 Gone (per 5 minutes)", [monitoring.webhooks_disabled(FIVE_MINUTES)]),
+        )
+        dashboard.add_widgets(
+            graph(
+                "Oldest undelivered message (s)",
+                [queue.metric_approximate_age_of_oldest_message(statistic=cloudwatch.Stats.MAXIMUM, period=ONE_MINUTE)],
+            ),
+            graph(
+                "Messages waiting and in flight",
+                [
+                    queue.metric_approximate_number_of_messages_visible(period=ONE_MINUTE, label="Visible"),
+                    queue.metric_approximate_number_of_messages_not_visible(period=ONE_MINUTE, label="In flight"),
+                    queue.metric_approximate_number_of_messages_delayed(period=ONE_MINUTE, label="Delayed (retries)"),
+                ],
+            ),
+        )
+        dead_letters = [
+            self._queue_by_name(f"{queue.node.id}Widgets", queue).metric_approximate_number_of_messages_visible(
+                statistic=cloudwatch.Stats.MAXIMUM, period=ONE_MINUTE, label=queue.node.id
+            )
+            for queue in webhooks.dead_letter_queues
+        ]
+        dashboard.add_widgets(
+            graph("Dead-letter queue depth", dead_letters),
+            cloudwatch.AlarmStatusWidget(
+                title="Webhook alarms",
+                alarms=self.alarms_of(WEBHOOK_ALARM_KINDS),
+                width=GRAPH_WIDTH,
+                height=GRAPH_HEIGHT,
+                sort_by=cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
+            ),
+        )
+        return dashboard
 
     def alarms_of(self, kinds: Sequence[str]) -> list[cloudwatch.IAlarm]:
         return [paging.alarm for paging in self.alarms if paging.kind.key in kinds]

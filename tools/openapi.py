@@ -64,6 +64,7 @@ TAGS = [
         "name": "Booking documents",
         "description": "A booking's documents, uploaded straight to S3, and the extraction of its fields",
     },
+    {"name": "Webhooks", "description": "Signed event deliveries (Standard Webhooks) to the caller's own receivers"},
 ]
 REQUEST_ID_PARAMETER = {
     "name": "X-Request-Id",

@@ -62,6 +62,15 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/loan-bookings/{booking_id}/extractions/{extraction_id}", "bookings", "GetExtraction"),
     Route("GET", "/v1/loan-bookings/{booking_id}/booking-sheet", "bookings", "GetBookingSheet"),
     Route("PATCH", "/v1/loan-bookings/{booking_id}/booking-sheet", "bookings", "CorrectBookingSheet"),
+    # webhooks (lendbridge.handlers.webhooks)
+    Route("POST", "/v1/webhooks", "webhooks", "CreateWebhook"),
+    Route("GET", "/v1/webhooks", "webhooks", "ListWebhooks"),
+    Route("GET", "/v1/webhooks/{webhook_id}", "webhooks", "GetWebhook"),
+    Route("PATCH", "/v1/webhooks/{webhook_id}", "webhooks", "UpdateWebhook"),
+    Route("DELETE", "/v1/webhooks/{webhook_id}", "webhooks", "DeleteWebhook"),
+    Route("GET", "/v1/webhooks/{webhook_id}/deliveries", "webhooks", "ListWebhookDeliveries"),
+    Route("POST", "/v1/webhooks/{webhook_id}/rotate-secret", "webhooks", "RotateWebhookSecret"),
+    Route("POST", "/v1/webhooks/{webhook_id}/test", "webhooks", "SendWebhookTest"),
 )
 
 FUNCTIONS: tuple[str, ...] = tuple(dict.fromkeys(route.function for route in ROUTES))

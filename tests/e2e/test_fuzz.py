@@ -50,6 +50,11 @@ _STATE_400 = (
     "already on the loan, the caller's own email, one email twice in a request, contributions above the "
     "amount or the remaining amount (JSON Schema has no keyword for a sum or for uniqueness by a key)"
 )
+_RESOLVED = (
+    "a webhook url is accepted only when its host resolves to public addresses at that moment (SSRF rule of "
+    "the contract): a schema-valid url whose host does not resolve, or resolves to a private, loopback or "
+    "reserved address, is 400 on url, which only DNS decides"
+)
 _SOFT_DELETE = (
     "DELETE /v1/loans/{loan_id} is a soft delete by contract: the cancelled loan and its records stay "
     "readable by its borrower and participants (status CANCELLED), so a 200 after the delete is right"
@@ -125,6 +130,16 @@ EXCEPTIONS: dict[str, tuple[dict[str, Any], str]] = {
         "or repayment types, read in several written forms), which JSON Schema cannot tie to a property name of "
         f"a free-form map; a value breaking it is 400 by contract; and {_IF_MATCH}",
     ),
+    **{operation: (_valid("400"), _TOKEN) for operation in ("ListWebhooks", "ListWebhookDeliveries")},
+    "CreateWebhook": (_valid("400"), _RESOLVED),
+    "UpdateWebhook": (
+        {
+            **_valid("400", "412"),
+            "missing_required_header": {"expected-statuses": [*_MISSING_HEADER_ANSWERS, "428"]},
+        },
+        f"{_RESOLVED}; If-Match must name the webhook's current version (stale: 412, missing: 428, as for loans)",
+    ),
+    "SendWebhookTest": (_valid("422"), _KEY),
     "ResetPassword": (_valid("400"), "whether an emailed reset code is right is known only to the user pool"),
 }
 

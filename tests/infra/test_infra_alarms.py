@@ -25,7 +25,7 @@ from stacks.app import LendbridgeStacks, cdk_json_context
 from tests.infra.support import CDK_PROVIDER_HANDLER, Synth, as_list, flatten, ref_id
 
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
-PRODUCER_STACKS = ("data", "identity", "api", "processing", "bookings")
+PRODUCER_STACKS = ("data", "identity", "api", "processing", "bookings", "webhooks")
 NAMESPACE = "PrivateLending/API"
 
 # (threshold, period seconds, evaluation periods, datapoints to alarm, treat missing data)
@@ -52,6 +52,9 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "extraction_failures": (5, 900, 1, 1, NB),  # more than 5 extractions FAILED in 15 minutes
         "extraction_queue_age": (3600, 300, 1, 1, NB),  # an extraction waiting over an hour
         "documents_rejected": (20, 3600, 1, 1, NB),
+        "webhook_failures": (50, 300, 1, 1, NB),
+        "webhook_backlog_age": (1800, 300, 1, 1, NB),  # every waiting message is re-sent within 15 minutes
+        "webhooks_disabled": (0, 3600, 1, 1, NB),
     },
     "prod": {
         **CLIENT,
@@ -68,6 +71,9 @@ EXPECTED: dict[str, dict[str, Trigger]] = {
         "extraction_failures": (2, 900, 1, 1, NB),
         "extraction_queue_age": (900, 300, 3, 3, NB),  # waiting over 15 minutes for 15 minutes
         "documents_rejected": (5, 3600, 1, 1, NB),
+        "webhook_failures": (100, 300, 3, 2, NB),
+        "webhook_backlog_age": (1800, 300, 2, 2, NB),
+        "webhooks_disabled": (0, 3600, 1, 1, NB),
     },
 }
 RESERVED_CONCURRENCY: dict[str, dict[str, int]] = {
@@ -307,9 +313,10 @@ def test_alarms_are_exactly_the_catalogue(synth: Synth) -> None:
     tables = synth.resources("data", "AWS::DynamoDB::Table")
     indexes = sum(len(table["Properties"].get("GlobalSecondaryIndexes", [])) for table in tables.values())
     queues = sum(len(getattr(getattr(synth.stacks, stack), "dead_letter_queues", [])) for stack in PRODUCER_STACKS)
-    consumers = len(synth.stacks.processing.stream_consumers)
+    consumers = len(synth.stacks.processing.stream_consumers) + 1  # and the webhook fan-out
+    webhook_alarms = 3  # failures, backlog age, disabled
     # 6 stage-wide families of the lending core, 1 of the rate limiter, 3 of the bookings module
-    expected = 10 + 2 * functions + (len(tables) + indexes) + len(tables) + queues + consumers
+    expected = 10 + 2 * functions + (len(tables) + indexes) + len(tables) + queues + consumers + webhook_alarms
     names = [alarm.name for alarm in alarms(synth)]
     assert len(names) == len(set(names)) == expected
     assert all(name.startswith(f"lendbridge-{synth.stage}-") for name in names)
@@ -392,8 +399,9 @@ def test_api_errors_pages_on_server_side_error_types_only(synth: Synth) -> None:
 
 
 def test_every_stream_consumer_has_an_iterator_age_alarm(synth: Synth) -> None:
-    processing = synth.stacks.processing
+    processing, webhooks = synth.stacks.processing, synth.stacks.webhooks
     consumers = {("processing", processing.get_logical_id(f.node.default_child)) for f in processing.stream_consumers}
+    consumers.add(("webhooks", webhooks.get_logical_id(webhooks.fan_out.node.default_child)))
     assert consumers
     watched = {}
     for subject, alarm in alarms_named(synth, "stream_iterator_age").items():
@@ -533,7 +541,7 @@ def test_every_dead_letter_queue_has_a_depth_alarm(synth: Synth) -> None:
         for stack in [getattr(synth.stacks, name)]
         for queue in getattr(stack, "dead_letter_queues", [])
     }
-    assert {name for name, _ in queues} == {"identity", "processing", "bookings"}
+    assert {name for name, _ in queues} == {"identity", "processing", "bookings", "webhooks"}
     watched = set()
     for subject, alarm in alarms_named(synth, "dlq_depth").items():
         metric = alarm.only_metric()
@@ -631,7 +639,7 @@ def test_monitoring_imports_only_what_must_never_be_replaced(synth: Synth) -> No
         for logical_id in logical_ids(synth, stack, "AWS::Lambda::Function")
         if not CDK_PROVIDER_HANDLER.fullmatch(logical_id)
     ]
-    queues = [("processing", q) for q in logical_ids(synth, "processing", "AWS::SQS::Queue")]
+    queues = [(stack, q) for stack in ("processing", "webhooks") for q in logical_ids(synth, stack, "AWS::SQS::Queue")]
     assert functions
     assert queues
     for target in [*functions, *queues]:
@@ -763,8 +771,20 @@ BOOKINGS_ALARM_IDS = {
 ADDED_ALARM_IDS = {"RateLimitTableSystemErrorsEF5C640D", "RateLimitTableThrottles5DE012A7", "RateLimiterBlindFA558B3D"}
 
 
+# Added with webhooks (issue 14), from the same construct ids in both stages.
+WEBHOOK_ALARM_IDS = {
+    "WebhookDeliveryFnErrors7FCBF7F3", "WebhookDeliveryFnThrottles87A38B7F", "WebhookEventsFnErrors51C9261E",
+    "WebhookEventsFnThrottlesC25A7A3B", "WebhookEventsFnIteratorAgeFAA0D5E3", "WebhooksFnErrorsD6C7187C",
+    "WebhooksFnThrottles8E8636D2", "WebhookDlqDepthE07A06D7", "WebhookEventsDlqDepth03729195",
+    "WebhookFailures69ACE045", "WebhookBacklogAgeF577515F", "WebhooksDisabled51C32E8C",
+    "WebhooksTableSystemErrors940021A4", "WebhooksTableThrottles78D988AF",
+}  # fmt: skip
+
+
 def test_every_alarm_keeps_the_logical_id_it_was_deployed_with(synth: Synth) -> None:
-    assert {alarm.logical_id for alarm in alarms(synth)} == DEPLOYED_ALARM_IDS | ADDED_ALARM_IDS | BOOKINGS_ALARM_IDS
+    assert {
+        alarm.logical_id for alarm in alarms(synth)
+    } == DEPLOYED_ALARM_IDS | ADDED_ALARM_IDS | BOOKINGS_ALARM_IDS | WEBHOOK_ALARM_IDS
 
 
 def test_the_rate_limiter_blind_alarm_sums_every_scope(synth: Synth) -> None:

@@ -147,6 +147,28 @@ def tables(synth: Synth) -> dict[tuple[str, str], list[str]]:
     }
 
 
+WEBHOOK_TITLES = [
+    "Delivery attempts by outcome (per 5 minutes)",
+    "Webhooks disabled after 410 Gone (per 5 minutes)",
+    "Oldest undelivered message (s)",
+    "Messages waiting and in flight",
+    "Dead-letter queue depth",
+    "Webhook alarms",
+]
+
+
+def test_the_webhooks_dashboard_shows_outcomes_backlog_and_dead_letters(synth: Synth) -> None:
+    widgets = dashboards(synth)[f"lendbridge-{synth.stage}-webhooks"]
+    outcomes = widget(widgets, "Delivery attempts by outcome (per 5 minutes)")
+    assert {(line.name, line.dimensions["Outcome"]) for line in outcomes.lines} == {
+        ("WebhookAttempts", outcome) for outcome in ("DELIVERED", "FAILED", "DEAD")
+    }
+    oldest = widget(widgets, "Oldest undelivered message (s)")
+    assert [line.name for line in oldest.lines] == ["ApproximateAgeOfOldestMessage"]
+    depth = widget(widgets, "Dead-letter queue depth")
+    assert len(depth.lines) == 2
+
+
 def _api(synth: Synth) -> list[Widget]:
     return dashboards(synth)[f"lendbridge-{synth.stage}-api"]
 
@@ -156,7 +178,12 @@ def _data(synth: Synth) -> list[Widget]:
 
 
 def test_each_stage_has_an_api_and_a_data_dashboard(synth: Synth) -> None:
-    assert set(dashboards(synth)) == {f"lendbridge-{synth.stage}-api", f"lendbridge-{synth.stage}-data"}
+    assert set(dashboards(synth)) == {
+        f"lendbridge-{synth.stage}-api",
+        f"lendbridge-{synth.stage}-data",
+        f"lendbridge-{synth.stage}-webhooks",
+    }
+    assert [w.title for w in dashboards(synth)[f"lendbridge-{synth.stage}-webhooks"]] == WEBHOOK_TITLES
     assert [w.title for w in _api(synth)] == API_TITLES
     assert [w.title for w in _data(synth)] == DATA_TITLES
     for widgets in dashboards(synth).values():
@@ -284,6 +311,7 @@ def _alarm_ids(synth: Synth, families: tuple[str, ...]) -> set[str]:
         ("api", "API and function alarms", API_ALARM_FAMILIES),
         ("data", "Data, dead-letter and integrity alarms", DATA_ALARM_FAMILIES),
         ("api", "Bookings module alarms", BOOKINGS_ALARM_FAMILIES),
+        ("webhooks", "Webhook alarms", ("webhook-failures", "webhook-backlog-age", "webhooks-disabled")),
     ],
 )
 def test_alarm_status_widgets_show_every_alarm_once(

@@ -213,8 +213,8 @@ def test_accounts_function_cannot_scan(synth: Synth) -> None:
 
 
 def test_only_the_idempotent_functions_read_their_own_fingerprint_key(synth: Synth) -> None:
-    """Loans, lender and bookings fingerprint idempotent requests with a key of their own (not the cursor
-    key), encrypted with the data key; no other function may read it."""
+    """Loans, lender, bookings and webhooks fingerprint idempotent requests with a key of their own (not
+    the cursor key), encrypted with the data key; no other function may read it."""
     data = synth.stacks.data
     secret_id = synth.logical_id("data", data.idempotency_secret)
     assert secret_id != synth.logical_id("data", data.pagination_secret)
@@ -230,7 +230,7 @@ def test_only_the_idempotent_functions_read_their_own_fingerprint_key(synth: Syn
             for resource in statement.resources
             if secret_id in resource
         ]
-        if name in ("loans", "lender", "bookings"):
+        if name in ("loans", "lender", "bookings", "webhooks"):
             assert secret_id in flatten(variable), name
             assert readable, name
         else:  # every function shares one environment: what matters is who may read the secret

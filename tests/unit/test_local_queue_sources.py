@@ -4,6 +4,8 @@ comes back, and after the queue's maxReceiveCount receives it lands on the dead-
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -67,3 +69,39 @@ def test_successes_are_deleted_failures_retried_then_parked(queues: tuple[Any, s
     assert [json.loads(m["Body"])["user_id"] for m in parked] == ["bad"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+class HangsOnOne:
+    """A function whose invocation for the body ``hang`` blocks until released (a receiver that
+    hangs); every other message is done at once."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.done: list[str] = []
+
+    def invoke(self, event: dict[str, Any], request_id: str | None = None) -> Invocation:
+        for record in event["Records"]:
+            if record["body"] == "hang":
+                self.release.wait(10)
+            self.done.append(record["body"])
+        return Invocation(result={"batchItemFailures": []})
+
+
+def test_a_mapping_polls_with_its_concurrency_so_one_slow_invocation_holds_no_other(
+    queues: tuple[Any, str, str],
+) -> None:
+    sqs, url, _ = queues
+    function = HangsOnOne()
+    mapping = QueueMapping("Mapping", WORKER, url, "arn:aws:sqs:us-east-1:123456789012:claims", 1, True, concurrency=2)
+    poller = QueuePoller(mapping, function, sqs, lambda line: None).start()  # type: ignore[arg-type]
+    try:
+        sqs.send_message(QueueUrl=url, MessageBody="hang")
+        time.sleep(1.5)  # one polling thread takes it and hangs
+        sqs.send_message(QueueUrl=url, MessageBody="prompt")
+        deadline = time.monotonic() + 5
+        while "prompt" not in function.done and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert function.done == ["prompt"], "delivered while the other invocation still hangs"
+    finally:
+        function.release.set()
+        poller.stop()

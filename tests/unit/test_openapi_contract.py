@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from lendbridge import errors
 from lendbridge.http.errors import _GATEWAY_CODES, ERROR_TYPE_OF
 from lendbridge.routes import ROUTES
-from lendbridge.schemas import accounts, bookings, loans
+from lendbridge.schemas import accounts, bookings, loans, webhooks
 from lendbridge.schemas.accounts import PASSWORD_PATTERN, RegisterRequest
 from lendbridge.schemas.common import ErrorEnvelope
 from tools import openapi
@@ -31,11 +31,12 @@ KEYED = {
     "BookBooking",
     "CreateDocument",
     "RequestExtraction",
+    "SendWebhookTest",
 }
 
 
 def _model(name: str) -> type[BaseModel]:
-    for module in (accounts, loans, bookings):
+    for module in (accounts, loans, bookings, webhooks):
         found = getattr(module, name, None)
         if isinstance(found, type) and issubclass(found, BaseModel):
             return found

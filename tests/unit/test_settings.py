@@ -122,3 +122,41 @@ def test_importing_one_functions_wiring_imports_no_other(module: str, others: tu
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="lambdas"
     )
     assert result.stdout.strip() == "[] []"
+
+
+@pytest.fixture
+def no_webhook_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from lendbridge.handlers import webhook_delivery, webhook_events
+
+    for name in ("WEBHOOKS_TABLE", "WEBHOOK_QUEUE_URL", "WEBHOOK_DLQ_URL", "DATA_KEY_ID", "WEBHOOK_RETRY_SCHEDULE"):
+        monkeypatch.delenv(name, raising=False)
+    for lazy in (webhook_events.fan_out, webhook_delivery.deliverer):
+        lazy.reset()
+    yield
+    for lazy in (webhook_events.fan_out, webhook_delivery.deliverer):
+        lazy.reset()
+
+
+def test_the_webhook_workers_without_their_settings_fail_the_whole_batch(no_webhook_environment: None) -> None:
+    from lendbridge.handlers import webhook_delivery, webhook_events
+
+    with pytest.raises(MisconfiguredFunction, match="WEBHOOKS_TABLE is missing"):
+        webhook_events.handler({"Records": []}, FakeContext())
+    with pytest.raises(MisconfiguredFunction, match="WEBHOOK_DLQ_URL is missing"):
+        webhook_delivery.handler({"Records": []}, FakeContext())
+
+
+def test_a_retry_schedule_must_start_at_once() -> None:
+    from lendbridge.wiring.webhooks import DeliverySettings
+
+    env = {
+        "WEBHOOKS_TABLE": "webhooks-table",
+        "WEBHOOK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q",
+        "WEBHOOK_DLQ_URL": "https://sqs.us-east-1.amazonaws.com/1/d",
+        "DATA_KEY_ID": "arn:aws:kms:us-east-1:1:key/k",
+        "WEBHOOK_RETRY_SCHEDULE": "0,5,300",
+        "WEBHOOK_ALLOW_LOOPBACK": "false",
+    }
+    assert DeliverySettings.from_env(env).webhook_retry_schedule == "0,5,300"
+    with pytest.raises(MisconfiguredFunction, match="WEBHOOK_RETRY_SCHEDULE is malformed"):
+        DeliverySettings.from_env({**env, "WEBHOOK_RETRY_SCHEDULE": "5,300"})

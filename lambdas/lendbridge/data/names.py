@@ -42,3 +42,8 @@ RATE_LIMIT_EXPIRY = "expires_at"
 DOCUMENT_PREFIX = "documents/"
 UNVERIFIED_TAG_KEY = "upload"
 UNVERIFIED_TAG_VALUE = "unverified"
+
+# Webhooks (stacks/webhooks_stack.py): subscriptions, recorded attempts (expiring) and who may
+# see each loan's events, in a table of their own.
+WEBHOOKS_TABLE = "WebhooksTable"
+WEBHOOKS_EXPIRY = "expires_at"

@@ -56,7 +56,9 @@ from lendbridge.routes import endpoint_of
 EXPIRY_SECONDS = 24 * 60 * 60
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # A response carrying one of these would be stored in clear for 24 hours: never key such a route.
-SECRET_FIELDS = frozenset({"password", "account_number", "routing_number", "access_token", "refresh_token", "id_token"})
+SECRET_FIELDS = frozenset(
+    {"password", "secret", "account_number", "routing_number", "access_token", "refresh_token", "id_token"}
+)
 Route = TypeVar("Route", bound=Callable[..., Response])
 
 
