@@ -170,6 +170,11 @@ def error_type_of_code() -> dict[str, str]:
     return table
 
 
+def failure_of_code(code: str) -> type[LendbridgeError]:
+    """The class that introduces ``code`` (a stored refusal is raised again as that failure)."""
+    return next((cls for cls in FAILURES if vars(cls).get("code") == code), LendbridgeError)
+
+
 def code_of_status() -> dict[int, str]:
     """The contract code of each status a failure class answers with (the first class wins:
     ``Conflict`` before the idempotency refusals that share its 409)."""

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from lendbridge.data.cursors import SignedCursors
 from lendbridge.domain.loans import Loan, LoanStatus
-from lendbridge.errors import Throttled, ValidationFailed
+from lendbridge.errors import Conflict, Throttled, ValidationFailed
 from lendbridge.handlers import loans as loans_handler
 from lendbridge.http.idempotency import Idempotency
 from lendbridge.lazy import Lazy
@@ -121,6 +121,21 @@ def test_a_refusal_is_stored_and_replayed(lending: CountingLending) -> None:
     second = create("u1", key)
     assert (first["statusCode"], second["statusCode"]) == (400, 400)
     assert body_of(second)["error"] == "VALIDATION_ERROR"
+    assert lending.created == []
+
+
+def test_a_replayed_refusal_is_the_stored_answer_byte_for_byte(lending: CountingLending) -> None:
+    """The contract: a replay returns the original status and body, its request id and time included."""
+    key = str(uuid.uuid4())
+    lending.failure = Conflict("The loan is no longer open", details={"status": "FUNDED"})
+    first = create("u1", key)
+    lending.failure = None
+    second = create("u1", key)
+    assert (first["statusCode"], second["statusCode"]) == (409, 409)
+    assert body_of(second) == body_of(first)
+    assert body_of(second)["details"] == {"status": "FUNDED"}
+    assert header_of(second, "X-Request-Id") != body_of(second)["request_id"]
+    assert (header_of(first, "Idempotent-Replayed"), header_of(second, "Idempotent-Replayed")) == (None, "true")
     assert lending.created == []
 
 

@@ -193,14 +193,15 @@ def test_the_stored_accept_record_gives_away_no_account_number(scene: Scene) -> 
 def test_a_response_carrying_a_token_is_never_stored(scene: Scene) -> None:
     """A guard against wrapping the wrong route (login, refresh): the store refuses the response."""
     from lendbridge.http.app import build_app
+    from lendbridge.http.idempotency import IdempotentRoutes
 
     app = build_app()
     idempotency = loans_handler.services.get().idempotency
     token = "tok-" + secrets.token_hex(16)
 
-    @app.post("/v1/leaky")
+    @IdempotentRoutes(app, lambda: idempotency).post("/v1/leaky", responses={})
     def leaky() -> Response:
-        return idempotency.run(app, "Leaky", "u1", lambda: envelope.success({"access_token": token}))
+        return envelope.success({"access_token": token})
 
     event = api_event("POST", "/v1/leaky", body={}, headers={"Idempotency-Key": new_key()}, user_id="u1")
     response = app.resolve(event, cast(LambdaContext, FakeContext()))

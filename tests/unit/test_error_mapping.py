@@ -3,6 +3,7 @@ status for, and Powertools' own ServiceError, answered in the contract's envelop
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +11,7 @@ from aws_lambda_powertools.event_handler.exceptions import ServiceError
 
 from lendbridge import errors
 from lendbridge.handlers import accounts as accounts_handler
-from tests.events import api_event, body_of
+from tests.events import FakeContext, api_event, body_of
 from tests.unit.test_http_edge import FakeAccounts, assert_error_envelope, call
 
 SECRET_DETAIL = "table lendbridge-main, key USER#42, connection pool exhausted"
@@ -72,21 +73,46 @@ def test_a_service_error_the_contract_has_no_code_for_is_an_opaque_500(failing_a
     assert SECRET_DETAIL not in response["body"]
 
 
-def test_the_error_type_of_an_answer_comes_from_the_recorded_exception_else_its_body() -> None:
-    from lendbridge.http.app import _error_type
-    from lendbridge.http.errors import current_error_type
+def _error_types(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    return [blob["ErrorType"] for blob in blobs if "ErrorType" in blob]
 
-    # Other tests' requests leave their error type in this context: start from none recorded.
-    token = current_error_type.set(None)
-    try:
-        assert _error_type({"body": '{"error": "NOT_FOUND"}'}) == "NotFound"
-        assert _error_type({"body": '{"error": "NO_SUCH_CODE"}'}) == "UnexpectedError"
-        assert _error_type({"body": "not json"}) == "UnexpectedError"
-        assert _error_type({}) == "UnexpectedError"
-        current_error_type.set("Conflict")
-        assert _error_type({"body": '{"error": "NOT_FOUND"}'}) == "Conflict"
-    finally:
-        current_error_type.reset(token)
+
+@pytest.mark.parametrize(
+    ("event", "status", "error_type"),
+    [
+        (api_event("POST", "/v1/auth/register", body={"email": "x"}), 400, "ValidationError"),
+        (api_event("POST", "/v1/auth/register", raw_body="x" * (1024 * 1024 + 1)), 413, "ValidationError"),
+        (api_event("GET", "/v1/auth/nowhere"), 404, "NotFound"),
+        (api_event("GET", "/v1/auth/register"), 405, "MethodNotAllowed"),
+        (api_event("GET", "/v1/users/me"), 401, "Unauthorized"),
+    ],
+)
+def test_every_refusal_names_its_error_type_without_the_body_being_read_back(
+    failing_accounts: FakeAccounts,
+    capsys: pytest.CaptureFixture[str],
+    event: dict,
+    status: int,
+    error_type: str,
+) -> None:
+    capsys.readouterr()
+    response = accounts_handler.handler(event, FakeContext())
+    assert response["statusCode"] == status
+    assert body_of(response)["error"] == errors.failure_of_code(body_of(response)["error"]).code
+    assert _error_types(capsys) == [error_type]
+
+
+def test_a_service_error_and_a_crash_name_their_error_type(
+    failing_accounts: FakeAccounts, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    failing_accounts.failure = ServiceError(409, "the resource says no")
+    _me()
+    failing_accounts.failure = RuntimeError(SECRET_DETAIL)
+    _me()
+    failing_accounts.failure = errors.DamagedItem({"PK": "USER#1", "SK": "PROFILE"}, KeyError("email"))
+    assert _me()["statusCode"] == 500
+    assert _error_types(capsys) == ["Conflict", "UnexpectedError", "DamagedItem"]
 
 
 def test_validation_items_become_field_errors_under_the_field_path() -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from lendbridge import errors
 from lendbridge.domain.accounts import ClientContext, Tokens, UserProfile
@@ -275,10 +276,10 @@ def test_cors_headers_only_for_the_stage_origins(fake_accounts: FakeAccounts, mo
     from lendbridge.http import app as front_door
 
     monkeypatch.setenv("CORS_ORIGINS", "https://app.example,http://localhost:3000")
-    front_door._allowed_origins.cache_clear()
+    front_door._cors.cache_clear()
     allowed = call(api_event("GET", "/v1/users/me", user_id="u", headers={"Origin": "https://app.example"}))
     foreign = call(api_event("GET", "/v1/users/me", user_id="u", headers={"Origin": "https://evil.example"}))
-    front_door._allowed_origins.cache_clear()
+    front_door._cors.cache_clear()
     assert header_of(allowed, "Access-Control-Allow-Origin") == "https://app.example"
     assert "X-Request-Id" in (header_of(allowed, "Access-Control-Expose-Headers") or "")
     assert header_of(foreign, "Access-Control-Allow-Origin") is None
@@ -319,8 +320,10 @@ def test_select_fields_keeps_the_named_fields_and_names_what_is_wrong() -> None:
     }
 
 
-def _authorized(claims: dict[str, str]) -> dict[str, object]:
-    return {"headers": {"Authorization": "Bearer t"}, "requestContext": {"authorizer": {"claims": claims}}}
+def _authorized(claims: dict[str, str]) -> APIGatewayProxyEvent:
+    return APIGatewayProxyEvent(
+        {"headers": {"Authorization": "Bearer t"}, "requestContext": {"authorizer": {"claims": claims}}}
+    )
 
 
 def test_the_caller_is_the_verified_subject_named_by_its_username_claim() -> None:
@@ -334,9 +337,12 @@ def test_the_caller_is_the_verified_subject_named_by_its_username_claim() -> Non
 
 def test_the_client_is_the_source_ip_and_user_agent_the_gateway_saw() -> None:
     identity = {"sourceIp": "198.51.100.7", "userAgent": "gateway-agent"}
-    assert client_of({"requestContext": {"identity": identity}}) == ("198.51.100.7", "gateway-agent")
+    assert client_of(APIGatewayProxyEvent({"requestContext": {"identity": identity}})) == (
+        "198.51.100.7",
+        "gateway-agent",
+    )
     long_agent = "a" * 600
-    event = {"headers": {"User-Agent": long_agent}, "requestContext": {"identity": identity}}
+    event = APIGatewayProxyEvent({"headers": {"user-agent": long_agent}, "requestContext": {"identity": identity}})
     assert client_of(event) == ("198.51.100.7", "a" * 512)
-    assert client_of({"requestContext": {"identity": {"sourceIp": 7}}}) == (None, None)
-    assert client_of({}) == (None, None)
+    assert client_of(APIGatewayProxyEvent({"requestContext": {"identity": {"sourceIp": 7}}})) == (None, None)
+    assert client_of(APIGatewayProxyEvent({})) == (None, None)

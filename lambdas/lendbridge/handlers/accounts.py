@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lendbridge.domain.accounts import Accounts, Challenge, ClientContext, Tokens
+from lendbridge.domain.accounts import Accounts, Challenge, ClientContext
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
 from lendbridge.http.conditional import (
@@ -27,8 +27,9 @@ from lendbridge.http.conditional import (
     documented,
     stop_if_current,
 )
-from lendbridge.http.request_context import client_of, header
+from lendbridge.http.request_context import client_of, header, request_context
 from lendbridge.lazy import Lazy
+from lendbridge.schemas import presenters
 from lendbridge.schemas.accounts import (
     AccessTokenOut,
     ChallengeRequest,
@@ -45,7 +46,6 @@ from lendbridge.schemas.accounts import (
     UserOut,
 )
 from lendbridge.schemas.common import Success, responses
-from lendbridge.timestamps import iso
 from lendbridge.wiring.accounts import build_accounts
 
 TAG = "Accounts"
@@ -73,10 +73,7 @@ def register(body: Annotated[RegisterRequest, Body()]) -> Response[Success[UserO
     profile = accounts.get().register(body.email, body.password, body.full_name, current.request_id(app))
     logger.info("user_registered", extra={"user_id": profile.user_id})
     # The new account's resource is the caller's own profile (the contract has no /users/{id}).
-    return envelope.created(
-        UserOut(user_id=profile.user_id, email=profile.email, full_name=profile.full_name).model_dump(),
-        envelope.location(app.current_event.raw_event, "/v1/users/me"),
-    )
+    return envelope.created(presenters.user(profile), envelope.location(app.current_event.raw_event, "/v1/users/me"))
 
 
 @app.post(
@@ -92,7 +89,7 @@ def register(body: Annotated[RegisterRequest, Body()]) -> Response[Success[UserO
     responses=responses(200, Success[TokensOut], 401, 403, body=True),
 )
 def login(body: Annotated[LoginRequest, Body()]) -> Response[Success[TokensOut]]:
-    return _tokens(accounts.get().login(body.email, body.password, _client_context()))
+    return envelope.success(presenters.tokens(accounts.get().login(body.email, body.password, _client_context())))
 
 
 @app.post(
@@ -104,7 +101,8 @@ def login(body: Annotated[LoginRequest, Body()]) -> Response[Success[TokensOut]]
 )
 def respond_to_challenge(body: Annotated[ChallengeRequest, Body()]) -> Response[Success[TokensOut]]:
     challenge = Challenge(name=body.challenge, session=body.session)
-    return _tokens(accounts.get().respond_to_challenge(body.email, challenge, body.code, _client_context()))
+    tokens = accounts.get().respond_to_challenge(body.email, challenge, body.code, _client_context())
+    return envelope.success(presenters.tokens(tokens))
 
 
 @app.post(
@@ -119,7 +117,7 @@ def respond_to_challenge(body: Annotated[ChallengeRequest, Body()]) -> Response[
 )
 def confirm(body: Annotated[ConfirmRequest, Body()]) -> Response[Success[MessageOut]]:
     accounts.get().confirm(body.email, body.code)
-    return envelope.success(MessageOut(message="Email verified").model_dump())
+    return envelope.success(presenters.message("Email verified"))
 
 
 @app.post(
@@ -142,12 +140,7 @@ def resend_code(body: Annotated[EmailRequest, Body()]) -> Response[Success[Messa
     responses=responses(200, Success[AccessTokenOut], 401, body=True),
 )
 def refresh(body: Annotated[RefreshRequest, Body()]) -> Response[Success[AccessTokenOut]]:
-    tokens = accounts.get().refresh(body.refresh_token)
-    return envelope.success(
-        AccessTokenOut(
-            access_token=tokens.access_token, token_type=tokens.token_type, expires_in=tokens.expires_in
-        ).model_dump()
-    )
+    return envelope.success(presenters.access_token(accounts.get().refresh(body.refresh_token)))
 
 
 @app.post(
@@ -184,7 +177,7 @@ def forgot_password(body: Annotated[EmailRequest, Body()]) -> Response[Success[M
 )
 def reset_password(body: Annotated[ResetPasswordRequest, Body()]) -> Response[Success[MessageOut]]:
     accounts.get().reset_password(body.email, body.code, body.new_password)
-    return envelope.success(MessageOut(message="Password changed; sign in with the new password").model_dump())
+    return envelope.success(presenters.message("Password changed; sign in with the new password"))
 
 
 @app.get(
@@ -201,31 +194,15 @@ def reset_password(body: Annotated[ResetPasswordRequest, Body()]) -> Response[Su
 )
 def me(if_none_match: IfNoneMatch = None) -> Response[Success[ProfileOut]]:
     profile = accounts.get().profile(current.caller(app).user_id)
-    shown = ProfileOut(
-        user_id=profile.user_id,
-        email=profile.email,
-        full_name=profile.full_name,
-        created_at=iso(profile.created_at),
-    ).model_dump()
+    shown = presenters.profile(profile).model_dump()
     # A profile has no version: its entity tag is a digest of what is shown.
     tag = content_tag(shown)
     stop_if_current(if_none_match, tag)
     return envelope.success(shown, headers={"ETag": tag})
 
 
-def _tokens(tokens: Tokens) -> Response[Success[TokensOut]]:
-    return envelope.success(
-        TokensOut(
-            access_token=tokens.access_token,
-            token_type=tokens.token_type,
-            expires_in=tokens.expires_in,
-            refresh_token=tokens.refresh_token,
-        ).model_dump()
-    )
-
-
 def _accepted(message: str) -> Response[Success[MessageOut]]:
-    return envelope.success(MessageOut(message=message).model_dump(), HTTPStatus.ACCEPTED)
+    return envelope.success(presenters.message(message), HTTPStatus.ACCEPTED)
 
 
 # Headers that help risk scoring and carry no credential.
@@ -233,14 +210,13 @@ _CONTEXT_HEADERS = ("User-Agent", "Accept", "Accept-Language", "Origin", "Refere
 
 
 def _client_context() -> ClientContext:
-    event = app.current_event.raw_event
+    event = app.current_event
     source_ip, _ = client_of(event)
-    request_context = event.get("requestContext") or {}
     headers = tuple((name, value[:2048]) for name in _CONTEXT_HEADERS if (value := header(event, name)))
     return ClientContext(
         ip_address=source_ip or "",
-        server_name=str(header(event, "Host") or request_context.get("domainName") or ""),
-        server_path=str(event.get("path") or ""),
+        server_name=str(header(event, "Host") or request_context(event).domain_name or ""),
+        server_path=str(event.path or ""),
         headers=headers,
     )
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import Response
@@ -15,8 +14,7 @@ from pydantic import ValidationError
 from lendbridge import observability
 from lendbridge.domain.history import HistoryKind
 from lendbridge.domain.lending import LoanTerms
-from lendbridge.domain.loans import Invitee
-from lendbridge.domain.money import as_text
+from lendbridge.domain.loans import Invitee, Loan
 from lendbridge.domain.pages import Page, Position
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
@@ -30,10 +28,12 @@ from lendbridge.http.conditional import (
     if_match_versions,
     stop_if_current,
 )
-from lendbridge.http.idempotency import IdempotencyKey, LegacyIdempotencyKey, replayable
+from lendbridge.http.idempotency import IdempotentRoutes
 from lendbridge.http.links import INVITATION_LINKS, LOAN_LINKS
+from lendbridge.http.pages import list_page
 from lendbridge.http.params import Limit, NextToken, ResourceId, fields_query, select_fields
 from lendbridge.lazy import Lazy
+from lendbridge.schemas import presenters
 from lendbridge.schemas.common import Success, responses
 from lendbridge.schemas.loans import (
     LOAN_FIELDS,
@@ -51,11 +51,6 @@ from lendbridge.schemas.loans import (
     LoanSelection,
     PatchLoanRequest,
     VersionList,
-    present_audit,
-    present_loan,
-    present_participant,
-    present_point,
-    present_version,
 )
 from lendbridge.wiring.lending import LendingServices, build_lending_services
 
@@ -63,20 +58,20 @@ app = build_app()
 logger = Logger()
 tracer = Tracer()
 services: Lazy[LendingServices] = Lazy(build_lending_services)
+keyed = IdempotentRoutes(app, lambda: services.get().idempotency)
 
 TAG = "Loans"
 LoanId = ResourceId
 LoanFields = Annotated[str | None, fields_query(LOAN_FIELDS)]
 ParticipantId = ResourceId
 MY_LOANS = "my-loans"
-R = TypeVar("R")
 
 
 def _invitees(lenders: list[LenderIn]) -> list[Invitee]:
     return [Invitee(email=lender.email, contribution=lender.contribution_amount) for lender in lenders]
 
 
-@app.post(
+@keyed.post(
     "/v1/loans",
     summary="Create a loan",
     description=(
@@ -85,29 +80,18 @@ def _invitees(lenders: list[LenderIn]) -> list[Invitee]:
         "contributions within the amount). Answers 201 with the loan, its `Location` and `ETag`."
     ),
     tags=[TAG],
-    responses=replayable(
-        documented(
-            responses(201, Success[LoanOut], 401, 404, 409, 422, body=True),
-            headers={201: {"Location": LOCATION_HEADER, "ETag": ETAG_HEADER}},
-            links={201: LOAN_LINKS},
-        )
+    responses=documented(
+        responses(201, Success[LoanOut], 401, 404, 409, 422, body=True),
+        headers={201: {"Location": LOCATION_HEADER, "ETag": ETAG_HEADER}},
+        links={201: LOAN_LINKS},
     ),
 )
-def create_loan(
-    body: Annotated[CreateLoanRequest, Body()],
-    idempotency_key: IdempotencyKey = None,
-    legacy_idempotency_key: LegacyIdempotencyKey = None,
-) -> Response[Success[LoanOut]]:
-    actor = current.actor(app)
-
-    def execute() -> Response:
-        terms = LoanTerms(body.amount, body.interest_rate, body.term_months, body.purpose)
-        loan = services.get().lending.create_loan(actor, terms, _invitees(body.lenders))
-        logger.info("loan_created", extra={"loan_id": loan.loan_id, "lender_count": len(body.lenders)})
-        where = envelope.location(app.current_event.raw_event, f"/v1/loans/{loan.loan_id}")
-        return envelope.created(present_loan(loan), where, headers={"ETag": etag(loan.version)})
-
-    return services.get().idempotency.run(app, "CreateLoan", actor.user_id, execute)
+def create_loan(body: Annotated[CreateLoanRequest, Body()]) -> Response[Success[LoanOut]]:
+    terms = LoanTerms(body.amount, body.interest_rate, body.term_months, body.purpose)
+    loan = services.get().lending.create_loan(current.actor(app), terms, _invitees(body.lenders))
+    logger.info("loan_created", extra={"loan_id": loan.loan_id, "lender_count": len(body.lenders)})
+    where = envelope.location(app.current_event.raw_event, f"/v1/loans/{loan.loan_id}")
+    return envelope.created(presenters.loan(loan), where, headers={"ETag": etag(loan.version)})
 
 
 @app.get(
@@ -118,18 +102,14 @@ def create_loan(
     responses=responses(200, Success[LoanList], 401),
 )
 def my_loans(limit: Limit = 20, next_token: NextToken = None) -> Response[Success[LoanList]]:
-    caller = current.caller(app).user_id
-    cursors = services.get().cursors
-    page = services.get().lending.my_loans(caller, limit, cursors.decode(MY_LOANS, caller, next_token))
-    observability.record_count("LoansReturned", "GetMyLoans", len(page.items))
-    return envelope.success(
-        {
-            "loans": [present_loan(loan) for loan in page.items],
-            "count": len(page.items),
-            "has_more": page.has_more,
-            "next_token": cursors.encode(MY_LOANS, caller, page.next_position),
-        }
-    )
+    lending = services.get().lending
+
+    def read(caller: str, at: Position | None) -> Page[Loan]:
+        page = lending.my_loans(caller, limit, at)
+        observability.record_count("LoansReturned", "GetMyLoans", len(page.items))
+        return page
+
+    return list_page(app, services.get().cursors, MY_LOANS, next_token, read, items="loans", present=presenters.loan)
 
 
 @app.get(
@@ -152,13 +132,13 @@ def get_loan(loan_id: LoanId, fields: LoanFields = None, if_none_match: IfNoneMa
     # Annotated loosely because ``fields`` returns a subset of LoanOut; the full schema is
     # documented in ``responses`` above.
     loan = services.get().lending.get_loan(current.caller(app).user_id, loan_id)
-    payload = select_fields(present_loan(loan), fields, LOAN_FIELDS)
+    payload = select_fields(presenters.loan(loan).model_dump(), fields, LOAN_FIELDS)
     tag = etag(loan.version)
     stop_if_current(if_none_match, tag)
     return envelope.success(payload, headers={"ETag": tag})
 
 
-@app.post(
+@keyed.post(
     "/v1/loans/<loan_id>/lenders",
     summary="Invite lenders",
     description=(
@@ -168,35 +148,16 @@ def get_loan(loan_id: LoanId, fields: LoanFields = None, if_none_match: IfNoneMa
         "(a participant gets 403); not once the loan is FUNDED or CANCELLED (409)."
     ),
     tags=[TAG],
-    responses=replayable(
-        documented(
-            responses(200, Success[AddLendersOut], 401, 403, 404, 409, 422, body=True),
-            links={200: INVITATION_LINKS},
-        )
+    responses=documented(
+        responses(200, Success[AddLendersOut], 401, 403, 404, 409, 422, body=True),
+        links={200: INVITATION_LINKS},
     ),
 )
-def add_lenders(
-    loan_id: LoanId,
-    body: Annotated[AddLendersRequest, Body()],
-    idempotency_key: IdempotencyKey = None,
-    legacy_idempotency_key: LegacyIdempotencyKey = None,
-) -> Response[Success[AddLendersOut]]:
-    actor = current.actor(app)
-
-    def execute() -> Response:
-        loan, added = services.get().lending.add_lenders(actor, loan_id, _invitees(body.lenders))
-        logger.info("lenders_added", extra={"loan_id": loan_id, "lender_count": len(added)})
-        observability.record_count("LendersAdded", "AddLenders", len(added))
-        return envelope.success(
-            {
-                "loan_id": loan.loan_id,
-                "lenders_added": [present_participant(p) for p in added],
-                "total_invited": as_text(loan.total_invited),
-                "remaining_amount": as_text(loan.remaining),
-            }
-        )
-
-    return services.get().idempotency.run(app, "AddLenders", actor.user_id, execute)
+def add_lenders(loan_id: LoanId, body: Annotated[AddLendersRequest, Body()]) -> Response[Success[AddLendersOut]]:
+    loan, added = services.get().lending.add_lenders(current.actor(app), loan_id, _invitees(body.lenders))
+    logger.info("lenders_added", extra={"loan_id": loan_id, "lender_count": len(added)})
+    observability.record_count("LendersAdded", "AddLenders", len(added))
+    return envelope.success(presenters.lenders_added(loan, added))
 
 
 @app.patch(
@@ -221,7 +182,7 @@ def patch_loan(
     versions = if_match_versions(if_match)
     loan = services.get().lending.revise(actor, loan_id, versions, body.terms(), body.change_reason)
     logger.info("loan_updated", extra={"loan_id": loan_id, "version": loan.version})
-    return envelope.success(present_loan(loan), headers={"ETag": etag(loan.version)})
+    return envelope.success(presenters.loan(loan), headers={"ETag": etag(loan.version)})
 
 
 @app.delete(
@@ -255,7 +216,7 @@ def remove_participant(loan_id: LoanId, participant_id: ParticipantId) -> Respon
     return envelope.no_content()
 
 
-@app.post(
+@keyed.post(
     "/v1/loans/<loan_id>/participants/batch",
     summary="Invite lenders one by one",
     description=(
@@ -263,56 +224,39 @@ def remove_participant(loan_id: LoanId, participant_id: ParticipantId) -> Respon
         "its participant_id or `failed` with the reason, and a summary. Borrower only."
     ),
     tags=[TAG],
-    responses=replayable(responses(200, Success[BatchOut], 401, 403, 404, 409, 422, body=True)),
+    responses=responses(200, Success[BatchOut], 401, 403, 404, 409, 422, body=True),
 )
 def batch_participants(
-    loan_id: LoanId,
-    body: Annotated[BatchParticipantsRequest, Body()],
-    idempotency_key: IdempotencyKey = None,
-    legacy_idempotency_key: LegacyIdempotencyKey = None,
+    loan_id: LoanId, body: Annotated[BatchParticipantsRequest, Body()]
 ) -> Response[Success[BatchOut]]:
     actor = current.actor(app)
-
-    def execute() -> Response:
-        valid: list[tuple[int, Invitee]] = []
-        results: list[dict[str, Any] | None] = [None] * len(body.participants)
-        for index, raw in enumerate(body.participants):
-            try:
-                item = LenderIn.model_validate(raw)
-            except ValidationError as invalid:
-                email = raw.get("email") if isinstance(raw.get("email"), str) else None
-                reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors())
-                results[index] = {"email": email, "status": "failed", "error": reasons}
-                continue
-            valid.append((index, Invitee(item.email, item.contribution_amount)))
-        outcomes = services.get().lending.add_each(actor, loan_id, [invitee for _, invitee in valid]) if valid else []
-        for (index, _), outcome in zip(valid, outcomes, strict=True):
-            results[index] = (
-                {"email": outcome.email, "status": "created", "participant_id": outcome.participant_id}
-                if outcome.error is None
-                else {"email": outcome.email, "status": "failed", "error": outcome.error}
-            )
-        succeeded = sum(1 for result in results if result and result["status"] == "created")
-        observability.record_count("LendersAdded", "BatchParticipants", succeeded)
-        logger.info("lenders_added", extra={"loan_id": loan_id, "lender_count": succeeded})
-        return envelope.success(
-            {
-                "results": results,
-                "summary": {"total": len(results), "succeeded": succeeded, "failed": len(results) - succeeded},
-            }
+    valid: list[tuple[int, Invitee]] = []
+    results: list[dict[str, Any] | None] = [None] * len(body.participants)
+    for index, raw in enumerate(body.participants):
+        try:
+            item = LenderIn.model_validate(raw)
+        except ValidationError as invalid:
+            email = raw.get("email") if isinstance(raw.get("email"), str) else None
+            reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors())
+            results[index] = {"email": email, "status": "failed", "error": reasons}
+            continue
+        valid.append((index, Invitee(item.email, item.contribution_amount)))
+    outcomes = services.get().lending.add_each(actor, loan_id, [invitee for _, invitee in valid]) if valid else []
+    for (index, _), outcome in zip(valid, outcomes, strict=True):
+        results[index] = (
+            {"email": outcome.email, "status": "created", "participant_id": outcome.participant_id}
+            if outcome.error is None
+            else {"email": outcome.email, "status": "failed", "error": outcome.error}
         )
-
-    return services.get().idempotency.run(app, "BatchParticipants", actor.user_id, execute)
-
-
-def _records(
-    loan_id: str, kind: HistoryKind, next_token: str | None, read: Callable[[str, Position | None], Page[R]]
-) -> tuple[Page[R], str | None]:
-    caller = current.caller(app).user_id
-    cursors = services.get().cursors
-    list_name = f"{kind}:{loan_id}"
-    page = read(caller, cursors.decode(list_name, caller, next_token))
-    return page, cursors.encode(list_name, caller, page.next_position)
+    succeeded = sum(1 for result in results if result and result["status"] == "created")
+    observability.record_count("LendersAdded", "BatchParticipants", succeeded)
+    logger.info("lenders_added", extra={"loan_id": loan_id, "lender_count": succeeded})
+    return envelope.success(
+        {
+            "results": results,
+            "summary": {"total": len(results), "succeeded": succeeded, "failed": len(results) - succeeded},
+        }
+    )
 
 
 @app.get(
@@ -324,12 +268,14 @@ def _records(
 )
 def history(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) -> Response[Success[VersionList]]:
     lending = services.get().lending
-    page, token = _records(
-        loan_id, HistoryKind.VERSION, next_token, lambda caller, at: lending.versions(caller, loan_id, limit, at)
-    )
-    versions = [present_version(record) for record in page.items]
-    return envelope.success(
-        {"versions": versions, "count": len(versions), "has_more": page.has_more, "next_token": token}
+    return list_page(
+        app,
+        services.get().cursors,
+        f"{HistoryKind.VERSION}:{loan_id}",
+        next_token,
+        lambda caller, at: lending.versions(caller, loan_id, limit, at),
+        items="versions",
+        present=presenters.version,
     )
 
 
@@ -344,11 +290,15 @@ def funding_history(
     loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None
 ) -> Response[Success[FundingHistory]]:
     lending = services.get().lending
-    page, token = _records(
-        loan_id, HistoryKind.FUNDING, next_token, lambda caller, at: lending.funding_points(caller, loan_id, limit, at)
+    return list_page(
+        app,
+        services.get().cursors,
+        f"{HistoryKind.FUNDING}:{loan_id}",
+        next_token,
+        lambda caller, at: lending.funding_points(caller, loan_id, limit, at),
+        items="points",
+        present=presenters.funding_point,
     )
-    points = [present_point(point) for point in page.items]
-    return envelope.success({"points": points, "count": len(points), "has_more": page.has_more, "next_token": token})
 
 
 @app.get(
@@ -362,11 +312,15 @@ def funding_history(
 )
 def audit_log(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) -> Response[Success[AuditLog]]:
     lending = services.get().lending
-    page, token = _records(
-        loan_id, HistoryKind.AUDIT, next_token, lambda caller, at: lending.audit_log(caller, loan_id, limit, at)
+    return list_page(
+        app,
+        services.get().cursors,
+        f"{HistoryKind.AUDIT}:{loan_id}",
+        next_token,
+        lambda caller, at: lending.audit_log(caller, loan_id, limit, at),
+        items="entries",
+        present=presenters.audit_entry,
     )
-    entries = [present_audit(entry) for entry in page.items]
-    return envelope.success({"entries": entries, "count": len(entries), "has_more": page.has_more, "next_token": token})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

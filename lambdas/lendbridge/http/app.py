@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 from collections.abc import Mapping
 from functools import lru_cache
@@ -11,12 +10,13 @@ from time import perf_counter
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lendbridge import observability
-from lendbridge.http import envelope, json_body
-from lendbridge.http.errors import ERROR_TYPE_OF, current_error_type, register_error_handlers
+from lendbridge import errors, observability
+from lendbridge.http import answer, envelope, json_body
+from lendbridge.http.errors import register_error_handlers
 from lendbridge.http.request_context import header, request_id_of
 from lendbridge.json_codec import dumps
 from lendbridge.routes import endpoint_of
@@ -40,61 +40,67 @@ def build_app() -> APIGatewayRestResolver:
 def serve(app: APIGatewayRestResolver, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Run one API Gateway proxy event through ``app`` with the contract's edge rules."""
     started = perf_counter()
-    request_id = request_id_of(event)
+    request = APIGatewayProxyEvent(dict(event))
+    request_id = request_id_of(request)
     logger.append_keys(request_id=request_id)
-    current_error_type.set(None)
-    response = _refuse_unreadable_body(event, request_id)
+    outcome = answer.begin()
+    response = _refuse_unreadable_body(request, request_id)
     if response is None:
         app.append_context(request_id=request_id)
         response = app.resolve(event, context)
     headers = response.setdefault("multiValueHeaders", {})
     headers["X-Request-Id"] = [request_id]
-    headers.update(cors_headers(header(event, "Origin")))
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = ["true"]
+    headers.update(cors_headers(header(request, "Origin")))
     status = int(response["statusCode"])
     observability.record_request(
-        endpoint_of(str(event.get("httpMethod")), str(event.get("resource"))),
+        endpoint_of(request.http_method, request.resource),
         status,
-        _error_type(response) if status >= 400 else None,
+        (outcome.error_type or errors.LendbridgeError.error_type) if status >= 400 else None,
         (perf_counter() - started) * 1000,
     )
     return response
 
 
-EXPOSED_HEADERS = "X-Request-Id,Retry-After,Idempotent-Replayed,ETag,Location"
+EXPOSED_HEADERS = ("X-Request-Id", "Retry-After", "Idempotent-Replayed", "ETag", "Location")
 
 
 @lru_cache(maxsize=1)
-def _allowed_origins() -> frozenset[str]:
-    return frozenset(origin for origin in os.environ.get("CORS_ORIGINS", "").split(",") if origin)
+def _cors() -> CORSConfig | None:
+    origins = [origin for origin in os.environ.get("CORS_ORIGINS", "").split(",") if origin]
+    if not origins:
+        return None
+    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], expose_headers=list(EXPOSED_HEADERS))
 
 
 def cors_headers(origin: str | None) -> dict[str, list[str]]:
     """Browsers on the stage's own origins may read the response (the preflight is answered
-    by API Gateway); any other origin gets no CORS headers."""
-    if origin is None or origin not in _allowed_origins():
+    by API Gateway); any other origin gets no CORS headers. On every answer, the refusals of
+    the front door and of the resolver included: hence Powertools' CORSConfig applied here
+    rather than given to the resolver, which adds it to its routes' answers only."""
+    config = _cors()
+    allowed = config.to_dict(origin) if config is not None else {}
+    if not allowed:
         return {}
-    return {
-        "Access-Control-Allow-Origin": [origin],
-        "Access-Control-Expose-Headers": [EXPOSED_HEADERS],
-        "Vary": ["Origin"],
-    }
+    return {**{name: [value] for name, value in allowed.items()}, "Vary": ["Origin"]}
 
 
-def _refuse_unreadable_body(event: Mapping[str, Any], request_id: str) -> dict[str, Any] | None:
+def _refuse_unreadable_body(event: APIGatewayProxyEvent, request_id: str) -> dict[str, Any] | None:
     """Bodies the resolver would choke on: too large (413), or not JSON (415; a multipart body
     without a boundary raises inside Powertools' validation and would surface as a 500). Both
     keep the VALIDATION_ERROR code of the contract's envelope."""
-    body = event.get("body")
+    body = event.body
     if not body:
         return None
-    if len(body) > MAX_BODY_BYTES * (4 / 3 if event.get("isBase64Encoded") else 1):
+    if len(body) > MAX_BODY_BYTES * (4 / 3 if event.is_base64_encoded else 1):
         return _plain_error(413, "The request body exceeds 1 MB", {"body": ["Must be at most 1 MB"]}, request_id)
     content_type = (header(event, "Content-Type") or "application/json").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         return _plain_error(
             415, "Content-Type must be application/json", {"body": ["Unsupported content type"]}, request_id
         )
-    if event.get("isBase64Encoded") and not _is_base64_utf8(body):
+    if event.is_base64_encoded and not _is_base64_utf8(body):
         return _plain_error(400, "The request body is not UTF-8 text", {"body": ["Must be UTF-8 text"]}, request_id)
     return None
 
@@ -108,21 +114,11 @@ def _is_base64_utf8(body: str) -> bool:
 
 
 def _plain_error(status: int, message: str, fields: dict[str, list[str]], request_id: str) -> dict[str, Any]:
-    body = envelope.error_body("VALIDATION_ERROR", message, request_id, field_errors=fields)
+    answer.current().error_type = errors.ValidationFailed.error_type
+    body = envelope.error_body(errors.ValidationFailed.code, message, request_id, field_errors=fields)
     return {
         "statusCode": status,
         "multiValueHeaders": {"Content-Type": ["application/json"]},
         "body": dumps(body),
         "isBase64Encoded": False,
     }
-
-
-def _error_type(response: Mapping[str, Any]) -> str:
-    recorded = current_error_type.get()
-    if recorded is not None:
-        return recorded
-    try:
-        code = json.loads(response.get("body") or "{}").get("error", "INTERNAL_ERROR")
-    except (ValueError, AttributeError):
-        code = "INTERNAL_ERROR"
-    return ERROR_TYPE_OF.get(code, "UnexpectedError")

@@ -13,10 +13,10 @@ def request_id(app: APIGatewayRestResolver) -> str:
 
 
 def caller(app: APIGatewayRestResolver) -> Caller:
-    return caller_of(app.current_event.raw_event)
+    return caller_of(app.current_event)
 
 
 def actor(app: APIGatewayRestResolver) -> Actor:
     who = caller(app)
-    source_ip, user_agent = client_of(app.current_event.raw_event)
+    source_ip, user_agent = client_of(app.current_event)
     return Actor(user_id=who.user_id, request_id=request_id(app), ip_address=source_ip, user_agent=user_agent)

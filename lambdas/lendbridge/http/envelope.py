@@ -9,15 +9,17 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from pydantic import BaseModel
 
 JSON = content_types.APPLICATION_JSON
 
 
 def success(data: Any, status: int = HTTPStatus.OK, headers: Mapping[str, str] | None = None) -> Response:
+    """``data``: a presenter's model (``lendbridge.schemas.presenters``) or plain JSON values."""
     return Response(
         status_code=int(status),
         content_type=JSON,
-        body={"success": True, "data": data},
+        body={"success": True, "data": data.model_dump() if isinstance(data, BaseModel) else data},
         headers=dict(headers or {}),
     )
 
@@ -61,13 +63,15 @@ def error_body(
     field_errors: Mapping[str, Sequence[str]] | None = None,
     details: Mapping[str, Any] | None = None,
     retry_after: int | None = None,
+    timestamp: str | None = None,
 ) -> dict[str, Any]:
+    """``timestamp``: when the answer was first given (a replay keeps it); now by default."""
     body: dict[str, Any] = {
         "success": False,
         "error": code,
         "message": message,
         "request_id": request_id,
-        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "timestamp": timestamp or datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
     if field_errors:
         body["field_errors"] = {k: list(v) for k, v in field_errors.items()}
@@ -88,13 +92,18 @@ def error(
     details: Mapping[str, Any] | None = None,
     retry_after: int | None = None,
     headers: Mapping[str, str] | None = None,
+    timestamp: str | None = None,
 ) -> Response:
     all_headers = dict(headers or {})
     if retry_after is not None:
         all_headers["Retry-After"] = str(retry_after)
-    return Response(
-        status_code=int(status),
-        content_type=JSON,
-        body=error_body(code, message, request_id, field_errors=field_errors, details=details, retry_after=retry_after),
-        headers=all_headers,
+    body = error_body(
+        code,
+        message,
+        request_id,
+        field_errors=field_errors,
+        details=details,
+        retry_after=retry_after,
+        timestamp=timestamp,
     )
+    return Response(status_code=int(status), content_type=JSON, body=body, headers=all_headers)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any
 
@@ -13,15 +12,12 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError, Servic
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ResponseValidationError
 
 from lendbridge import errors
-from lendbridge.http import envelope
+from lendbridge.http import answer, envelope
 from lendbridge.settings import MisconfiguredFunction
 
 logger = Logger(child=True)
 
-# The ErrorType of the failure being answered, read by the front door for the APIError metric.
-current_error_type: ContextVar[str | None] = ContextVar("current_error_type", default=None)
-
-# ErrorType for errors that are not domain errors, by the code in the envelope.
+# The ErrorType of each contract code, for the failures that are not domain errors.
 ERROR_TYPE_OF: Mapping[str, str] = errors.error_type_of_code()
 
 # Powertools' own ServiceError carries only a status: it is answered with the code of the failure
@@ -33,8 +29,8 @@ _GATEWAY_CODES: Mapping[int, str] = {
 
 
 class PreparedResponse(Exception):
-    """A response decided outside the route's own return value (a replayed refusal): raised so
-    that it skips validation against the route's success schema."""
+    """A response decided outside the route's own return value (a 304): raised so that it skips
+    validation against the route's success schema."""
 
     def __init__(self, response: Response) -> None:
         super().__init__(response.status_code)
@@ -76,7 +72,7 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(RequestValidationError)
     def on_invalid_request(exc: RequestValidationError) -> Response:
         fields = field_errors_of(exc.errors())
-        return envelope.error(400, "VALIDATION_ERROR", "The request is invalid", request_id(), field_errors=fields)
+        return refusal(errors.ValidationFailed("The request is invalid", field_errors=fields), request_id())
 
     @app.exception_handler(PreparedResponse)
     def on_prepared(exc: PreparedResponse) -> Response:
@@ -87,46 +83,31 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
         # Locations and messages only: the response body may hold personal data.
         problems = [{"loc": item.get("loc"), "type": item.get("type")} for item in exc.errors()]
         logger.error("response does not match its schema", extra={"problems": problems})
-        return _internal(request_id())
+        return internal(request_id())
 
     @app.exception_handler(errors.LendbridgeError)
     def on_domain_error(exc: errors.LendbridgeError) -> Response:
-        status = exc.status
-        current_error_type.set(exc.error_type)
-        if status >= 500 and not isinstance(exc, errors.RetryableError):
+        if exc.status >= 500 and not isinstance(exc, errors.RetryableError):
             logger.exception("unexpected domain failure")
-            return _internal(request_id())
-        retry_after = exc.retry_after if isinstance(exc, errors.RetryableError) else None
-        field_errors = exc.field_errors if isinstance(exc, errors.ValidationFailed) else None
-        return envelope.error(
-            status,
-            exc.code,
-            exc.message,
-            request_id(),
-            field_errors=field_errors,
-            details=exc.details,
-            retry_after=retry_after,
-        )
+            answer.current().error_type = exc.error_type
+            return internal(request_id())
+        return refusal(exc, request_id())
 
     @app.not_found
     def on_not_found(_: NotFoundError) -> Response:
         event = app.current_event
         allowed = allowed_methods(app, event.path)
         if allowed:
-            return envelope.error(
-                errors.MethodNotAllowed.status,
-                errors.MethodNotAllowed.code,
-                f"{event.http_method} is not allowed here",
-                request_id(),
-                headers={"Allow": ", ".join(sorted(allowed))},
-            )
-        return envelope.error(404, "NOT_FOUND", "No such resource", request_id())
+            not_allowed = errors.MethodNotAllowed(f"{event.http_method} is not allowed here")
+            return refusal(not_allowed, request_id(), headers={"Allow": ", ".join(sorted(allowed))})
+        return refusal(errors.NotFound("No such resource"), request_id())
 
     @app.exception_handler(ServiceError)
     def on_service_error(exc: ServiceError) -> Response:
         code = _GATEWAY_CODES.get(exc.status_code, "INTERNAL_ERROR")
         if code == "INTERNAL_ERROR":
-            return _internal(request_id())
+            return internal(request_id())
+        answer.current().error_type = ERROR_TYPE_OF[code]
         return envelope.error(exc.status_code, code, str(exc.msg), request_id())
 
     @app.exception_handler(MisconfiguredFunction)
@@ -138,10 +119,31 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(Exception)
     def on_unexpected(exc: Exception) -> Response:
         logger.exception("unhandled exception")
-        return _internal(request_id())
+        return internal(request_id())
 
 
-def _internal(request_id: str) -> Response:
+def refusal(exc: errors.LendbridgeError, request_id: str, *, headers: Mapping[str, str] | None = None) -> Response:
+    """The envelope of a failure the client can act on (a 4xx, or a retryable 5xx). A replayed
+    refusal keeps the request id and time of its first answer."""
+    current = answer.current()
+    current.error_type = exc.error_type
+    return envelope.error(
+        exc.status,
+        exc.code,
+        exc.message,
+        current.first_request_id or request_id,
+        field_errors=exc.field_errors if isinstance(exc, errors.ValidationFailed) else None,
+        details=exc.details,
+        retry_after=exc.retry_after if isinstance(exc, errors.RetryableError) else None,
+        headers=headers,
+        timestamp=current.first_timestamp,
+    )
+
+
+def internal(request_id: str) -> Response:
+    """A 500 that reveals nothing; what happened is in the log."""
+    current = answer.current()
+    current.error_type = current.error_type or errors.LendbridgeError.error_type
     return envelope.error(500, "INTERNAL_ERROR", "An unexpected error occurred", request_id)
 
 

@@ -1,11 +1,14 @@
-"""``Idempotency-Key`` on state-changing POSTs, with Powertools Idempotency on DynamoDB.
+"""``Idempotency-Key`` on state-changing POSTs: a route decorator, on Powertools Idempotency.
 
-A record belongs to the caller and the header value. The request it answered (operation,
-method, route, path parameters and body) is compared by a keyed fingerprint, so the same key on
-another request is refused (422): another loan, another invitation, another route or another
-body. A replay returns the stored status and body with ``Idempotent-Replayed: true``.
-Deterministic refusals (4xx) are stored like successes; throttling, outages and crashes are not,
-so the client can retry them.
+``IdempotentRoutes(app, idempotency).post(...)`` registers a route that honours the header (and
+the legacy ``X-Idempotency-Key``): it documents the headers and the replayable answers, and
+keys each request by the caller and the header value. The request one key stands for is the
+route (method and path template, hence its endpoint name), the path parameters and the body,
+compared by a keyed fingerprint, so the same key on another request is refused (422): another
+loan, another invitation, another route or another body. A replay returns the stored status and
+body with ``Idempotent-Replayed: true``. Deterministic refusals (4xx) are stored like successes
+(and raised again on replay, as the failure they were, answered with the stored request id and
+time); throttling, outages and crashes are not, so the client can retry them.
 
 Nothing stored lets a reader of the table recover what was sent. The fingerprint is an
 HMAC-SHA256 under a key from Secrets Manager (a plain hash of a body holding an account number
@@ -18,12 +21,14 @@ when the key is rotated, or a retry after a rotation would run the request a sec
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import inspect
 import json
 import re
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
@@ -39,23 +44,24 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.idempotency.serialization.custom_dict import CustomDictSerializer
 
 from lendbridge import errors
-from lendbridge.http import envelope
-from lendbridge.http.errors import PreparedResponse
+from lendbridge.http import answer, current, envelope
+from lendbridge.http.errors import refusal
 from lendbridge.json_codec import dumps
 from lendbridge.lazy import Lazy
+from lendbridge.routes import endpoint_of
 
-HEADERS = ("Idempotency-Key", "X-Idempotency-Key")
 EXPIRY_SECONDS = 24 * 60 * 60
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-_REPLAYED = "__replayed__"
-# A response carrying one of these would be stored in clear for 24 hours: never wrap such a route.
+# A response carrying one of these would be stored in clear for 24 hours: never key such a route.
 SECRET_FIELDS = frozenset({"password", "account_number", "routing_number", "access_token", "refresh_token", "id_token"})
+Route = TypeVar("Route", bound=Callable[..., Response])
 
 
-# ---- OpenAPI: the headers of keyed routes. Declared as parameters of the routes so that they
-# are documented and validated (the same rule as ``_VALID_KEY``); ``Idempotency.run`` reads them.
+# ---- OpenAPI: the headers of keyed routes, added to each keyed route's parameters so that they
+# are documented and validated (the same rule as ``_VALID_KEY``).
 _KEY_RULE = "1 to 255 printable ASCII characters, unique per intended request (a UUID is a good choice)"
 IdempotencyKey = Annotated[
     str | None,
@@ -79,6 +85,12 @@ LegacyIdempotencyKey = Annotated[
         deprecated=True,
     ),
 ]
+_KEY_PARAMETERS = (
+    inspect.Parameter("idempotency_key", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=IdempotencyKey),
+    inspect.Parameter(
+        "legacy_idempotency_key", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=LegacyIdempotencyKey
+    ),
+)
 REPLAYED_HEADER: OpenAPIResponseHeader = {
     "description": "Present, `true`, when this is the stored answer to an earlier request with the same key",
     "schema": {"type": "string", "enum": ["true"]},
@@ -98,9 +110,28 @@ def replayable(documented: dict[int, OpenAPIResponse]) -> dict[int, OpenAPIRespo
     return result
 
 
+# ---- Storage: an answer is kept as its status, JSON body and string headers (Powertools calls
+# these on save and on replay).
+def _stored(response: Response) -> dict[str, Any]:
+    body = json.loads(response.body) if isinstance(response.body, str) and response.body else response.body
+    headers = {k: v for k, v in (response.headers or {}).items() if isinstance(v, str)}
+    # JSON-ready values (money is already text), replayed byte for byte the same.
+    return {"status": response.status_code, "body": json.loads(dumps(body)), "headers": headers}
+
+
+def _answer_of(stored: dict[str, Any]) -> Response:
+    return Response(
+        status_code=int(stored["status"]),
+        content_type=envelope.JSON,
+        body=stored["body"],
+        headers=dict(stored.get("headers") or {}),
+    )
+
+
 def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
-    """Powertools calls this only when it returns a stored response instead of running."""
-    return {**response, _REPLAYED: True}
+    """Powertools calls this only when it returns a stored answer instead of running the route."""
+    answer.current().replayed = True
+    return response
 
 
 CONFIG = IdempotencyConfig(
@@ -111,6 +142,7 @@ CONFIG = IdempotencyConfig(
     raise_on_no_idempotency_key=True,
     response_hook=_mark_replayed,
 )
+STORED_ANSWER = CustomDictSerializer(to_dict=_stored, from_dict=_answer_of)
 
 
 class Idempotency:
@@ -119,25 +151,21 @@ class Idempotency:
         self._persistence = persistence
         self._fingerprint_key = fingerprint_key
 
-    def run(self, app: APIGatewayRestResolver, route: str, caller_id: str, execute: Callable[[], Response]) -> Response:
-        """``route`` names the operation; with the method, the resource, the path parameters and
-        the body it is the request one key stands for, whatever the caller sends it to next."""
-        key = next((value for name in HEADERS if (value := app.current_event.headers.get(name)) is not None), None)
-        if key is None:
-            return execute()
+    def answer(self, app: APIGatewayRestResolver, key: str, route: Callable[[], Response]) -> Response:
+        """Run ``route`` once for the caller's ``key``; replay its answer after that."""
         if not _VALID_KEY.match(key):
             raise errors.ValidationFailed(
                 "Invalid Idempotency-Key", field_errors={"Idempotency-Key": ["1 to 255 printable ASCII characters"]}
             )
-        request_id = str(app.context.get("request_id", ""))
         event = app.current_event
+        request_id = current.request_id(app)
         request = {
-            "caller": caller_id,
+            "caller": current.caller(app).user_id,
             "key": key,
             "fingerprint": fingerprint(
                 self._fingerprint_key(),
                 {
-                    "operation": route,
+                    "operation": endpoint_of(event.http_method.upper(), event.resource),
                     "method": event.http_method.upper(),
                     "resource": event.resource,
                     "path": event.path_parameters or {},
@@ -145,24 +173,31 @@ class Idempotency:
                 },
             ),
         }
+        refused: list[errors.LendbridgeError] = []
 
         @idempotent_function(
             data_keyword_argument="request",
             persistence_store=self._persistence.get(),
             config=CONFIG,
+            output_serializer=STORED_ANSWER,
             key_prefix="lendbridge",
         )
-        def once(request: dict[str, Any]) -> dict[str, Any]:
+        def once(request: dict[str, Any]) -> Response:
             try:
-                return _freeze(execute())
-            except errors.LendbridgeError as refusal:
-                if isinstance(refusal, errors.RetryableError) or refusal.status >= 500:
+                response = route()
+            except errors.LendbridgeError as failure:
+                if isinstance(failure, errors.RetryableError) or failure.status >= 500:
                     raise
-                return _freeze(_refusal(refusal, request_id))
+                refused.append(failure)
+                response = refusal(failure, request_id)
+            if leaked := secret_fields_in(_stored(response)["body"]):
+                # A programming error (a route returning secrets was keyed): fail loudly, store nothing.
+                raise RuntimeError(f"refusing to store a response with {sorted(leaked)}")
+            return response
 
         CONFIG.register_lambda_context(app.lambda_context)
         try:
-            stored = once(request=request)
+            response = once(request=request)
         except IdempotencyAlreadyInProgressError as error:
             raise errors.IdempotencyInProgress(
                 "A request with this Idempotency-Key is still being processed"
@@ -173,10 +208,58 @@ class Idempotency:
             ) from error
         except IdempotencyPersistenceLayerError as error:
             raise errors.DependencyUnavailable("Idempotency store unavailable", retry_after=5) from error
-        response = _thaw(stored)
         if response.status_code >= 400:
-            raise PreparedResponse(response)
+            # A refusal is answered by the error handlers, as the failure it was: never validated
+            # against the route's success schema, and with the request id and time first answered.
+            raise _refusal_answered(response.body, refused)
         return response
+
+
+def _refusal_answered(body: dict[str, Any], refused: list[errors.LendbridgeError]) -> errors.LendbridgeError:
+    record = answer.current()
+    record.first_request_id, record.first_timestamp = body["request_id"], body["timestamp"]
+    if refused:
+        return refused[0]
+    failure = errors.failure_of_code(body["error"])
+    if issubclass(failure, errors.ValidationFailed):
+        return failure(body["message"], field_errors=body.get("field_errors"), details=body.get("details"))
+    return failure(body["message"], details=body.get("details"))
+
+
+class IdempotentRoutes:
+    """Registers routes of ``app`` that honour Idempotency-Key, on the idempotency store that
+    ``idempotency`` returns (built on first use)."""
+
+    def __init__(self, app: APIGatewayRestResolver, idempotency: Callable[[], Idempotency]) -> None:
+        self._app = app
+        self._idempotency = idempotency
+
+    def post(self, rule: str, *, responses: dict[int, OpenAPIResponse], **options: Any) -> Callable[[Route], Route]:
+        def register(route: Route) -> Route:
+            keyed = self.keyed(route)
+            self._app.post(rule, responses=replayable(responses), **options)(keyed)
+            return keyed
+
+        return register
+
+    def keyed(self, route: Route) -> Route:
+        """``route`` with the two key headers added to its parameters; without a key it simply runs."""
+        signature = inspect.signature(route, eval_str=True)
+
+        @functools.wraps(route)
+        def keyed(
+            *args: Any, idempotency_key: str | None = None, legacy_idempotency_key: str | None = None, **kwargs: Any
+        ) -> Response:
+            key = idempotency_key if idempotency_key is not None else legacy_idempotency_key
+            if key is None:
+                return route(*args, **kwargs)
+            return self._idempotency().answer(self._app, key, lambda: route(*args, **kwargs))
+
+        # Powertools reads the parameters (and resolves their annotations) from the signature.
+        keyed.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*signature.parameters.values(), *_KEY_PARAMETERS]
+        )
+        return keyed  # type: ignore[return-value]
 
 
 def fingerprint(key: bytes, request: dict[str, Any]) -> str:
@@ -195,18 +278,6 @@ def _canonical(body: str | None) -> str:
         return body
 
 
-def _refusal(refusal: errors.LendbridgeError, request_id: str) -> Response:
-    field_errors = refusal.field_errors if isinstance(refusal, errors.ValidationFailed) else None
-    return envelope.error(
-        refusal.status,
-        refusal.code,
-        refusal.message,
-        request_id,
-        field_errors=field_errors,
-        details=refusal.details,
-    )
-
-
 def secret_fields_in(value: Any) -> set[str]:
     """Names from ``SECRET_FIELDS`` anywhere in a JSON-like value."""
     if isinstance(value, dict):
@@ -214,25 +285,3 @@ def secret_fields_in(value: Any) -> set[str]:
     if isinstance(value, list):
         return set().union(*(secret_fields_in(v) for v in value))
     return set()
-
-
-def _freeze(response: Response) -> dict[str, Any]:
-    body = json.loads(response.body) if isinstance(response.body, str) and response.body else response.body
-    if leaked := secret_fields_in(body):
-        # A programming error (a route returning secrets was wrapped): fail loudly, store nothing.
-        raise RuntimeError(f"refusing to store a response with {sorted(leaked)}")
-    headers = {k: v for k, v in (response.headers or {}).items() if isinstance(v, str)}
-    # Stored as JSON-ready values (money is already text), replayed byte for byte the same.
-    return {"status": response.status_code, "body": json.loads(dumps(body)), "headers": headers}
-
-
-def _thaw(stored: dict[str, Any]) -> Response:
-    headers = dict(stored.get("headers") or {})
-    if stored.get(_REPLAYED):
-        headers["Idempotent-Replayed"] = "true"
-    return Response(
-        status_code=int(stored["status"]),
-        content_type="application/json",
-        body=stored["body"],
-        headers=headers,
-    )

@@ -1,12 +1,18 @@
-"""What a request says about itself: its id and its authenticated caller."""
+"""What a request says about itself: its id and its authenticated caller.
+
+Read through Powertools' event data class (case-insensitive headers, the authorizer's claims),
+tolerating the parts a hand-made or damaged event may lack.
+"""
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayEventRequestContext
+from aws_lambda_powertools.utilities.data_classes.common import APIGatewayEventIdentity
 
 from lendbridge.errors import Unauthorized
 
@@ -15,19 +21,20 @@ from lendbridge.errors import Unauthorized
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")
 
 
-def header(event: Mapping[str, Any], name: str) -> str | None:
-    wanted = name.lower()
-    for key, value in (event.get("headers") or {}).items():
-        if key.lower() == wanted:
-            return value if isinstance(value, str) else None
-    return None
+def header(event: APIGatewayProxyEvent, name: str) -> str | None:
+    value = event.headers.get(name)  # Powertools' headers ignore the case of the name
+    return value if isinstance(value, str) else None
 
 
-def request_id_of(event: Mapping[str, Any]) -> str:
+def request_context(event: APIGatewayProxyEvent) -> APIGatewayEventRequestContext:
+    return APIGatewayEventRequestContext(event.get("requestContext") or {})
+
+
+def request_id_of(event: APIGatewayProxyEvent) -> str:
     incoming = header(event, "X-Request-Id")
     if incoming and _VALID_REQUEST_ID.match(incoming):
         return incoming
-    gateway_id = (event.get("requestContext") or {}).get("requestId")
+    gateway_id = request_context(event).get("requestId")
     return gateway_id if isinstance(gateway_id, str) and gateway_id else str(uuid.uuid4())
 
 
@@ -37,7 +44,7 @@ class Caller:
     username: str
 
 
-def caller_of(event: Mapping[str, Any]) -> Caller:
+def caller_of(event: APIGatewayProxyEvent) -> Caller:
     """The caller as the API Gateway Cognito authorizer verified it.
 
     The authorizer has already checked signature, expiry, issuer and scope; a route that
@@ -45,7 +52,7 @@ def caller_of(event: Mapping[str, Any]) -> Caller:
     authorizer also takes a bare token, so the ``Bearer`` scheme is enforced here.
     """
     require_bearer_scheme(header(event, "Authorization"))
-    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
+    claims = request_context(event).authorizer.claims
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise Unauthorized("Authentication required")
@@ -61,9 +68,9 @@ def require_bearer_scheme(authorization: str | None) -> None:
         raise Unauthorized("Send the access token as 'Authorization: Bearer <token>'")
 
 
-def client_of(event: Mapping[str, Any]) -> tuple[str | None, str | None]:
+def client_of(event: APIGatewayProxyEvent) -> tuple[str | None, str | None]:
     """The caller's source IP and user agent, as API Gateway saw them (for audit entries)."""
-    identity = (event.get("requestContext") or {}).get("identity") or {}
+    identity = APIGatewayEventIdentity(request_context(event).get("identity") or {})
     source_ip = identity.get("sourceIp")
-    user_agent = header(event, "User-Agent") or identity.get("userAgent")
+    user_agent = header(event, "User-Agent") or identity.user_agent
     return (source_ip if isinstance(source_ip, str) else None, user_agent[:512] if user_agent else None)

@@ -1,4 +1,4 @@
-"""Bodies of the loan and lender routes, and how loans and participants are presented."""
+"""Bodies of the loan and lender routes (``lendbridge.schemas.presenters`` fills the responses)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
-from lendbridge.domain.history import AuditEntry, FundingPoint, VersionRecord
-from lendbridge.domain.loans import Loan, Participant
-from lendbridge.domain.money import as_text
 from lendbridge.schemas.common import ASCII_DECIMAL, Email, Omittable, PlainText, Strict
-from lendbridge.timestamps import iso
 
 # The bounds and places of money and rates as text, so that the document states exactly what
 # the server accepts: leading and trailing zeros are fine ("0005.50", "5.000"), more significant
@@ -254,76 +250,6 @@ class ResponseOut(BaseModel):
     loan: LoanFundingOut
 
 
-def _optional(value: Decimal | None) -> str | None:
-    return None if value is None else as_text(value)
-
-
-def _rate(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value.normalize():f}"
-
-
-def present_participant(participant: Participant) -> dict[str, Any]:
-    bank = participant.bank
-    return ParticipantOut(
-        participant_id=participant.participant_id,
-        loan_id=participant.loan_id,
-        lender_id=participant.lender_id,
-        lender_email=participant.lender_email,
-        lender_name=participant.lender_name,
-        contribution_amount=as_text(participant.contribution_amount),
-        status=participant.status.value,
-        invited_at=iso(participant.invited_at),
-        responded_at=iso(participant.responded_at) if participant.responded_at else None,
-        ach=AchOut(**bank.__dict__) if bank else None,
-    ).model_dump()
-
-
-def present_loan(loan: Loan) -> dict[str, Any]:
-    return LoanOut(
-        loan_id=loan.loan_id,
-        borrower_id=loan.borrower_id,
-        borrower_name=loan.borrower_name,
-        amount=as_text(loan.amount),
-        interest_rate=_rate(loan.interest_rate),
-        term_months=loan.term_months,
-        purpose=loan.purpose,
-        status=loan.status.value,
-        total_invited=as_text(loan.total_invited),
-        total_funded=as_text(loan.total_funded),
-        remaining_amount=as_text(loan.remaining),
-        funding_percentage=as_text(loan.funding_percentage),
-        participant_count=loan.participant_count,
-        accepted_participant_count=loan.accepted_count,
-        pending_participant_count=loan.pending_count,
-        declined_participant_count=loan.declined_count,
-        is_fully_funded=loan.is_fully_funded,
-        average_contribution=_optional(loan.average_contribution),
-        largest_contribution=_optional(loan.largest_contribution),
-        smallest_contribution=_optional(loan.smallest_contribution),
-        version=loan.version,
-        created_at=iso(loan.created_at),
-        created_by=loan.created_by,
-        updated_at=iso(loan.updated_at),
-        updated_by=loan.updated_by,
-        deleted_at=iso(loan.deleted_at) if loan.deleted_at else None,
-        deleted_by=loan.deleted_by,
-        deletion_reason=loan.deletion_reason,
-        participants=[ParticipantOut(**present_participant(p)) for p in loan.participants],
-    ).model_dump()
-
-
-def present_summary(loan: Loan) -> dict[str, Any]:
-    return LoanSummary(
-        loan_id=loan.loan_id,
-        borrower_name=loan.borrower_name,
-        amount=as_text(loan.amount),
-        interest_rate=_rate(loan.interest_rate),
-        term_months=loan.term_months,
-        status=loan.status.value,
-        funding_percentage=as_text(loan.funding_percentage),
-    ).model_dump()
-
-
 LOAN_FIELDS = frozenset(LoanOut.model_fields)
 
 
@@ -456,68 +382,3 @@ class AuditLog(BaseModel):
     count: int
     has_more: bool
     next_token: str | None
-
-
-_MONEY_FIELDS = frozenset(
-    {
-        "amount",
-        "total_invited",
-        "total_funded",
-        "remaining",
-        "average_contribution",
-        "largest_contribution",
-        "smallest_contribution",
-        "contribution_amount",
-        "funding_percentage",
-    }
-)
-
-
-def plain(value: Any, name: str = "") -> Any:
-    """Stored values as JSON: money as two-place strings, other numbers as int or text."""
-    if isinstance(value, dict):
-        return {key: plain(item, key) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item, name) for item in value]
-    if isinstance(value, Decimal):
-        if name in _MONEY_FIELDS:
-            return as_text(value)
-        return int(value) if value == value.to_integral_value() else f"{value.normalize():f}"
-    return value
-
-
-def present_version(record: VersionRecord) -> dict[str, Any]:
-    return VersionOut(
-        version=record.version,
-        snapshot=plain(record.snapshot),
-        changed_fields=list(record.changed_fields),
-        changed_by=record.changed_by,
-        changed_at=iso(record.changed_at) if record.changed_at else None,
-        change_reason=record.change_reason,
-    ).model_dump()
-
-
-def present_point(point: FundingPoint) -> dict[str, Any]:
-    return FundingPointOut(
-        timestamp=iso(point.timestamp),
-        total_funded=as_text(point.total_funded),
-        funding_percentage=as_text(point.funding_percentage),
-        participant_count=point.participant_count,
-        accepted_participant_count=point.accepted_count,
-        pending_participant_count=point.pending_count,
-    ).model_dump()
-
-
-def present_audit(entry: AuditEntry) -> dict[str, Any]:
-    return AuditEntryOut(
-        audit_id=entry.audit_id,
-        timestamp=iso(entry.timestamp),
-        entity=entry.entity,
-        entity_id=entry.entity_id,
-        action=entry.action,
-        user_id=entry.user_id,
-        changes=plain(entry.changes),
-        ip_address=entry.ip_address,
-        user_agent=entry.user_agent,
-        request_id=entry.request_id,
-    ).model_dump()
