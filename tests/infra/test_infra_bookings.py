@@ -288,3 +288,17 @@ def test_the_bookings_function_signs_for_documents_and_queues_extractions_only(s
     assert not any(action.startswith("bedrock:") for action in allowed), "the function only queues extractions"
     _, bucket = _bucket(synth)
     assert named in json.dumps(bucket["BucketName"])
+
+
+def test_checkov_skips_on_the_buckets_say_why(synth: Synth) -> None:
+    bookings = synth.stacks.bookings
+    skipped = {
+        synth.logical_id("bookings", bucket): {
+            skip["id"]: skip["comment"] for skip in synth.resource_of("bookings", bucket)["Metadata"]["checkov"]["skip"]
+        }
+        for bucket in (bookings.bucket, bookings.access_logs)
+    }
+    documents, logs = skipped.values()
+    assert set(documents) == {"CKV_AWS_21"}, "the documents bucket is logged: only versioning is waived"
+    assert set(logs) == {"CKV_AWS_21", "CKV_AWS_18"}
+    assert all(len(reason) > 20 for reasons in skipped.values() for reason in reasons.values())

@@ -11,7 +11,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lendbridge.domain.bookings import BookingStatus, BookingTerms
+from lendbridge.domain.bookings import Booking, BookingStatus, BookingTerms, DocumentRecord
+from lendbridge.domain.pages import Page, Position
 from lendbridge.http import current, envelope
 from lendbridge.http.app import build_app, serve
 from lendbridge.http.conditional import (
@@ -25,8 +26,9 @@ from lendbridge.http.conditional import (
     if_match_versions,
     stop_if_current,
 )
-from lendbridge.http.idempotency import IdempotencyKey, LegacyIdempotencyKey, replayable
+from lendbridge.http.idempotency import IdempotentRoutes
 from lendbridge.http.links import BOOKING_LINKS, DOCUMENT_LINKS, EXTRACTION_LINKS
+from lendbridge.http.pages import list_page
 from lendbridge.http.params import Limit, NextToken, ResourceId
 from lendbridge.lazy import Lazy
 from lendbridge.schemas.bookings import (
@@ -54,6 +56,7 @@ app = build_app()
 logger = Logger()
 tracer = Tracer()
 services: Lazy[BookingServices] = Lazy(build_booking_services)
+keyed = IdempotentRoutes(app, lambda: services.get().idempotency)
 
 BOOKINGS_TAG = "Loan bookings"
 DOCUMENTS_TAG = "Booking documents"
@@ -97,7 +100,7 @@ def list_products(if_none_match: IfNoneMatch = None) -> Response[Success[Product
     return envelope.success(catalogue.payload, headers={"ETag": catalogue.etag, "Cache-Control": CACHE_CONTROL})
 
 
-@app.post(
+@keyed.post(
     "/v1/loan-bookings",
     summary="Create a booking",
     description=(
@@ -106,36 +109,25 @@ def list_products(if_none_match: IfNoneMatch = None) -> Response[Success[Product
         "the booking, its `Location` and `ETag`."
     ),
     tags=[BOOKINGS_TAG],
-    responses=replayable(
-        documented(
-            responses(201, Success[BookingOut], 401, 409, 422, body=True),
-            headers={201: {"Location": LOCATION_HEADER, "ETag": ETAG_HEADER}},
-            links={201: BOOKING_LINKS},
-        )
+    responses=documented(
+        responses(201, Success[BookingOut], 401, 409, 422, body=True),
+        headers={201: {"Location": LOCATION_HEADER, "ETag": ETAG_HEADER}},
+        links={201: BOOKING_LINKS},
     ),
 )
-def create_booking(
-    body: Annotated[CreateBookingRequest, Body()],
-    idempotency_key: IdempotencyKey = None,
-    legacy_idempotency_key: LegacyIdempotencyKey = None,
-) -> Response[Success[BookingOut]]:
-    actor = current.actor(app)
-
-    def execute() -> Response:
-        terms = BookingTerms(
-            customer_name=body.customer_name,
-            product_id=body.product_id,
-            amount=body.amount,
-            currency=body.currency,
-            term_months=body.term_months,
-            notes=body.notes,
-        )
-        booking = services.get().bookings.create(actor, terms)
-        logger.info("booking_created", extra={"booking_id": booking.booking_id, "product_id": body.product_id})
-        where = envelope.location(app.current_event.raw_event, _booking_path(booking.booking_id))
-        return envelope.created(present_booking(booking), where, headers={"ETag": etag(booking.version)})
-
-    return services.get().idempotency.run(app, "CreateBooking", actor.user_id, execute)
+def create_booking(body: Annotated[CreateBookingRequest, Body()]) -> Response[Success[BookingOut]]:
+    terms = BookingTerms(
+        customer_name=body.customer_name,
+        product_id=body.product_id,
+        amount=body.amount,
+        currency=body.currency,
+        term_months=body.term_months,
+        notes=body.notes,
+    )
+    booking = services.get().bookings.create(current.actor(app), terms)
+    logger.info("booking_created", extra={"booking_id": booking.booking_id, "product_id": body.product_id})
+    where = envelope.location(app.current_event.raw_event, _booking_path(booking.booking_id))
+    return envelope.created(present_booking(booking), where, headers={"ETag": etag(booking.version)})
 
 
 @app.get(
@@ -150,20 +142,15 @@ def create_booking(
 def list_bookings(
     status: StatusFilter = None, limit: Limit = 20, next_token: NextToken = None
 ) -> Response[Success[BookingList]]:
-    caller = current.caller(app).user_id
-    cursors = services.get().cursors
+    bookings = services.get().bookings
+    wanted = BookingStatus(status) if status else None
+
+    def read(caller: str, at: Position | None) -> Page[Booking]:
+        return bookings.page(caller, wanted, limit, at)
+
     list_name = f"{BOOKINGS_LIST}:{status or 'live'}"
-    page = services.get().bookings.page(
-        caller, BookingStatus(status) if status else None, limit, cursors.decode(list_name, caller, next_token)
-    )
-    bookings = [present_booking(booking) for booking in page.items]
-    return envelope.success(
-        {
-            "bookings": bookings,
-            "count": len(bookings),
-            "has_more": page.has_more,
-            "next_token": cursors.encode(list_name, caller, page.next_position),
-        }
+    return list_page(
+        app, services.get().cursors, list_name, next_token, read, items="bookings", present=present_booking
     )
 
 
@@ -223,7 +210,7 @@ def cancel_booking(booking_id: BookingId) -> Response[None]:
     return envelope.no_content()
 
 
-@app.post(
+@keyed.post(
     "/v1/loan-bookings/<booking_id>/book",
     summary="Book a booking",
     description=(
@@ -232,34 +219,22 @@ def cancel_booking(booking_id: BookingId) -> Response[None]:
         "read-only."
     ),
     tags=[BOOKINGS_TAG],
-    responses=replayable(
-        documented(
-            responses(200, Success[BookingOut], 401, 404, 409, 422),
-            headers={200: {"ETag": ETAG_HEADER}},
-            preconditions=True,
-        )
+    responses=documented(
+        responses(200, Success[BookingOut], 401, 404, 409, 422),
+        headers={200: {"ETag": ETAG_HEADER}},
+        preconditions=True,
     ),
 )
-def book_booking(
-    booking_id: BookingId,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-    legacy_idempotency_key: LegacyIdempotencyKey = None,
-) -> Response[Success[BookingOut]]:
-    actor = current.actor(app)
-
-    def execute() -> Response:
-        booking = services.get().bookings.book(actor, booking_id, if_match_versions(if_match))
-        logger.info("booking_booked", extra={"booking_id": booking_id})
-        return envelope.success(present_booking(booking), headers={"ETag": etag(booking.version)})
-
-    return services.get().idempotency.run(app, "BookBooking", actor.user_id, execute)
+def book_booking(booking_id: BookingId, if_match: IfMatch = None) -> Response[Success[BookingOut]]:
+    booking = services.get().bookings.book(current.actor(app), booking_id, if_match_versions(if_match))
+    logger.info("booking_booked", extra={"booking_id": booking_id})
+    return envelope.success(present_booking(booking), headers={"ETag": etag(booking.version)})
 
 
 # ---- documents --------------------------------------------------------------------------------
 
 
-@app.post(
+@keyed.post(
     "/v1/loan-bookings/<booking_id>/documents",
     summary="Add a document",
     description=(
@@ -270,47 +245,35 @@ def book_booking(
         "documents a booking (400); only while the booking is DRAFT (409)."
     ),
     tags=[DOCUMENTS_TAG],
-    responses=replayable(
-        documented(
-            responses(201, Success[UploadOut], 401, 404, 409, 422, body=True),
-            headers={201: {"Location": LOCATION_HEADER}},
-            links={201: DOCUMENT_LINKS},
-        )
+    responses=documented(
+        responses(201, Success[UploadOut], 401, 404, 409, 422, body=True),
+        headers={201: {"Location": LOCATION_HEADER}},
+        links={201: DOCUMENT_LINKS},
     ),
 )
 def create_document(
-    booking_id: BookingId,
-    body: Annotated[CreateDocumentRequest, Body()],
-    idempotency_key: IdempotencyKey = None,
-    legacy_idempotency_key: LegacyIdempotencyKey = None,
+    booking_id: BookingId, body: Annotated[CreateDocumentRequest, Body()]
 ) -> Response[Success[UploadOut]]:
-    actor = current.actor(app)
-
-    def execute() -> Response:
-        added = services.get().bookings.add_document(
-            actor, booking_id, body.file_name, body.content_type, body.size_bytes
-        )
-        document, upload = added.document, added.upload
-        logger.info(
-            "document_registered",
-            extra={"booking_id": booking_id, "document_id": document.document_id, "size_bytes": body.size_bytes},
-        )
-        where = envelope.location(
-            app.current_event.raw_event, _booking_path(booking_id, f"/documents/{document.document_id}")
-        )
-        return envelope.created(
-            {
-                "document_id": document.document_id,
-                "upload_url": upload.url,
-                "upload_method": "PUT",
-                "upload_headers": upload.headers,
-                "expires_in": upload.expires_in,
-                "document": present_document(document),
-            },
-            where,
-        )
-
-    return services.get().idempotency.run(app, "CreateDocument", actor.user_id, execute)
+    added = services.get().bookings.add_document(
+        current.actor(app), booking_id, body.file_name, body.content_type, body.size_bytes
+    )
+    document, upload = added.document, added.upload
+    logger.info(
+        "document_registered",
+        extra={"booking_id": booking_id, "document_id": document.document_id, "size_bytes": body.size_bytes},
+    )
+    where = envelope.location(
+        app.current_event.raw_event, _booking_path(booking_id, f"/documents/{document.document_id}")
+    )
+    shown = UploadOut(
+        document_id=document.document_id,
+        upload_url=upload.url,
+        upload_method="PUT",
+        upload_headers=upload.headers,
+        expires_in=upload.expires_in,
+        document=present_document(document),
+    )
+    return envelope.created(shown, where)
 
 
 @app.get(
@@ -323,20 +286,19 @@ def create_document(
 def list_documents(
     booking_id: BookingId, limit: Limit = 20, next_token: NextToken = None
 ) -> Response[Success[DocumentList]]:
-    caller = current.caller(app).user_id
-    cursors = services.get().cursors
-    list_name = f"documents:{booking_id}"
-    page = services.get().bookings.documents_page(
-        caller, booking_id, limit, cursors.decode(list_name, caller, next_token)
-    )
-    documents = [present_document(document) for document in page.items]
-    return envelope.success(
-        {
-            "documents": documents,
-            "count": len(documents),
-            "has_more": page.has_more,
-            "next_token": cursors.encode(list_name, caller, page.next_position),
-        }
+    bookings = services.get().bookings
+
+    def read(caller: str, at: Position | None) -> Page[DocumentRecord]:
+        return bookings.documents_page(caller, booking_id, limit, at)
+
+    return list_page(
+        app,
+        services.get().cursors,
+        f"documents:{booking_id}",
+        next_token,
+        read,
+        items="documents",
+        present=present_document,
     )
 
 
@@ -376,7 +338,7 @@ def delete_document(booking_id: BookingId, document_id: DocumentId) -> Response[
 # ---- extraction -----------------------------------------------------------------------------
 
 
-@app.post(
+@keyed.post(
     "/v1/loan-bookings/<booking_id>/documents/<document_id>/extraction",
     summary="Extract the booking fields from a document",
     description=(
@@ -385,34 +347,22 @@ def delete_document(booking_id: BookingId, document_id: DocumentId) -> Response[
         "uploaded, or one with an extraction already QUEUED or RUNNING: 409."
     ),
     tags=[DOCUMENTS_TAG],
-    responses=replayable(
-        documented(
-            responses(202, Success[ExtractionOut], 401, 404, 409, 422),
-            headers={202: {"Location": LOCATION_HEADER}},
-            links={202: EXTRACTION_LINKS},
-        )
+    responses=documented(
+        responses(202, Success[ExtractionOut], 401, 404, 409, 422),
+        headers={202: {"Location": LOCATION_HEADER}},
+        links={202: EXTRACTION_LINKS},
     ),
 )
-def request_extraction(
-    booking_id: BookingId,
-    document_id: DocumentId,
-    idempotency_key: IdempotencyKey = None,
-    legacy_idempotency_key: LegacyIdempotencyKey = None,
-) -> Response[Success[ExtractionOut]]:
-    actor = current.actor(app)
-
-    def execute() -> Response:
-        extraction = services.get().bookings.request_extraction(actor, booking_id, document_id)
-        logger.info(
-            "extraction_queued",
-            extra={"booking_id": booking_id, "document_id": document_id, "extraction_id": extraction.extraction_id},
-        )
-        where = envelope.location(
-            app.current_event.raw_event, _booking_path(booking_id, f"/extractions/{extraction.extraction_id}")
-        )
-        return envelope.success(present_extraction(extraction), 202, headers={"Location": where})
-
-    return services.get().idempotency.run(app, "RequestExtraction", actor.user_id, execute)
+def request_extraction(booking_id: BookingId, document_id: DocumentId) -> Response[Success[ExtractionOut]]:
+    extraction = services.get().bookings.request_extraction(current.actor(app), booking_id, document_id)
+    logger.info(
+        "extraction_queued",
+        extra={"booking_id": booking_id, "document_id": document_id, "extraction_id": extraction.extraction_id},
+    )
+    where = envelope.location(
+        app.current_event.raw_event, _booking_path(booking_id, f"/extractions/{extraction.extraction_id}")
+    )
+    return envelope.success(present_extraction(extraction), 202, headers={"Location": where})
 
 
 @app.get(

@@ -254,7 +254,7 @@ class SheetOut(BaseModel):
     version: int
 
 
-def present_product(product: Product) -> dict[str, Any]:
+def present_product(product: Product) -> ProductOut:
     return ProductOut(
         product_id=product.product_id,
         name=product.name,
@@ -265,14 +265,14 @@ def present_product(product: Product) -> dict[str, Any]:
         min_term_months=product.min_term_months,
         max_term_months=product.max_term_months,
         rate_type=product.rate_type,  # type: ignore[arg-type]  # checked at synth (RATE_TYPES)
-    ).model_dump()
+    )
 
 
 def _optional_time(value: Any) -> str | None:
     return None if value is None else iso(value)
 
 
-def present_booking(booking: Booking) -> dict[str, Any]:
+def present_booking(booking: Booking) -> BookingOut:
     terms = booking.terms
     return BookingOut(
         booking_id=booking.booking_id,
@@ -293,10 +293,10 @@ def present_booking(booking: Booking) -> dict[str, Any]:
         booked_at=_optional_time(booking.booked_at),
         deleted_at=_optional_time(booking.deleted_at),
         deleted_by=booking.deleted_by,
-    ).model_dump()
+    )
 
 
-def present_document(document: DocumentRecord, download_url: str | None = None) -> dict[str, Any]:
+def present_document(document: DocumentRecord, download_url: str | None = None) -> DocumentOut:
     return DocumentOut(
         document_id=document.document_id,
         booking_id=document.booking_id,
@@ -309,10 +309,10 @@ def present_document(document: DocumentRecord, download_url: str | None = None) 
         rejection_reason=document.rejection_reason,
         created_at=iso(document.created_at),
         download_url=download_url,
-    ).model_dump()
+    )
 
 
-def present_extraction(extraction: ExtractionRecord) -> dict[str, Any]:
+def present_extraction(extraction: ExtractionRecord) -> ExtractionOut:
     return ExtractionOut(
         extraction_id=extraction.extraction_id,
         booking_id=extraction.booking_id,
@@ -322,7 +322,7 @@ def present_extraction(extraction: ExtractionRecord) -> dict[str, Any]:
         started_at=_optional_time(extraction.started_at),
         finished_at=_optional_time(extraction.finished_at),
         fields_found=extraction.fields_found,
-    ).model_dump()
+    )
 
 
 def _present_field(value: SheetField) -> SheetFieldOut:
@@ -338,7 +338,7 @@ def _present_field(value: SheetField) -> SheetFieldOut:
     )
 
 
-def present_sheet(sheet: Sheet) -> dict[str, Any]:
+def present_sheet(sheet: Sheet) -> SheetOut:
     """The tax id only ever leaves masked."""
     shown = masked(sheet.fields)
     return SheetOut(
@@ -347,4 +347,4 @@ def present_sheet(sheet: Sheet) -> dict[str, Any]:
         fields={name: _present_field(shown[name]) for name in SHEET_FIELDS if name in shown},
         missing_fields=missing_fields(sheet.fields),
         version=sheet.version,
-    ).model_dump()
+    )

@@ -45,7 +45,7 @@ class Catalogue:
 
 
 def catalogue_of(products: tuple[Product, ...]) -> Catalogue:
-    shown = [present_product(product) for product in products]
+    shown = [present_product(product).model_dump() for product in products]
     payload = {"products": shown, "count": len(shown), "has_more": False, "next_token": None}
     return Catalogue(products, payload, content_tag(payload))
 
