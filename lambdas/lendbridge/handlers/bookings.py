@@ -51,6 +51,7 @@ from lendbridge.schemas.bookings import (
 )
 from lendbridge.schemas.common import Success, responses
 from lendbridge.wiring.bookings import BookingServices, build_booking_services
+from lendbridge.wiring.rate_limits import rate_limiter
 
 app = build_app()
 logger = Logger()
@@ -438,4 +439,4 @@ def patch_sheet(
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return serve(app, event, context)
+    return serve(app, event, context, rate_limiter)

@@ -40,6 +40,7 @@ from lendbridge.schemas.webhooks import (
     present_attempt,
     present_webhook,
 )
+from lendbridge.wiring.rate_limits import rate_limiter
 from lendbridge.wiring.webhooks import WebhookServices, build_webhook_services
 
 TAG = "Webhooks"
@@ -204,4 +205,4 @@ def send_test(webhook_id: WebhookId) -> Response[Success[TestQueuedOut]]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return serve(app, event, context)
+    return serve(app, event, context, rate_limiter)
