@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -55,7 +55,6 @@ from lendbridge.wiring.rate_limits import rate_limiter
 
 app = build_app()
 logger = Logger()
-tracer = Tracer()
 services: Lazy[BookingServices] = Lazy(build_booking_services)
 keyed = IdempotentRoutes(app, lambda: services.get().idempotency)
 
@@ -437,6 +436,5 @@ def patch_sheet(
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context, rate_limiter)

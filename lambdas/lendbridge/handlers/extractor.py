@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -31,7 +31,6 @@ THROTTLED_REASON = "The extraction service kept throttling requests; request the
 UNEXPECTED_REASON = "The extraction could not be completed; request it again later"
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=METRICS_SERVICE)
 # A batch whose every message failed is reported like any other (each message named), not
 # raised: a throttled extraction is an expected retry, not a function error that pages on-call.
@@ -81,7 +80,6 @@ def _failed(booking_id: str, extraction_id: str, reason: str, context: dict[str,
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

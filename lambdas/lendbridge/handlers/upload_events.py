@@ -15,7 +15,7 @@ import json
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -35,7 +35,6 @@ METRICS_NAMESPACE = "PrivateLending/API"
 METRICS_SERVICE = "bookings"
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=METRICS_SERVICE)
 # A batch whose every message failed is reported like any other (each message named), not
 # raised: a throttled upload check is an expected retry, not a function error that pages on-call.
@@ -112,7 +111,6 @@ def check_object(key: str) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -24,7 +24,6 @@ from lendbridge.lazy import Lazy
 from lendbridge.wiring.webhooks import build_deliverer
 
 logger = Logger()
-tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
 deliverer: Lazy[Deliverer] = Lazy(build_deliverer)
 
@@ -50,7 +49,6 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     deliverer.get()  # a misconfigured function fails the invocation, not each record apart
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

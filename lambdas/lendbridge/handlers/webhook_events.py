@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -26,7 +26,6 @@ from lendbridge.timestamps import iso
 from lendbridge.wiring.webhooks import build_fan_out
 
 logger = Logger()
-tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 fan_out: Lazy[FanOut] = Lazy(build_fan_out)
 
@@ -49,7 +48,6 @@ def record_handler(record: DynamoDBRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     fan_out.get()  # a misconfigured function fails the invocation, not each record apart
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

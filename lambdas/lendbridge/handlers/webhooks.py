@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
@@ -46,7 +46,6 @@ from lendbridge.wiring.webhooks import WebhookServices, build_webhook_services
 TAG = "Webhooks"
 app = build_app()
 logger = Logger()
-tracer = Tracer()
 services: Lazy[WebhookServices] = Lazy(build_webhook_services)
 keyed = IdempotentRoutes(app, lambda: services.get().idempotency)
 WebhookId = ResourceId
@@ -203,6 +202,5 @@ def send_test(webhook_id: WebhookId) -> Response[Success[TestQueuedOut]]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context, rate_limiter)
