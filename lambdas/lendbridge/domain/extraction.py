@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from lendbridge.errors import LendbridgeError, RetryableError
-
 # Content types a document may be declared with (the contract's list).
 PDF = "application/pdf"
 PNG = "image/png"
@@ -47,22 +45,26 @@ class DocumentReader(Protocol):
 _THROTTLED = "The extraction service is throttling requests"
 
 
-class ExtractionThrottled(RetryableError):
-    """The extraction service refused for now; the message goes back to the queue."""
+# Neither failure below is a LendbridgeError: both happen in the extractor, behind the queue,
+# never as an API answer, so they stay out of the API's error tables and its errors alarm (which
+# are derived from every LendbridgeError subclass); the extractor counts them in its own metrics.
 
-    code = "TOO_MANY_REQUESTS"
-    error_type = "ExtractionThrottled"
+
+class ExtractionThrottled(Exception):
+    """The extraction service refused for now; the message goes back to the queue, which
+    retries after ``retry_after`` seconds or later."""
 
     def __init__(self, message: str = _THROTTLED, *, retry_after: int = 30) -> None:
-        super().__init__(message, retry_after=retry_after)
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
 
 
-class ExtractionFailed(LendbridgeError):
+class ExtractionFailed(Exception):
     """The document cannot be read; ``reason`` is a sentence safe to store and show the officer
     (no document content, no service internals)."""
 
-    error_type = "ExtractionFailed"
-
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
+        self.message = reason
         self.reason = reason
