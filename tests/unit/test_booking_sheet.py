@@ -489,3 +489,15 @@ def test_a_merge_accounts_for_every_item_and_stores_only_valid_values(items: lis
     kept = {name for name, held in result.fields.items() if held.extracted_at == T1}
     assert len(kept) + len(result.dropped) <= len(items)
     assert len(kept) == len({i.name for i in items if i.name in kept})
+
+
+@pytest.mark.parametrize("raw", [-0.0, "-0"])
+def test_a_negative_zero_rate_is_stored_as_zero_or_refused(raw: object) -> None:
+    """The float -0.0 is not below zero, so the rate rule lets it through: stored as "0.00", a form
+    that reads back the same. (Found by the property test above.)"""
+    if isinstance(raw, float):
+        assert normalise_value("interest_rate_or_margin", raw) == "0.00"
+        assert normalise_value("interest_rate_or_margin", "0.00") == "0.00"
+    else:
+        with pytest.raises(InvalidSheetValue):
+            normalise_value("interest_rate_or_margin", raw)

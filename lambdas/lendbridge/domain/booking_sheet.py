@@ -244,8 +244,9 @@ def _rate(value: Any) -> Decimal:
 
 
 def _rate_text(value: Decimal) -> str:
-    """At least two places, no trailing zeros beyond them: 2.5 and 2.50000 are both "2.50"."""
-    value = value.normalize()
+    """At least two places, no trailing zeros beyond them: 2.5 and 2.50000 are both "2.50". A rate
+    is never negative, but the float -0.0 passes that rule and must not be stored as "-0.00"."""
+    value = value.normalize().copy_abs()
     if value.as_tuple().exponent >= -2:  # type: ignore[operator]
         value = value.quantize(Decimal("0.01"))
     return f"{value:f}"
