@@ -179,14 +179,14 @@ class ApiStack(cdk.Stack):
         self._grant_bookings(data)
 
     def _grant_bookings(self, data: DataStack) -> None:
-        """Bookings live in the main table (GSI1 and GSI2 hold an owner's lists); a document's
-        removal deletes its item, so DeleteItem too. The bucket and the extraction queue are
-        granted by the stack that owns them."""
+        """Bookings live in the main table (GSI1 and GSI2 hold an owner's lists); nothing of a
+        booking is ever erased (a removed document is marked deleted), so no DeleteItem. The
+        bucket and the extraction queue are granted by the stack that owns them."""
         bookings = self.functions["bookings"]
         grant_table(
             bookings,
             data.main_table,
-            [*ITEM_READ, *ITEM_WRITE, "dynamodb:DeleteItem"],
+            [*ITEM_READ, *ITEM_WRITE],
             indexes=[names.BORROWER_COLLECTION, names.LENDER_INVITATIONS],
         )
         grant_table(bookings, data.audit_table, ["dynamodb:PutItem"])

@@ -391,3 +391,7 @@ def test_a_document_goes_straight_to_storage_is_extracted_and_deleted(api: Api, 
     assert api.request("DELETE", path, headers=officer.bearer).status_code == 204
     assert_error_envelope(api.get(path, headers=officer.bearer), 404, "NOT_FOUND")
     assert api.get(base, headers=officer.bearer).json()["data"]["document_count"] == 0
+    # Soft-deleted: the record stays for the audit trail, but nothing shows or acts on it again.
+    assert api.get(f"{base}/documents", headers=officer.bearer).json()["data"]["documents"] == []
+    assert_error_envelope(api.post(f"{path}/extraction", headers=officer.bearer), 404, "NOT_FOUND")
+    assert_error_envelope(api.request("DELETE", path, headers=officer.bearer), 404, "NOT_FOUND")

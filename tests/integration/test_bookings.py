@@ -23,6 +23,7 @@ from lendbridge.domain.booking_service import Bookings
 from lendbridge.domain.booking_sheet import SheetStatus
 from lendbridge.domain.bookings import (
     MAX_DOCUMENTS,
+    BookingChanged,
     BookingStatus,
     BookingTerms,
     DocumentRecord,
@@ -35,6 +36,8 @@ from lendbridge.domain.ports import Actor, PresignedUpload, StoredObject
 from lendbridge.domain.products import parse_catalogue
 from lendbridge.domain.uploads import UploadVerdict
 from lendbridge.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
+from lendbridge.handlers import upload_events
+from lendbridge.wiring.upload_events import BookingsUploadLedger, UploadServices
 
 PRODUCTS = parse_catalogue(
     [
@@ -360,6 +363,143 @@ def test_documents_are_listed_newest_first_and_deleting_one_frees_its_place(worl
     entries = world.audit(booking.booking_id)
     actions = sorted((e["action"], e["entity_id"]) for e in entries if e["entity"] == "document")
     assert ("DELETE", ids[0]) in actions
+
+
+def raw_document(world: World, booking_id: str, document_id: str) -> dict[str, Any] | None:
+    found = world.dynamodb.get_item(
+        TableName=world.store._table,
+        Key={"PK": {"S": f"BOOKING#{booking_id}"}, "SK": {"S": f"DOC#{document_id}"}},
+        ConsistentRead=True,
+    ).get("Item")
+    return from_item(found) if found else None
+
+
+def test_a_deleted_document_is_kept_marked_and_hidden_from_every_read(world: World) -> None:
+    actor = officer()
+    booking = world.bookings.create(actor, terms())
+    ids = [uploaded(world, actor, booking.booking_id) for _ in range(3)]
+    world.bookings.remove_document(actor, booking.booking_id, ids[1])
+
+    kept = raw_document(world, booking.booking_id, ids[1])
+    assert kept is not None  # soft-deleted: the record stays for the audit trail
+    assert (kept["deleted_by"], kept["version"], kept["status"]) == (actor.user_id, 3, "UPLOADED")
+    assert kept["deleted_at"] == kept["updated_at"]
+    assert world.storage.deleted == [f"documents/{booking.booking_id}/{ids[1]}"]  # the file itself goes
+
+    # One row a page: each live document once, the deleted one never, and no empty last page.
+    listed, position = [], None
+    for _ in range(3):
+        page = world.bookings.documents_page(actor.user_id, booking.booking_id, 1, position)
+        listed += [d.document_id for d in page.items]
+        position = page.next_position
+        if position is None:
+            break
+    assert listed == [ids[2], ids[0]]
+    assert position is None
+    for read in (
+        lambda: world.bookings.document(actor.user_id, booking.booking_id, ids[1]),
+        lambda: world.bookings.request_extraction(actor, booking.booking_id, ids[1]),
+        lambda: world.bookings.remove_document(actor, booking.booking_id, ids[1]),
+    ):
+        with pytest.raises(NotFound):
+            read()
+    assert world.queue.messages == []
+    assert world.bookings.get(actor.user_id, booking.booking_id).document_count == 2
+    deletes = [e for e in world.audit(booking.booking_id) if (e["entity"], e["action"]) == ("document", "DELETE")]
+    assert [e["entity_id"] for e in deletes] == [ids[1]]
+
+
+def test_the_documents_list_reads_on_past_a_page_of_deleted_documents(world: World) -> None:
+    """DynamoDB filters after it reads: a page can end on deleted items with live ones after it.
+    A one-item page limit stands in for the 1 MB that many deleted documents would fill."""
+    actor = officer()
+    booking = world.bookings.create(actor, terms())
+    ids = [
+        world.bookings.add_document(actor, booking.booking_id, f"d{i}.pdf", "image/png", 5).document.document_id
+        for i in range(4)
+    ]
+    for document_id in ids[:3]:
+        world.bookings.remove_document(actor, booking.booking_id, document_id)
+    queries: list[dict[str, Any]] = []
+
+    class OneItemPages:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(world.dynamodb, name)
+
+        def query(self, **request: Any) -> Any:
+            queries.append(request)
+            return world.dynamodb.query(**request, Limit=1)
+
+    store = DynamoBookingStore(OneItemPages(), world.store._table, world.audit_table, lambda: str(uuid.uuid4()))
+    assert [d.document_id for d in store.documents(booking.booking_id)] == [ids[3]]
+    assert len(queries) >= 4
+    assert [d.document_id for d in world.store.documents(booking.booking_id)] == [ids[3]]
+
+
+def test_a_deleted_document_frees_its_place_under_the_limit(world: World) -> None:
+    actor = officer()
+    booking = world.bookings.create(actor, terms())
+    ids = [
+        world.bookings.add_document(actor, booking.booking_id, f"d{i}.pdf", "application/pdf", 10).document.document_id
+        for i in range(MAX_DOCUMENTS)
+    ]
+    with pytest.raises(TooManyDocuments):
+        world.bookings.add_document(actor, booking.booking_id, "extra.pdf", "application/pdf", 10)
+    world.bookings.remove_document(actor, booking.booking_id, ids[0])
+    replacement = world.bookings.add_document(actor, booking.booking_id, "again.pdf", "application/pdf", 10)
+    with pytest.raises(TooManyDocuments):
+        world.bookings.add_document(actor, booking.booking_id, "extra.pdf", "application/pdf", 10)
+    listed = {d.document_id for d in world.store.documents(booking.booking_id)}
+    assert listed == {*ids[1:], replacement.document.document_id}
+    assert world.bookings.get(actor.user_id, booking.booking_id).document_count == MAX_DOCUMENTS
+
+
+def test_an_upload_arriving_after_the_delete_does_not_bring_the_document_back(world: World) -> None:
+    actor = officer()
+    booking = world.bookings.create(actor, terms())
+    document = world.bookings.add_document(actor, booking.booking_id, "late.pdf", "application/pdf", 9).document
+    world.bookings.remove_document(actor, booking.booking_id, document.document_id)
+    world.storage.objects[document.object_key] = b"%PDF-1.7 "  # the PUT lands after the delete
+
+    upload_events.services.override(
+        UploadServices(
+            storage=world.storage,  # type: ignore[arg-type]
+            ledger=BookingsUploadLedger(world.bookings),
+            knowledge_base=None,
+            clock=lambda: datetime(2026, 11, 30, 2, 0, tzinfo=UTC),
+        )
+    )
+    try:
+        upload_events.check_object(document.object_key)
+    finally:
+        upload_events.services.reset()
+    assert document.object_key not in world.storage.objects
+    with pytest.raises(NotFound):
+        world.bookings.record_upload(
+            booking.booking_id, document.document_id, UploadVerdict(True), "f" * 64, 9, document.created_at
+        )
+    kept = raw_document(world, booking.booking_id, document.document_id)
+    assert kept is not None
+    assert (kept["status"], kept["version"], kept.get("sha256")) == ("AWAITING_UPLOAD", 2, None)
+    assert kept["deleted_by"] == actor.user_id
+    with pytest.raises(NotFound):
+        world.bookings.document(actor.user_id, booking.booking_id, document.document_id)
+
+
+def test_an_upload_recorded_while_the_document_is_deleted_loses_the_race(world: World) -> None:
+    actor = officer()
+    booking = world.bookings.create(actor, terms())
+    document = world.bookings.add_document(actor, booking.booking_id, "late.pdf", "application/pdf", 9).document
+    race_once(
+        world, "save_document", lambda: world.bookings.remove_document(actor, booking.booking_id, document.document_id)
+    )
+    with pytest.raises(BookingChanged):
+        world.bookings.record_upload(
+            booking.booking_id, document.document_id, UploadVerdict(True), "f" * 64, 9, document.created_at
+        )
+    kept = raw_document(world, booking.booking_id, document.document_id)
+    assert kept is not None
+    assert (kept["status"], kept["deleted_by"]) == ("AWAITING_UPLOAD", actor.user_id)
 
 
 def test_an_upload_report_marks_the_document_once_and_a_download_url_appears_only_when_uploaded(world: World) -> None:

@@ -86,6 +86,8 @@ class DynamoBookingStore:
         if sheet:
             wanted.append((pk, SHEET))
         found = {item["SK"]: item for item in batch_get(self._client, self._table, wanted)}
+        # A deleted document's item stays for the record; to every reader it is gone.
+        found = {sk: item for sk, item in found.items() if not (sk.startswith(DOCUMENT_PREFIX) and _deleted(item))}
         booking = found.get(BOOKING)
         document = found.get(document_sk(document_id)) if document_id else None
         extraction = found.get(extraction_sk(extraction_id)) if extraction_id else None
@@ -129,15 +131,24 @@ class DynamoBookingStore:
         return Page([booking_of(item) for item in page], next_position)
 
     def documents(self, booking_id: str) -> list[DocumentRecord]:
-        """One query: a booking holds at most 20 small document items, far below a page's 1 MB."""
-        with translated_errors():
-            response = self._client.query(
-                TableName=self._table,
-                KeyConditionExpression="PK = :pk AND begins_with(SK, :doc)",
-                ExpressionAttributeValues=to_values({":pk": booking_pk(booking_id), ":doc": DOCUMENT_PREFIX}),
-                ConsistentRead=True,
-            )
-        return [document_of(from_item(item)) for item in response["Items"]]
+        """The live documents: at most 20, so one query unless the booking's deleted documents
+        (kept, filtered out here) fill DynamoDB's 1 MB page; then the query goes on, so no
+        document is ever missed."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :doc)",
+            "FilterExpression": "attribute_not_exists(deleted_at)",
+            "ExpressionAttributeValues": to_values({":pk": booking_pk(booking_id), ":doc": DOCUMENT_PREFIX}),
+            "ConsistentRead": True,
+        }
+        found: list[DocumentRecord] = []
+        while True:
+            with translated_errors():
+                response = self._client.query(**request)
+            found.extend(document_of(from_item(item)) for item in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return found
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     # ---- writes -----------------------------------------------------------------------------
 
@@ -186,12 +197,14 @@ class DynamoBookingStore:
         txn.commit(_decode)
 
     def remove_document(self, booking: Booking, document: DocumentRecord, actor: Actor, now: datetime) -> None:
+        """A soft delete: the item stays, marked, and leaves the booking's count (and its limit)."""
         txn = self._transaction()
-        txn.delete(
+        txn.update(
             (booking_pk(document.booking_id), document_sk(document.document_id)),
-            "#version = :v AND attribute_not_exists(active_extraction)",
+            "SET deleted_at = :now, deleted_by = :by, #version = #version + :one, updated_at = :now, updated_by = :by",
+            "#version = :v AND attribute_not_exists(active_extraction) AND attribute_not_exists(deleted_at)",
             names=_VERSION,
-            values={":v": document.version},
+            values={":v": document.version, ":one": 1, ":now": iso(now), ":by": actor.user_id},
             tag=_changed("document"),
         )
         txn.update(
@@ -215,7 +228,7 @@ class DynamoBookingStore:
         txn = self._transaction()
         txn.put(
             document_item(after),
-            "#version = :v",
+            "#version = :v AND attribute_not_exists(deleted_at)",
             names=_VERSION,
             values={":v": before.version},
             tag=_changed("document"),
@@ -384,6 +397,10 @@ class DynamoBookingStore:
             *images,
             scope_pk=booking_pk(record.booking_id),
         )
+
+
+def _deleted(item: dict[str, Any]) -> bool:
+    return item.get("deleted_at") is not None
 
 
 class _DocumentSlots:

@@ -112,14 +112,16 @@ class BookingStore(Protocol):
     def booking_parts(
         self, booking_id: str, *, document_id: str | None = None, extraction_id: str | None = None, sheet: bool = False
     ) -> tuple[Booking | None, DocumentRecord | None, ExtractionRecord | None, Sheet | None]:
-        """The booking and the named parts, in one strongly consistent read."""
+        """The booking and the named parts, in one strongly consistent read; a deleted document
+        is None."""
 
     def bookings_page(
         self, owner_id: str, status: BookingStatus | None, limit: int, position: Position | None
     ) -> Page[Booking]:
         """Newest first; without ``status``, cancelled bookings are left out."""
 
-    def documents(self, booking_id: str) -> list[DocumentRecord]: ...
+    def documents(self, booking_id: str) -> list[DocumentRecord]:
+        """Every document of the booking but the deleted ones."""
 
     def create_booking(self, booking: Booking, actor: Actor) -> None: ...
 
@@ -128,7 +130,8 @@ class BookingStore(Protocol):
 
     def add_document(self, booking: Booking, document: DocumentRecord, max_documents: int, actor: Actor) -> None: ...
 
-    def remove_document(self, booking: Booking, document: DocumentRecord, actor: Actor, now: datetime) -> None: ...
+    def remove_document(self, booking: Booking, document: DocumentRecord, actor: Actor, now: datetime) -> None:
+        """Marks the document deleted (its record stays) and frees its place in the booking."""
 
     def save_document(self, before: DocumentRecord, after: DocumentRecord, actor: Actor) -> None: ...
 
