@@ -31,9 +31,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 STAGING = ROOT / ".local" / "mutate"
 LINKED = (
-    "tests", "local", "tools", "benchmarks", "stacks", "lendbridge_infra", "app.py", "pyproject.toml", "docs", "README.md",
-    "Makefile", "cdk.json", ".importlinter", "redocly.yaml", "package.json", "node_modules", "requirements.txt",
-    "requirements-dev.txt", "constraints.txt", "lambdas",
+    "tests",
+    "local",
+    "tools",
+    "benchmarks",
+    "stacks",
+    "lendbridge_infra",
+    "app.py",
+    "pyproject.toml",
+    "docs",
+    "README.md",
+    "Makefile",
+    "cdk.json",
+    ".importlinter",
+    "redocly.yaml",
+    "package.json",
+    "node_modules",
+    "requirements.txt",
+    "requirements-dev.txt",
+    "constraints.txt",
+    "lambdas",
 )
 EXPLAINED = ROOT / "tools" / "mutation_explained.toml"
 REPORT = ROOT / "docs" / "mutation.md"
