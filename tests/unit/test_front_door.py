@@ -245,3 +245,24 @@ def test_the_resolver_refuses_json_nested_too_deep_as_400() -> None:
         deep = [deep]
     refused = _resolve(app, "/anything", {"x": deep})
     assert (refused["statusCode"], body_of(refused)["error"]) == (400, "VALIDATION_ERROR")
+
+
+def test_a_refusal_carries_the_request_id_the_answer_is_sent_with(accounts: FakeAccounts) -> None:
+    from lendbridge import errors
+
+    accounts.failure = errors.NotFound("No such user")
+    response = call(api_event("GET", "/v1/users/me", user_id="u", headers={"X-Request-Id": "req-refused-1"}))
+    assert body_of(response)["request_id"] == "req-refused-1" == header_of(response, "X-Request-Id")
+
+
+def test_a_refusal_outside_the_front_door_says_its_request_id_is_unknown() -> None:
+    from lendbridge import errors
+
+    app = front_door.build_app()
+
+    @app.get("/missing")
+    def missing() -> Response[Any]:
+        raise errors.NotFound("gone")
+
+    response = app.resolve(api_event("GET", "/missing"), FakeContext())
+    assert (response["statusCode"], body_of(response)["request_id"]) == (404, "unknown")
