@@ -4,10 +4,21 @@ tag of unversioned resources, and the OpenAPI responses ``documented`` builds fo
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from lendbridge.http import envelope
-from lendbridge.http.conditional import CONTENT_TAG_HEADER, ETAG_HEADER, content_tag, documented
+from lendbridge.http.conditional import (
+    CONTENT_TAG_HEADER,
+    ETAG_HEADER,
+    content_tag,
+    documented,
+    none_match,
+    stop_if_current,
+)
+from lendbridge.http.errors import PreparedResponse
 from lendbridge.schemas.common import common_headers, error_response
 
 BASE: dict[int, Any] = {
@@ -23,8 +34,8 @@ def test_a_304_has_no_body_and_names_the_current_tag() -> None:
 
 
 def test_a_content_tag_is_the_first_32_hex_digits_of_the_canonical_digest() -> None:
-    digest = hashlib.sha256(b'{"a":1,"b":"2026-01-01"}').hexdigest()
-    assert content_tag({"b": "2026-01-01", "a": 1}) == f'"{digest[:32]}"'
+    digest = hashlib.sha256(b'{"a":1,"b":"2026-01-01","c":"1.50"}').hexdigest()
+    assert content_tag({"c": Decimal("1.50"), "b": "2026-01-01", "a": 1}) == f'"{digest[:32]}"'
 
 
 def test_without_options_the_responses_are_the_base_sorted_by_status() -> None:
@@ -86,3 +97,33 @@ def test_each_loan_link_feeds_the_loan_id_of_the_answer_to_its_operation() -> No
         "header.If-Match": "$response.header.ETag",
     }
     assert all(link["operationId"] == name for name, link in LOAN_LINKS.items())
+
+
+def test_if_none_match_compares_weakly_with_the_current_tag() -> None:
+    assert none_match('"3"', 'W/"3"')
+    assert none_match('W/"3"', '"3"')
+    assert none_match('"X1"', '"X1"')
+    assert not none_match('"1"', '"X1"')
+
+
+def test_a_current_copy_is_answered_304_with_its_tag_and_a_stale_one_is_not() -> None:
+    with pytest.raises(PreparedResponse) as stopped:
+        stop_if_current('"4"', '"4"')
+    answer = stopped.value.response
+    assert (answer.status_code, answer.body, answer.headers["ETag"]) == (304, "", '"4"')
+    stop_if_current('"3"', '"4"')
+    stop_if_current(None, '"4"')
+
+
+def test_a_created_answer_names_the_new_resource_beside_its_other_headers() -> None:
+    answer = envelope.created({"loan_id": "L1"}, "/v1/loans/L1", headers={"ETag": '"1"'})
+    assert answer.status_code == 201
+    assert answer.headers["Location"] == "/v1/loans/L1"
+    assert answer.headers["ETag"] == '"1"'
+    assert answer.body == {"success": True, "data": {"loan_id": "L1"}}
+    assert envelope.created({}, "/x").headers["Location"] == "/x"
+
+
+def test_no_content_is_a_204_with_an_empty_body_and_no_type() -> None:
+    answer = envelope.no_content()
+    assert (answer.status_code, answer.body, answer.content_type) == (204, "", None)

@@ -112,7 +112,7 @@ def test_other_content_types_are_415(accounts: FakeAccounts, content_type: str) 
     assert accounts.registered == []
 
 
-@pytest.mark.parametrize("body", ["!!!not base64!!!", base64.b64encode(b"\xff\xfe{}").decode()])
+@pytest.mark.parametrize("body", ["!!!not base64!!!", "e30=!", base64.b64encode(b"\xff\xfe{}").decode()])
 def test_a_base64_body_that_is_not_utf8_text_is_400(accounts: FakeAccounts, body: str) -> None:
     event = api_event("POST", "/v1/auth/register", raw_body=body)
     event["isBase64Encoded"] = True
@@ -231,6 +231,7 @@ def test_the_resolver_validates_requests_and_its_own_responses() -> None:
     }
     crashed = _resolve(app, "/broken")
     assert (crashed["statusCode"], body_of(crashed)["error"]) == (500, "INTERNAL_ERROR")
+    assert body_of(crashed)["message"] == "An unexpected error occurred"
 
 
 def test_the_resolver_refuses_json_nested_too_deep_as_400() -> None:
@@ -245,6 +246,8 @@ def test_the_resolver_refuses_json_nested_too_deep_as_400() -> None:
         deep = [deep]
     refused = _resolve(app, "/anything", {"x": deep})
     assert (refused["statusCode"], body_of(refused)["error"]) == (400, "VALIDATION_ERROR")
+    assert body_of(refused)["message"] == "The request body is nested more than 32 levels deep"
+    assert body_of(refused)["field_errors"] == {"body": ["Nested more than 32 levels deep"]}
 
 
 def test_a_refusal_carries_the_request_id_the_answer_is_sent_with(accounts: FakeAccounts) -> None:

@@ -85,3 +85,19 @@ def test_tokens_are_unpadded_url_safe_base64_whatever_they_end_with() -> None:
     assert _b64(b"\xfb\xff") == "-_8"
     assert _unb64("AAAX") == b"\x00\x00\x17"
     assert _unb64("-_8") == b"\xfb\xff"
+
+
+def test_a_token_is_good_up_to_and_including_its_expiry_second() -> None:
+    from datetime import timedelta
+
+    from lendbridge.data.cursors import TOKEN_LIFETIME
+    from lendbridge.errors import ValidationFailed
+
+    now = [NOW]
+    cursors = SignedCursors(lambda: b"cursor-key", lambda: now[0])
+    token = cursors.encode("my-loans", "u1", {"k": "v"})
+    now[0] = NOW + TOKEN_LIFETIME
+    assert cursors.decode("my-loans", "u1", token) == {"k": "v"}
+    now[0] = NOW + TOKEN_LIFETIME + timedelta(seconds=1)
+    with pytest.raises(ValidationFailed):
+        cursors.decode("my-loans", "u1", token)
