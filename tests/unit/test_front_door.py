@@ -269,3 +269,31 @@ def test_a_refusal_outside_the_front_door_says_its_request_id_is_unknown() -> No
 
     response = app.resolve(api_event("GET", "/missing"), FakeContext())
     assert (response["statusCode"], body_of(response)["request_id"]) == (404, "unknown")
+
+
+def test_objects_nested_too_deep_are_refused_like_lists() -> None:
+    app = front_door.build_app()
+
+    @app.post("/anything")
+    def anything(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+        return {"ok": True}
+
+    deep: Any = 1
+    for _ in range(40):
+        deep = {"a": deep}
+    refused = _resolve(app, "/anything", deep)
+    assert body_of(refused)["message"] == "The request body is nested more than 32 levels deep"
+
+
+def test_a_number_longer_than_python_converts_is_a_400_naming_the_body() -> None:
+    app = front_door.build_app()
+
+    @app.post("/anything")
+    def anything(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+        return {"ok": True}
+
+    event = api_event("POST", "/anything", raw_body='{"amount": ' + "9" * 5000 + "}")
+    refused = front_door.serve(app, event, FakeContext())
+    assert refused["statusCode"] == 400
+    assert body_of(refused)["message"] == "A number in the body is too long"
+    assert body_of(refused)["field_errors"] == {"body": ["A number in the body is too long"]}
