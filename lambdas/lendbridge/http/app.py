@@ -103,8 +103,10 @@ def _refuse_unreadable_body(event: APIGatewayProxyEvent, request_id: str) -> dic
         return None
     if len(body) > MAX_BODY_BYTES * (4 / 3 if event.is_base64_encoded else 1):
         return _plain_error(413, "The request body exceeds 1 MB", {"body": ["Must be at most 1 MB"]}, request_id)
-    content_type = (header(event, "Content-Type") or "application/json").split(";")[0].strip().lower()
-    if content_type != "application/json" and not content_type.endswith("+json"):
+    # Exactly the media type Powertools' validation reads as JSON (it compares case-sensitively
+    # and knows no ``+json`` suffix: anything else it lets through ends in a 500).
+    content_type = (header(event, "Content-Type") or "application/json").split(";")[0].strip()
+    if content_type != "application/json":
         return _plain_error(
             415, "Content-Type must be application/json", {"body": ["Unsupported content type"]}, request_id
         )
