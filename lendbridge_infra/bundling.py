@@ -56,9 +56,12 @@ def _imports_of(path: Path) -> list[str]:
     return [item for item in found if item == PACKAGE or item.startswith(PACKAGE + ".")]
 
 
-def stage_function_code(module: str, root: Path = LAMBDAS_ROOT) -> Path:
-    """Copy the closure of ``module`` into a fresh directory for ``Code.from_asset``."""
+def stage_function_code(module: str, root: Path = LAMBDAS_ROOT, packages: Path | None = None) -> Path:
+    """Copy the closure of ``module`` into a fresh directory for ``Code.from_asset``, beside the
+    unpacked third-party ``packages`` the function ships (if any; see ``lendbridge_infra.wheels``)."""
     target = Path(tempfile.mkdtemp(prefix="lendbridge-asset-"))
+    if packages is not None:
+        shutil.copytree(packages, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
     for relative in sorted(module_closure(module, root)):
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
