@@ -4,6 +4,7 @@ imports (followed statically through ``lendbridge``), and nothing else."""
 from __future__ import annotations
 
 import ast
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
@@ -56,9 +57,15 @@ def _imports_of(path: Path) -> list[str]:
     return [item for item in found if item == PACKAGE or item.startswith(PACKAGE + ".")]
 
 
-def stage_function_code(module: str, root: Path = LAMBDAS_ROOT) -> Path:
-    """Copy the closure of ``module`` into a fresh directory for ``Code.from_asset``."""
+def stage_function_code(module: str, root: Path = LAMBDAS_ROOT, packages: Path | None = None) -> Path:
+    """Copy the closure of ``module`` into a fresh directory for ``Code.from_asset``, beside the
+    unpacked third-party ``packages`` the function ships (if any; see ``lendbridge_infra.wheels``)."""
     target = Path(tempfile.mkdtemp(prefix="lendbridge-asset-"))
+    # CDK copies the asset into the cloud assembly during synth; the staged copy (over 20 MB for
+    # a function shipping wheels) is not left behind in the temp directory on every synth.
+    atexit.register(shutil.rmtree, target, ignore_errors=True)
+    if packages is not None:
+        shutil.copytree(packages, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
     for relative in sorted(module_closure(module, root)):
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)

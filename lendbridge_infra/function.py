@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
@@ -12,9 +13,15 @@ from constructs import Construct
 from lendbridge_infra.bundling import stage_function_code
 from lendbridge_infra.config import METRICS_NAMESPACE, SERVICE_NAME, StageConfig
 from lendbridge_infra.powertools import powertools_layer_arn
+from lendbridge_infra.wheels import WheelPlatform, unpacked_wheels
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
+# The wheels a function ships must match RUNTIME and ARCHITECTURE above, not this machine.
+_PIP_PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+WHEEL_PLATFORM = WheelPlatform(
+    python_version=RUNTIME.name.removeprefix("python"), platform=_PIP_PLATFORMS[ARCHITECTURE.name]
+)
 # Well inside API Gateway's 29 s integration limit.
 DEFAULT_TIMEOUT = cdk.Duration.seconds(10)
 
@@ -32,8 +39,12 @@ class LendbridgeFunction(Construct):
         memory_mb: int = 512,
         timeout: cdk.Duration | None = None,
         reserved_concurrency: int | None = None,
+        requirements: Path | None = None,
     ) -> None:
+        """``requirements``: a pinned file of packages this function ships beyond the Powertools
+        layer, as wheels for the Lambda platform (most functions need none)."""
         super().__init__(scope, construct_id)
+        packages = unpacked_wheels(requirements, WHEEL_PLATFORM) if requirements else None
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -50,7 +61,7 @@ class LendbridgeFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=f"{module}.handler",
-            code=lambda_.Code.from_asset(str(stage_function_code(module))),
+            code=lambda_.Code.from_asset(str(stage_function_code(module, packages=packages))),
             layers=[
                 lambda_.LayerVersion.from_layer_version_arn(
                     self, "Powertools", powertools_layer_arn(RUNTIME, ARCHITECTURE)

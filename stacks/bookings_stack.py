@@ -20,6 +20,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from lendbridge.data import names
+from lendbridge_infra.bundling import LAMBDAS_ROOT
 from lendbridge_infra.config import StageConfig
 from lendbridge_infra.function import LendbridgeFunction
 from lendbridge_infra.grants import grant_send, grant_table
@@ -40,6 +41,8 @@ UPLOAD_MAX_RECEIVES = 5
 # A Converse call on a large document takes up to a minute or two; botocore's adaptive retries
 # on throttling come on top.
 EXTRACTOR_TIMEOUT = cdk.Duration.minutes(3)
+# pypdf (a PDF over 4.5 MB is split by pages) and Pillow (TIFF to PNG), which the layer lacks.
+EXTRACTOR_REQUIREMENTS = LAMBDAS_ROOT / "extractor-requirements.txt"
 # Receives before an extraction is final: the last one marks it FAILED and the message moves to
 # the dead-letter queue. With the visibility timeout below, throttling is retried for ~40 min.
 EXTRACTION_MAX_RECEIVES = 3
@@ -108,6 +111,7 @@ class BookingsStack(cdk.Stack):
             environment=environment,
             memory_mb=1024,
             timeout=EXTRACTOR_TIMEOUT,
+            requirements=EXTRACTOR_REQUIREMENTS,
         ).function
         self._grant_workers(data)
         self.upload_worker.add_event_source(

@@ -43,6 +43,9 @@ RESOURCELESS_ACTIONS = {
     "cloudwatch:putmetricdata",
     "dynamodb:liststreams",  # account-wide listing; CDK's stream event source grants it on "*"
 }
+EXTRACTOR_MODULE = "lendbridge.handlers.extractor"
+EXTRACTOR_REQUIREMENTS = REQUIREMENTS.with_name("extractor-requirements.txt")
+ELF_AARCH64 = 183  # e_machine of an ELF file built for 64-bit ARM
 BASIC_EXECUTION_ROLE = ":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
@@ -146,10 +149,40 @@ def test_every_function_ships_exactly_its_module_closure(synth: Synth) -> None:
         directory = _asset_directory(synth, logical_id, resource)
         assert directory.is_dir(), f"{logical_id}: {directory}"
         shipped = {path.relative_to(directory) for path in directory.rglob("*") if path.is_file()}
-        assert shipped == module_closure(module), logical_id
+        # Third-party packages beside lendbridge/ are checked by the test below.
+        assert {path for path in shipped if path.parts[0] == "lendbridge"} == module_closure(module), logical_id
         own = Path(*module.split(".")).with_suffix(".py")
         assert own in shipped, f"{logical_id} does not ship its handler {own}"
         assert not shipped & (handler_files - {own}), f"{logical_id} ships another function's handler"
+
+
+def test_only_the_extractor_ships_pypdf_and_pillow_built_for_the_lambda_platform(synth: Synth) -> None:
+    """pypdf splits large PDFs and Pillow converts TIFF; the layer has neither, and Pillow's
+    binary must be CPython 3.13 on aarch64 (the functions' runtime), not this machine's build."""
+    extractors = 0
+    for _, logical_id, resource in synth.all_resources("AWS::Lambda::Function"):
+        if CDK_PROVIDER_HANDLER.fullmatch(logical_id):
+            continue
+        directory = _asset_directory(synth, logical_id, resource)
+        top_level = {entry.name for entry in directory.iterdir() if not entry.name.endswith(".dist-info")}
+        if _handler_module(resource["Properties"]) != EXTRACTOR_MODULE:
+            assert top_level == {"lendbridge"}, logical_id
+            continue
+        extractors += 1
+        assert top_level == {"lendbridge", "pypdf", "PIL", "pillow.libs"}, logical_id
+        assert (directory / "pypdf" / "__init__.py").is_file()
+        extensions = sorted((directory / "PIL").glob("*.so"))
+        assert directory / "PIL" / "_imaging.cpython-313-aarch64-linux-gnu.so" in extensions
+        assert all(path.name.endswith(".cpython-313-aarch64-linux-gnu.so") for path in extensions), extensions
+        for library in [*extensions, *(directory / "pillow.libs").glob("*.so*")]:
+            header = library.read_bytes()[:20]
+            assert header[:4] == b"\x7fELF", library
+            assert int.from_bytes(header[18:20], "little") == ELF_AARCH64, library
+        pins = dict(re.findall(r"^([\w.-]+)==([\w.]+)", EXTRACTOR_REQUIREMENTS.read_text(), re.MULTILINE))
+        assert set(pins) == {"pillow", "pypdf"}
+        for name, version in pins.items():  # the versions pinned, not whatever the index had
+            assert (directory / f"{name}-{version}.dist-info").is_dir(), (name, version)
+    assert extractors == 1
 
 
 def test_no_statement_grants_a_service_wide_wildcard(synth: Synth) -> None:

@@ -95,3 +95,13 @@ def test_schema_annotations_are_evaluated_by_python_not_by_pydantic_at_import() 
 def test_the_health_answers_are_models_built_on_first_use_too() -> None:
     extra = "from lendbridge.handlers import health\nextra = [health.LiveOut.__pydantic_complete__]"
     assert imported("lendbridge.handlers.health", extra)["extra"] == [False]
+
+
+def test_the_extractor_loads_pypdf_and_pillow_only_for_a_document_that_needs_them() -> None:
+    # Its asset ships both (installed here too); imported with the reader they would lengthen
+    # every cold start, while most documents are PDFs under 4.5 MB, PNG or JPEG, needing neither.
+    modules = imported("lendbridge.handlers.extractor", "import lendbridge.data.bedrock_reader; extra = None")[
+        "modules"
+    ]
+    assert isinstance(modules, list)
+    assert [name for name in modules if name.split(".")[0] in ("pypdf", "PIL")] == []
