@@ -168,7 +168,16 @@ def test_every_stage_origin_may_read_the_answer_and_its_headers(accounts: FakeAc
         assert headers["Access-Control-Allow-Origin"] == [origin]
         assert headers["Vary"] == ["Origin"]
         exposed = headers["Access-Control-Expose-Headers"][0].split(",")
-        assert exposed == ["X-Request-Id", "Retry-After", "Idempotent-Replayed", "ETag", "Location"]
+        assert exposed == [
+            "X-Request-Id",
+            "Retry-After",
+            "Idempotent-Replayed",
+            "ETag",
+            "Location",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+        ]
 
 
 def test_cors_headers_reach_the_refusals_of_the_front_door(accounts: FakeAccounts, origins: None) -> None:
