@@ -129,26 +129,6 @@ class Transaction:
             check["ExpressionAttributeValues"] = to_values(values)
         self._add({"ConditionCheck": check}, tag)
 
-    def delete(
-        self,
-        key: tuple[str, str],
-        condition: str,
-        *,
-        names: Mapping[str, str] | None = None,
-        values: Mapping[str, Any] | None = None,
-        tag: object = None,
-    ) -> None:
-        delete: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": to_item({"PK": key[0], "SK": key[1]}),
-            "ConditionExpression": condition,
-        }
-        if names:
-            delete["ExpressionAttributeNames"] = dict(names)
-        if values:
-            delete["ExpressionAttributeValues"] = to_values(values)
-        self._add({"Delete": delete}, tag)
-
     def guard(self, participant: Participant, *, tag: object = None) -> None:
         """Take the email's guard on the loan: one live invitation per email and loan. Failing,
         it names the email (``GuardTag``) unless the caller tags it otherwise."""
