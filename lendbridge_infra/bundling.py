@@ -7,6 +7,7 @@ import ast
 import atexit
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 LAMBDAS_ROOT = Path(__file__).resolve().parent.parent / "lambdas"
@@ -45,7 +46,15 @@ def _source_of(name: str, root: Path) -> Path | None:
 
 def _imports_of(path: Path) -> list[str]:
     """Absolute imports only: ruff's TID252 keeps relative imports out of the code base."""
-    tree = ast.parse(path.read_text(), filename=str(path))
+    source = path.read_text()
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except SystemError:
+        # CPython 3.11's AST builder can refuse a valid file with "AST constructor recursion
+        # depth mismatch" (python/cpython gh-106905), seen here once under coverage's tracer; the
+        # count starts from the calling thread's depth, so parse once more on a fresh thread.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            tree = pool.submit(ast.parse, source, str(path)).result()
     found: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
