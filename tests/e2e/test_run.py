@@ -161,7 +161,9 @@ def test_sigterm_stops_the_api_and_every_child_process(running: Running) -> None
     assert "worker.py lendbridge.handlers.health.handler" in commands
 
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) == 0
+    # Stopping every worker pool, the queue pollers, moto and DynamoDB Local's JVM took over 30 s
+    # once in five runs on a loaded 2-core CI machine; a stop that hangs still fails here.
+    assert process.wait(timeout=90) == 0
     assert [pid for pid in children if alive(pid)] == []
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/health/live", timeout=5)
