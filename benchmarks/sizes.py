@@ -4,7 +4,7 @@ loan, withdraw one invitation) on loans of 10, 50, 100 and 220 participants (100
 contract's cap, and 120 that declined).
 
 These loans are written in bulk (BatchWriteItem) with the data layer's own item builders
-(``loan_item``, ``participant_item``, ``invitee_guard_item``) on state the domain computes
+(``loan_item``, ``participant_item``) on state the domain computes
 (``invite``, ``respond``): the items are exactly what the API would store, without thousands of
 transactions to seed them. Audit entries are left out: no case here reads them.
 """
@@ -23,7 +23,7 @@ from benchmarks.inprocess import InProcessApi, Result
 from benchmarks.samples import Sample, Scenario
 from benchmarks.seed import Person, Seeder, unregistered_email
 from lendbridge.data.dynamo import to_item
-from lendbridge.data.items import invitee_guard_item, loan_item, participant_item
+from lendbridge.data.items import loan_item, participant_item
 from lendbridge.domain.loans import Invitee, Loan, LoanStatus, ParticipantStatus, invite
 
 PARTICIPANTS = (10, 50, 100)
@@ -88,11 +88,7 @@ class BulkWriter:
             declined_count=len(declined),
         )
         items = [loan_item(after)]
-        for participant in created:
-            items.append(participant_item(participant))
-            guard = invitee_guard_item(participant)
-            guard["active"] = participant.status == ParticipantStatus.PENDING
-            items.append(guard)
+        items += [participant_item(participant) for participant in created]
         self._write(items)
         return after.loan_id, [p.participant_id for p in created if p.status == ParticipantStatus.PENDING]
 

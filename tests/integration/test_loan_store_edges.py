@@ -170,7 +170,8 @@ def _open_loan(world: World) -> tuple[Any, str]:
 
 def test_a_loan_cancelled_between_read_and_write_refuses_new_lenders_with_its_status(world: World) -> None:
     actor, loan_id = _open_loan(world)
-    reasons = [{"Code": "ConditionalCheckFailed", "Item": {"status": {"S": "CANCELLED"}}}, {"Code": "None"}]
+    cancelled = {"status": {"S": "CANCELLED"}, "invitees_kept": {"N": "1"}}
+    reasons = [{"Code": "ConditionalCheckFailed", "Item": cancelled}, {"Code": "None"}]
 
     with transaction_cancelled(world.dynamodb, reasons), pytest.raises(Conflict, match="CANCELLED") as refused:
         world.lending.add_lenders(actor, loan_id, [Invitee(stranger_email(), Decimal("10"))])

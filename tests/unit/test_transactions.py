@@ -3,28 +3,14 @@ to the action that caused it, and the loan store's decoder turns it into the dom
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from lendbridge.data.transactions import Transaction, loan_conflict
-from lendbridge.domain.loans import InviteeAlreadyOnLoan, Participant, ParticipantStatus, VersionConflict
+from lendbridge.domain.loans import VersionConflict
 from lendbridge.errors import Throttled
-
-NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-PARTICIPANT = Participant(
-    participant_id="p1",
-    loan_id="l1",
-    borrower_id="b1",
-    loan_created_at=NOW,
-    lender_email="ada@example.com",
-    contribution_amount=Decimal("10.00"),
-    status=ParticipantStatus.PENDING,
-    invited_at=NOW,
-)
 
 
 class Refusing:
@@ -46,7 +32,7 @@ class Refusing:
 def transaction(client: Any) -> Transaction:
     txn = Transaction(client, "main")
     txn.put({"PK": "LOAN#l1", "SK": "LOAN"}, tag="loan")
-    txn.guard(PARTICIPANT)
+    txn.check(("LOAN#l1", "INVITEE#x"), "attribute_not_exists(PK)", tag="check")
     return txn
 
 
@@ -54,13 +40,18 @@ def reasons(*codes: str) -> list[dict[str, Any]]:
     return [{"Code": code} for code in codes]
 
 
-def test_a_failed_guard_names_its_email() -> None:
-    client = Refusing("TransactionCanceledException", reasons("ConditionalCheckFailed", "ConditionalCheckFailed"))
-    with pytest.raises(InviteeAlreadyOnLoan) as refused:
-        transaction(client).commit(loan_conflict)
-    assert refused.value.details == {"email": "ada@example.com"}
-    assert len(client.sent) == 1
-    assert len(client.sent[0]) == 2
+def test_a_condition_check_goes_out_as_its_own_action() -> None:
+    client = Refusing("TransactionCanceledException", reasons("None", "ConditionalCheckFailed"))
+    cancelled = transaction(client).send()
+    assert cancelled is not None
+    assert [(r.tag, r.code) for r in cancelled.failed] == [("check", "ConditionalCheckFailed")]
+    assert client.sent[0][1] == {
+        "ConditionCheck": {
+            "TableName": "main",
+            "Key": {"PK": {"S": "LOAN#l1"}, "SK": {"S": "INVITEE#x"}},
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+    }
 
 
 @pytest.mark.parametrize("codes", [("ConditionalCheckFailed", "None"), ("None", "TransactionConflict")])

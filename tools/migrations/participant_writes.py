@@ -19,7 +19,9 @@ from typing import Any, cast
 from lendbridge.data import keys
 from lendbridge.data.items import audited_participant, participant_item
 from lendbridge.data.transactions import Transaction
+from lendbridge.domain.loans import Participant
 from lendbridge.domain.ports import Actor, IdGenerator
+from lendbridge.timestamps import iso
 from tools.migrations.legacy_participants import MIGRATED_MARK, MIGRATION_ACTOR, Conversion, SkipReason
 
 # DynamoDB allows 100 actions a transaction; about ten conversions (40 actions) keep round trips
@@ -95,8 +97,15 @@ class ConversionWriter:
             tag=(conversion, "source"),
         )
         if participant.is_live:
-            # The same guard a new invitation takes, so a migrated one is guarded exactly alike.
-            txn.guard(participant, tag=(conversion, "guard"))
+            # The guard item invitations took when these rows were written: a loan from then
+            # keeps them until its first invitation since builds its set of live invitees from
+            # the participant items (data/loan_writes.py), so both refuse the same duplicates.
+            txn.put(
+                _guard_item(participant),
+                "attribute_not_exists(PK) OR active = :inactive",
+                values={":inactive": False},
+                tag=(conversion, "guard"),
+            )
         if self._audit_table is not None:
             after = {**(audited_participant(participant) or {}), "migrated_from": conversion.old_key[1]}
             txn.audit(
@@ -156,3 +165,19 @@ def _next_group(
         if guard is not None:
             guards.add(guard)
     return group, rest
+
+
+def _guard_item(participant: Participant) -> dict[str, Any]:
+    invited = iso(participant.invited_at)
+    return {
+        "PK": keys.loan_pk(participant.loan_id),
+        "SK": keys.invitee_sk(participant.lender_email),
+        "entity": "invitee_guard",
+        "participant_id": participant.participant_id,
+        "active": True,
+        "created_at": invited,
+        "created_by": participant.created_by,
+        "updated_at": invited,
+        "updated_by": participant.created_by,
+        "version": 1,
+    }

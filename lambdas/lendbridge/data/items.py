@@ -86,7 +86,37 @@ def loan_item(loan: Loan) -> dict[str, Any]:
         **{name: _stored(getattr(loan, name)) for name in LOAN_FIELDS},
         ROSTER_COMPLETE: 1,
         **{roster_name(p.participant_id): roster_entry(p) for p in loan.participants if _listed(p)},
+        **live_invitees(loan.participants),
     }
+
+
+# One live invitation per email per loan, kept on the loan item: ``invitees`` is the binary set
+# of the tags of the emails whose invitation is PENDING or ACCEPTED, so the write that invites
+# is refused by DynamoDB itself (``NOT contains``) and costs no item per email. ``invitees_kept``
+# marks a loan whose set is complete (every loan written since); an older loan kept one guard
+# item per email instead, and its first invitation builds the set from its participants.
+INVITEES = "invitees"
+INVITEES_KEPT = "invitees_kept"
+_LIVE = frozenset({ParticipantStatus.PENDING, ParticipantStatus.ACCEPTED})
+# The first 10 bytes (80 bits) of the email's SHA-256: no collision among a loan's few hundred
+# emails in practice, and 10 bytes per live invitation in every read and write of the loan
+# (the whole digest in hex would be 64).
+_TAG_BYTES = 10
+
+
+def invitee_tag(email: str) -> bytes:
+    return bytes.fromhex(keys.email_digest(email))[:_TAG_BYTES]
+
+
+def is_live(participant: Participant) -> bool:
+    """Holds its email's place on the loan (and a slot under the cap)."""
+    return participant.status in _LIVE
+
+
+def live_invitees(participants: Iterable[Participant]) -> dict[str, Any]:
+    """The set attributes of a loan whose live participants are ``participants``."""
+    tags = {invitee_tag(p.lender_email) for p in participants if is_live(p)}
+    return {INVITEES_KEPT: 1, **({INVITEES: tags} if tags else {})}
 
 
 # The roster: the loan item carries, per participant a list shows (every status but REMOVED),
@@ -295,26 +325,6 @@ def _participant_of(item: dict[str, Any]) -> Participant:
         updated_at=parse_time(item.get("updated_at")),
         updated_by=item.get("updated_by", ""),
     )
-
-
-# A guard may be (re)taken when no live invitation holds it.
-GUARD_CONDITION = "attribute_not_exists(PK) OR active = :inactive"
-
-
-def invitee_guard_item(participant: Participant) -> dict[str, Any]:
-    """Keeps one live invitation per email per loan (see docs/data-model.md)."""
-    return {
-        "PK": keys.loan_pk(participant.loan_id),
-        "SK": keys.invitee_sk(participant.lender_email),
-        "entity": "invitee_guard",
-        "participant_id": participant.participant_id,
-        "active": True,
-        "created_at": iso(participant.invited_at),
-        "created_by": participant.created_by,
-        "updated_at": iso(participant.invited_at),
-        "updated_by": participant.created_by,
-        "version": 1,
-    }
 
 
 AUDITED_PARTICIPANT_FIELDS = ("lender_id", "lender_email", "contribution_amount", "status", "responded_at")

@@ -11,7 +11,17 @@ from lendbridge.data import keys
 from lendbridge.data.audit import audit_entry_of
 from lendbridge.data.dynamo import batch_get, from_item, to_item, to_values, translated_errors
 from lendbridge.data.history import point_of, version_of
-from lendbridge.data.items import DamagedItem, loan_of, participant_of, readable, roster_of
+from lendbridge.data.items import (
+    INVITEES,
+    INVITEES_KEPT,
+    DamagedItem,
+    invitee_tag,
+    is_live,
+    loan_of,
+    participant_of,
+    readable,
+    roster_of,
+)
 from lendbridge.data.users import profile_of as user_profile
 from lendbridge.domain.history import AuditEntry, FundingPoint, HistoryKind, VersionRecord
 from lendbridge.domain.loans import Lender, Loan, Participant, ParticipantStatus
@@ -66,21 +76,18 @@ class DynamoLoanReads:
         self, emails: Sequence[str], *, loan_id: str | None = None, profile_of: str | None = None
     ) -> InvitationContext:
         """Everything adding lenders needs, in one BatchGetItem: the loan, which of the emails
-        are already on it, which belong to registered users, and the caller's profile."""
+        are already on it (from the loan's set of live invitees; for a loan from before the set,
+        from its roster, which the write re-checks), which belong to registered users, and the
+        caller's profile."""
         wanted: list[dict[str, str]] = []
         if loan_id:
             wanted.append({"PK": keys.loan_pk(loan_id), "SK": keys.LOAN})
-            wanted += [{"PK": keys.loan_pk(loan_id), "SK": keys.invitee_sk(email)} for email in emails]
         if profile_of:
             wanted.append({"PK": keys.user_pk(profile_of), "SK": keys.PROFILE})
         wanted += [{"PK": keys.email_pk(email), "SK": keys.PROFILE} for email in emails]
         found = {(item["PK"], item["SK"]): item for item in self._batch_get(wanted)}
         loan = found.get((keys.loan_pk(loan_id), keys.LOAN)) if loan_id else None
-        on_loan = frozenset(
-            email
-            for email in emails
-            if loan_id and found.get((keys.loan_pk(loan_id), keys.invitee_sk(email)), {}).get("active")
-        )
+        on_loan = _live_on(loan, emails) if loan else frozenset()
         users = {
             email: Lender(user_id=item["user_id"], full_name=item["full_name"])
             for email in emails
@@ -298,3 +305,12 @@ class DynamoLoanReads:
 
 def _newest_first(participants: tuple[Participant, ...]) -> tuple[Participant, ...]:
     return tuple(sorted(participants, key=lambda p: (p.invited_at, p.participant_id), reverse=True))
+
+
+def _live_on(item: dict[str, Any], emails: Sequence[str]) -> frozenset[str]:
+    """Which of ``emails`` have a live invitation on the loan ``item``."""
+    if item.get(INVITEES_KEPT):
+        taken = item.get(INVITEES) or set()
+        return frozenset(email for email in emails if invitee_tag(email) in taken)
+    live = {p.lender_email.lower() for p in roster_of(item) or () if is_live(p)}
+    return frozenset(email for email in emails if email.lower() in live)

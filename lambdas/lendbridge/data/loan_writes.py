@@ -1,7 +1,7 @@
 """Writing loans and their participants: every change is one transaction, built with
 ``Transaction``: the loan (conditional on the version that was read, and on ``remaining`` for
-new money), the participants, the invitee guards that keep an email on a loan once, the
-sealed bank account and the audit entries. Versions and funding points follow from the
+new money, and on its set of live invitees so an email is on a loan once), the participants,
+the sealed bank account and the audit entries. Versions and funding points follow from the
 table's stream (``lendbridge.data.history``)."""
 
 from __future__ import annotations
@@ -14,9 +14,14 @@ from typing import Any
 
 from lendbridge.data import keys
 from lendbridge.data.audit import Action
+from lendbridge.data.dynamo import from_item, to_values, translated_errors
 from lendbridge.data.items import (
+    INVITEES,
+    INVITEES_KEPT,
     audited_loan,
     audited_participant,
+    invitee_tag,
+    is_live,
     lender_partition,
     lender_sort_key,
     loan_item,
@@ -35,6 +40,7 @@ from lendbridge.domain.loans import (
     ParticipantStatus,
     SealedBankAccount,
     VersionConflict,
+    already_invited,
     changed_fields,
     invitations_refused,
 )
@@ -59,6 +65,10 @@ _OPTIONAL_LOAN_ATTRIBUTES = frozenset(
 )
 
 
+class _InviteesNotKept(Exception):
+    """The loan predates its set of live invitees (see ``add_participants``)."""
+
+
 class DynamoLoanWrites:
     def __init__(self, client: Any, table: str, audit_table: str, new_id: IdGenerator) -> None:
         self._client = client
@@ -75,8 +85,6 @@ class DynamoLoanWrites:
             self._invite(txn, participant, actor, timestamp)
         for before, after in change.updated:
             _participant_update(txn, before, after)
-            if after.status in (ParticipantStatus.DECLINED, ParticipantStatus.REMOVED):
-                txn.release(after)
             action: Action = "DELETE" if after.status == ParticipantStatus.REMOVED else "UPDATE"
             self._audit(
                 txn,
@@ -112,9 +120,27 @@ class DynamoLoanWrites:
 
     def add_participants(self, loan: Loan, created: Sequence[Participant], actor: Actor, now: datetime) -> None:
         """Invite lenders without locking the loan: DynamoDB itself moves the running totals
-        and refuses the write unless ``remaining`` still covers the new contributions and
-        ``open_slots`` the new participants (the cap), so concurrent requests never
-        over-commit, never exceed the cap and never retry."""
+        and refuses the write unless ``remaining`` still covers the new contributions,
+        ``open_slots`` the new participants (the cap) and no email is already live on the loan,
+        so concurrent requests never over-commit, never exceed the cap, never invite an email
+        twice and never retry."""
+        try:
+            self._invite_all(loan, created, actor, now, live=None)
+        except _InviteesNotKept:
+            # A loan from before the set: its first invitation builds the set from its
+            # participants, valid only if the loan has not changed since it was read.
+            live = self._live_tags(loan.loan_id)
+            for participant in created:
+                if invitee_tag(participant.lender_email) in live:
+                    raise already_invited(participant.lender_email) from None
+            self._invite_all(loan, created, actor, now, live=live)
+
+    def _invite_all(
+        self, loan: Loan, created: Sequence[Participant], actor: Actor, now: datetime, *, live: set[bytes] | None
+    ) -> None:
+        """One transaction: the loan's update, the participants and one audit entry. ``live``
+        None: the loan keeps its set (each new email must be absent from it); else the tags of
+        the live participants of a loan from before the set, written whole with the new ones."""
         now_iso = iso(now)
         added = sum((p.contribution_amount for p in created), Decimal("0"))
         count = len(created)
@@ -125,28 +151,42 @@ class DynamoLoanWrites:
             "open_slots": -count,
             "version": 1,
         }
+        tags = {invitee_tag(p.lender_email): p.lender_email for p in created}
         roster_names = {f"#r{index}": roster_name(p.participant_id) for index, p in enumerate(created)}
         roster_values = {f":r{index}": roster_entry(p) for index, p in enumerate(created)}
         roster = "".join(f", #r{index} = :r{index}" for index in range(count))
+        tag_values = {f":t{index}": tag for index, tag in enumerate(tags)}
+        if live is None:
+            invitees = f"{''.join(f' AND NOT contains(#inv, :t{index})' for index in range(len(tags)))}"
+            set_update, set_condition = ", #inv :tags", f"attribute_exists(#kept){invitees}"
+            set_values: dict[str, Any] = {**tag_values, ":tags": set(tags)}
+        else:
+            set_update = ""
+            set_condition = "attribute_not_exists(#kept) AND #version = :read"
+            set_values = {":all": live | set(tags), ":kept": 1}
+            roster += ", #inv = :all, #kept = :kept"
         txn = self._transaction()
         txn.update(
             (keys.loan_pk(loan.loan_id), keys.LOAN),
             "SET #rem = #rem - :added, #slots = if_not_exists(#slots, :slots) - :n, "
             f"updated_at = :now, updated_by = :by{roster} REMOVE change_reason "
-            "ADD total_invited :added, pending_count :n, participant_count :n, #version :one",
+            f"ADD total_invited :added, pending_count :n, participant_count :n, #version :one{set_update}",
             # A loan written before the cap existed has no ``open_slots``: it gets the figure
             # computed from what was read, valid only if nothing changed since.
             "#status = :open AND borrower_id = :by AND #rem >= :added AND "
-            "(#slots >= :n OR (attribute_not_exists(#slots) AND #version = :read))",
+            f"(#slots >= :n OR (attribute_not_exists(#slots) AND #version = :read)) AND {set_condition}",
             names={
                 "#rem": "remaining",
                 "#slots": "open_slots",
                 "#version": "version",
                 "#status": "status",
+                "#inv": INVITEES,
+                "#kept": INVITEES_KEPT,
                 **roster_names,
             },
             values={
                 **roster_values,
+                **set_values,
                 ":added": added,
                 ":n": count,
                 ":one": 1,
@@ -160,7 +200,6 @@ class DynamoLoanWrites:
         )
         for participant in created:
             txn.put(participant_item(participant))
-            txn.guard(participant)
         # One entry for the request (not one per lender: each is 2 write units in a transaction):
         # the increments DynamoDB applied and every invitation made. The exact resulting
         # figures are in the version history, which the table's stream writes from the new image.
@@ -183,6 +222,12 @@ class DynamoLoanWrites:
             if first is None or first.code != CONDITION_FAILED:
                 return loan_conflict(cancellation)
             old = first.old_item or {}
+            if old and live is None and not old.get(INVITEES_KEPT):
+                return _InviteesNotKept()
+            taken = old.get(INVITEES) or set()
+            for tag, email in tags.items():
+                if tag in taken:
+                    return already_invited(email)
             return invitations_refused(
                 status=str(old.get("status")) if old else None,
                 remaining=Decimal(old.get("remaining", 0)),
@@ -192,6 +237,29 @@ class DynamoLoanWrites:
             )
 
         txn.commit(refused)
+
+    def _live_tags(self, loan_id: str) -> set[bytes]:
+        """The tags of a loan's live participants, from its participant items (strongly
+        consistent): the record every loan has, whatever its age."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :part)",
+            "ExpressionAttributeValues": to_values({":pk": keys.loan_pk(loan_id), ":part": keys.participant_sk("")}),
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ProjectionExpression": "lender_email, #status",
+            "ConsistentRead": True,
+        }
+        live: set[bytes] = set()
+        while True:
+            with translated_errors():
+                page = self._client.query(**request)
+            for item in page.get("Items", []):
+                row = from_item(item)
+                if row.get("status") in (ParticipantStatus.PENDING, ParticipantStatus.ACCEPTED):
+                    live.add(invitee_tag(str(row["lender_email"])))
+            if "LastEvaluatedKey" not in page:
+                return live
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def claim(self, participant: Participant, lender: Lender, actor: Actor, now: datetime) -> bool:
         """Make an email's invitation the new user's: same participant id, lender filled in place."""
@@ -243,9 +311,9 @@ class DynamoLoanWrites:
         return Transaction(self._client, self._table, audit_table=self._audit_table, new_id=self._new_id)
 
     def _invite(self, txn: Transaction, participant: Participant, actor: Actor, timestamp: str) -> None:
-        """A new invitation's actions: the participant, its email's guard and its audit entry."""
+        """A new invitation's actions: the participant and its audit entry (its email's place is
+        in the new loan's set of invitees)."""
         txn.put(participant_item(participant))
-        txn.guard(participant)
         self._audit(
             txn,
             actor,
@@ -310,6 +378,14 @@ class DynamoLoanWrites:
                 values[f":r{index}"] = roster_entry(participant)
                 assignments.append(f"{name} = :r{index}")
         expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+        # An email whose invitation stops being live may be invited again. Only a participant
+        # that was live holds its email's place: a removed DECLINED one must not free the place
+        # of the same email's newer invitation.
+        released = {invitee_tag(b.lender_email) for b, a in change.updated if is_live(b) and not is_live(a)}
+        if released:
+            names["#inv"] = INVITEES
+            values[":released"] = released
+            expression += " DELETE #inv :released"
         txn.update((keys.loan_pk(after.loan_id), keys.LOAN), expression, condition, names=names, values=values)
 
 

@@ -1,5 +1,5 @@
 """One builder for every conditional write: the actions of one TransactWriteItems (puts,
-updates, invitee guards, audit entries), its commit, and the reading of a cancellation.
+updates, condition checks, audit entries), its commit, and the reading of a cancellation.
 
 Each action may carry a tag (what a failed condition on it means to the caller); a cancelled
 transaction comes back as a ``Cancellation`` that lists, per action and in request order, the
@@ -13,23 +13,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lendbridge.data import keys
 from lendbridge.data.audit import Action, audit_put
 from lendbridge.data.dynamo import NEW_ITEM, error_code, from_item, put_action, to_item, to_values, translated_errors
-from lendbridge.data.items import GUARD_CONDITION, invitee_guard_item
-from lendbridge.domain.loans import Participant, VersionConflict, already_invited
+from lendbridge.domain.loans import VersionConflict
 from lendbridge.domain.ports import Actor, IdGenerator
-from lendbridge.timestamps import iso
 
 CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACTION_CONFLICT = "TransactionConflict"
-
-
-@dataclass(frozen=True)
-class GuardTag:
-    """An invitee guard: failing, it means the email is already live on the loan."""
-
-    email: str
 
 
 @dataclass(frozen=True)
@@ -129,31 +119,6 @@ class Transaction:
             check["ExpressionAttributeValues"] = to_values(values)
         self._add({"ConditionCheck": check}, tag)
 
-    def guard(self, participant: Participant, *, tag: object = None) -> None:
-        """Take the email's guard on the loan: one live invitation per email and loan. Failing,
-        it names the email (``GuardTag``) unless the caller tags it otherwise."""
-        self.put(
-            invitee_guard_item(participant),
-            GUARD_CONDITION,
-            values={":inactive": False},
-            tag=tag if tag is not None else GuardTag(participant.lender_email),
-        )
-
-    def release(self, participant: Participant) -> None:
-        """Give the email's guard back, if this participant holds it."""
-        self.update(
-            (keys.loan_pk(participant.loan_id), keys.invitee_sk(participant.lender_email)),
-            "SET active = :inactive, updated_at = :now, updated_by = :by ADD version :one",
-            "participant_id = :pid",
-            values={
-                ":inactive": False,
-                ":pid": participant.participant_id,
-                ":one": 1,
-                ":now": iso(participant.updated_at or participant.invited_at),
-                ":by": participant.updated_by,
-            },
-        )
-
     def audit(
         self,
         actor: Actor,
@@ -239,11 +204,8 @@ def tagged_conflict(cancellation: Cancellation) -> Exception | None:
 
 
 def loan_conflict(cancellation: Cancellation) -> Exception | None:
-    """The loan store's reading: a failed invitee guard names its email; any other failed
-    condition, or a race with another transaction, means the loan changed meanwhile."""
-    for reason in cancellation.failed:
-        if isinstance(reason.tag, GuardTag):
-            return already_invited(reason.tag.email)
+    """The loan store's reading: a failed condition, or a race with another transaction, means
+    the loan changed meanwhile."""
     if cancellation.failed or cancellation.raced:
         return VersionConflict("The loan changed while this request ran")
     return None
