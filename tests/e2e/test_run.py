@@ -162,8 +162,9 @@ def test_sigterm_stops_the_api_and_every_child_process(running: Running) -> None
 
     process.send_signal(signal.SIGTERM)
     # The event sources and worker pools are stopped together against one 5 s deadline, then moto:
-    # 2.6-3.4 s in five runs of this configuration at a load average of 7.5-8 on 2 cores (5.4-6.1 s
-    # before, when each was stopped after the other, and once over 30 s). A stop that hangs fails.
+    # 2.5-3.1 s in five runs of this configuration at a load average of 7-8 on 2 cores (5.4-6.1 s
+    # at 8-10 before, when each was stopped after the other, and once over 30 s). A stop that
+    # hangs still fails here.
     assert process.wait(timeout=20) == 0
     assert [pid for pid in children if alive(pid)] == []
     with pytest.raises(requests.ConnectionError):
