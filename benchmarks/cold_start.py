@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import py_compile
+import re
 import shutil
 import statistics
 import subprocess
@@ -57,6 +58,8 @@ DEFAULT_RUNS = 9
 REQUEST_RUNS = 3
 PROBE = Path(__file__).resolve().parent / "cold_probe.py"
 HANDLERS = PROJECT_ROOT / "lambdas" / "lendbridge" / "handlers"
+# A handler module defines its Lambda entry point, or takes it from its ApiFunction.
+ENTRY_POINT = re.compile(r"^(def handler\(|handler = )", re.MULTILINE)
 LAYER = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
 Progress = Callable[[str], None]
 
@@ -95,7 +98,7 @@ def staged_bundles() -> list[Bundle]:
     from lendbridge_infra.bundling import stage_function_code
 
     modules = sorted(
-        f"lendbridge.handlers.{path.stem}" for path in HANDLERS.glob("*.py") if "\ndef handler(" in path.read_text()
+        f"lendbridge.handlers.{path.stem}" for path in HANDLERS.glob("*.py") if ENTRY_POINT.search(path.read_text())
     )
     return [Bundle(module, stage_function_code(module)) for module in modules]
 

@@ -152,7 +152,8 @@ def _checked_server(base: type[Any]) -> type[Any]:
             app = PresignedUrlCheck(DomainDispatcherApplication(create_backend_app))
             self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
             self._server_ready_event.set()
-            self._server.serve_forever()
+            # Polled 10 times a second rather than twice: a stop waits for the next poll.
+            self._server.serve_forever(poll_interval=0.1)
 
     return CheckedMotoServer
 

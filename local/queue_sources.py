@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.apimodel import Function, function_of
+from local.shutdown import remaining
 from local.template import REGION, Assembly
 from local.workers import FunctionPool, LogSink
 
@@ -111,9 +112,22 @@ class QueuePoller:
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
-        if received:
+        if received and self._stop.is_set():
+            # Received while stopping: the function's workers are going too. Handed back at once,
+            # not counted as a failed delivery.
+            self._release(received, 0)
+        elif received:
             self._deliver(received)
         return len(received)
+
+    def _release(self, messages: Sequence[Mapping[str, Any]], visible_in_s: int) -> None:
+        self._sqs.change_message_visibility_batch(
+            QueueUrl=self.mapping.queue_url,
+            Entries=[
+                {"Id": str(n), "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": visible_in_s}
+                for n, message in enumerate(messages)
+            ],
+        )
 
     def _deliver(self, messages: Sequence[Mapping[str, Any]]) -> None:
         records = [lambda_record(message, self.mapping.queue_arn) for message in messages]
@@ -132,17 +146,11 @@ class QueuePoller:
                 QueueUrl=self.mapping.queue_url,
                 Entries=[{"Id": str(n), "ReceiptHandle": r["receiptHandle"]} for n, r in enumerate(done)],
             )
-        retry = [record for record in records if record["messageId"] in failed]
+        retry = [message for message in messages if message["MessageId"] in failed]
         if retry:
             name = self.mapping.function.name
             self._log(f"[{name}] {len(retry)} message(s) failed; retried in {LOCAL_RETRY_DELAY_S} s")
-            self._sqs.change_message_visibility_batch(
-                QueueUrl=self.mapping.queue_url,
-                Entries=[
-                    {"Id": str(n), "ReceiptHandle": r["receiptHandle"], "VisibilityTimeout": LOCAL_RETRY_DELAY_S}
-                    for n, r in enumerate(retry)
-                ],
-            )
+            self._release(retry, LOCAL_RETRY_DELAY_S)
 
     def start(self) -> QueuePoller:
         def run() -> None:
@@ -150,7 +158,10 @@ class QueuePoller:
                 try:
                     self.poll(wait_s=LONG_POLL_S)
                 except Exception:  # a failed poll is logged and tried again
+                    if self._stop.is_set():
+                        return  # moto may be going too: nothing to report
                     logger.exception("queue poll failed for %s", self.mapping.queue_url)
+                    # Interrupted by stop: a stop never waits for this pause.
                     self._stop.wait(LONG_POLL_S)
 
         for number in range(max(1, self.mapping.concurrency)):
@@ -159,10 +170,18 @@ class QueuePoller:
             self._threads.append(thread)
         return self
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """No poll starts after this; one under way ends within its long poll (``LONG_POLL_S``)
+        or with the delivery it is making."""
         self._stop.set()
+
+    def join(self, deadline: float) -> None:
         for thread in self._threads:
-            thread.join(timeout=LONG_POLL_S + 5)
+            thread.join(timeout=remaining(deadline))
+
+    def stop(self, timeout_s: float = LONG_POLL_S + 5) -> None:
+        self.request_stop()
+        self.join(time.monotonic() + timeout_s)
 
     def drain(self, timeout_s: float = 30.0) -> None:
         """Wait until the queue holds no message, visible or in flight (for tests)."""

@@ -42,6 +42,8 @@ from local.net import PortTaken, port_in_use
 from local.provision import PROVISIONERS, Clients, bind_placeholders, provision
 from local.queue_sources import QueuePoller, queue_mappings
 from local.rate_limits import loosen
+from local.shutdown import stop_together
+from local.streams import StreamPump
 from local.synth import start_synth, stop_synth
 from local.synth_cache import cached_assembly
 from local.template import REGION, Assembly, create_tables
@@ -54,6 +56,9 @@ LOCAL_READER = "local"
 # C1 only: on a laptop DynamoDB Local is up in about half the time, and short local workloads
 # never reach the point where C2's optimisations would pay off.
 FAST_START_JVM = ("-XX:TieredStopAtLevel=1",)
+# How long the event sources and worker pools have, all together, to stop: a poll under way ends
+# within a second, an idle worker at once; an invocation still running after this is killed.
+STOP_TIMEOUT_S = 5.0
 
 
 def print_log(line: str) -> None:
@@ -120,6 +125,7 @@ class LocalLendbridge:
         self.api: RestApi
         self.pools: dict[tuple[str, str], FunctionPool] = {}
         self.tables: dict[str, str] = {}
+        self.stream_pumps: list[StreamPump] = []
         self.queue_pollers: list[QueuePoller] = []
         self.post_confirmation: PostConfirmation
         self.dynamodb: DynamoDBLocal | None = None
@@ -138,9 +144,8 @@ class LocalLendbridge:
     def start(self) -> LocalLendbridge:
         started = time.monotonic()
         self._refuse_taken_ports()
-        # Emulators and workers stop together, last (after the server and the stream pumps):
-        # in parallel, a few seconds sooner than one after the other.
-        self._exit.callback(self._stop_processes)
+        # Everything started stops here, last (after the HTTP server): see ``_stop_everything``.
+        self._exit.callback(self._stop_everything)
         try:
             self.assembly = self._start_services()
             self._provision()
@@ -167,11 +172,14 @@ class LocalLendbridge:
     def stop(self) -> None:
         self._exit.close()
 
-    def _stop_processes(self) -> None:
+    def _stop_everything(self) -> None:
+        """The event sources and worker pools are all asked to stop at once, then waited for
+        against one deadline (``STOP_TIMEOUT_S``: an invocation under way may finish within
+        it); the emulators they use stop after them, together."""
         if self._synth is not None and self._synth.poll() is None:
             stop_synth(self._synth)  # interrupted while synthesizing: end jsii's node too
-        stoppers: list[Callable[[], None]] = [pool.close for pool in self.pools.values()]
-        stoppers += [service.stop for service in (self.moto, self.dynamodb) if service is not None]
+        stop_together([*self.stream_pumps, *self.queue_pollers, *self.pools.values()], STOP_TIMEOUT_S, self._log)
+        stoppers = [service.stop for service in (self.moto, self.dynamodb) if service is not None]
         with ThreadPoolExecutor(max_workers=max(1, len(stoppers)), thread_name_prefix="stop") as pool:
             for future in [pool.submit(stop) for stop in stoppers]:
                 error = future.exception()
@@ -266,12 +274,10 @@ class LocalLendbridge:
         for mapping in stream_mappings(self.assembly):
             pool = self.pools[(mapping.function.stack, mapping.function.logical_id)]
             pump = start_pump(mapping, self.dynamodb_endpoint, StreamConsumer(mapping, pool, sqs, self._log))
-            self._exit.callback(pump.stop)
+            self.stream_pumps.append(pump)
         for queued in queue_mappings(self.assembly):
             pool = self.pools[(queued.function.stack, queued.function.logical_id)]
-            poller = QueuePoller(queued, pool, sqs, self._log).start()
-            self._exit.callback(poller.stop)
-            self.queue_pollers.append(poller)
+            self.queue_pollers.append(QueuePoller(queued, pool, sqs, self._log).start())
         self.post_confirmation = PostConfirmation(
             post_confirmation_triggers(self.assembly), self.pools, self.aws_client("cognito-idp"), self._log
         )

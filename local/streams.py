@@ -12,6 +12,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from local.shutdown import remaining
+
 BATCH_SIZE = 100
 _STALE_ITERATOR = ("TrimmedDataAccessException", "ExpiredIteratorException")
 logger = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ class StreamPump:
                 shard_id = shard["ShardId"]
                 if shard_id not in self._iterators:
                     self._iterators[shard_id] = self._fresh_iterator(shard_id)
-                while self._iterators.get(shard_id):
+                while self._iterators.get(shard_id) and not self._stop.is_set():
                     response = self._records(shard_id)
                     self._iterators[shard_id] = response.get("NextShardIterator")
                     records = response["Records"]
@@ -89,10 +91,13 @@ class StreamPump:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """No read starts after this; a delivery under way is finished."""
         self._stop.set()
+
+    def join(self, deadline: float) -> None:
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=remaining(deadline))
 
     def _as_lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
         change = dict(record["dynamodb"])

@@ -9,6 +9,7 @@ AWS_PROFILE) leaks in, so handler code can only reach the emulators.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from local.apimodel import Function
+from local.shutdown import remaining
 from local.template import REGION
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +34,7 @@ WORKER_SCRIPT = Path(__file__).resolve().parent / "worker.py"
 # function reserves 25): each worker is an interpreter of about 80 MB, and a burst would start
 # them all on a laptop. LOCAL_MAX_WORKERS changes it.
 DEFAULT_MAX_WORKERS = 8
+WORKER_STOP_S = 2  # a worker retired or timed out: EOF, then killed after this
 INIT_TIMEOUT_S = 30  # Lambda allows 10 s of init; imports on a busy laptop can take longer
 CODE_CHECK_INTERVAL_S = 1.0
 COVERAGE_VARIABLES = ("COVERAGE_PROCESS_START", "COVERAGE_FILE")
@@ -184,18 +187,27 @@ class Worker:
         for line in stream:
             self._log(f"[{self.label}] {line.decode(errors='replace').rstrip()}")
 
-    def stop(self) -> None:
-        if self._process.poll() is None:
-            if self._process.stdin is not None:
-                self._process.stdin.close()  # EOF: the worker's loop ends
-            try:
-                self._process.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=5)
+    def request_stop(self) -> None:
+        """EOF on its stdin: the worker's loop ends once the invocation it runs (if any) is done."""
+        if self._process.poll() is None and self._process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+
+    def join(self, deadline: float) -> None:
+        """Wait for the worker to exit until ``deadline``, then kill it."""
+        try:
+            self._process.wait(timeout=remaining(deadline))
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=5)
         for stream in (self._process.stdin, self._process.stdout):
             if stream is not None and not stream.closed:
-                stream.close()
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+    def stop(self, timeout_s: float = WORKER_STOP_S) -> None:
+        self.request_stop()
+        self.join(time.monotonic() + timeout_s)
 
 
 def pool_size(function: Function, cap: int) -> int:
@@ -224,6 +236,7 @@ class FunctionPool:
         self._starting = 0
         self._spawned = 0
         self._closed = False
+        self._stopping: list[Worker] = []  # asked to exit; joined by ``join``
         self._condition = threading.Condition()
 
     def warm(self) -> None:
@@ -278,11 +291,16 @@ class FunctionPool:
     def _release(self, worker: Worker) -> None:
         with self._condition:
             self._busy.discard(worker)
-            if worker.alive and not self._closed:
+            closed = self._closed
+            if worker.alive and not closed:
                 self._idle.append(worker)
-            else:
-                worker.stop()
-            self._condition.notify()
+            elif closed:
+                self._stopping.append(worker)
+            self._condition.notify_all()  # a waiting invocation, or ``join`` waiting for the busy
+        if closed:
+            worker.request_stop()  # ``join`` waits for it
+        elif not worker.alive:
+            worker.stop()
 
     def _retire_stale_locked(self) -> None:
         """Workers started before the code under lambdas/ last changed run the old code:
@@ -297,14 +315,27 @@ class FunctionPool:
         with self._condition:
             return [worker.pid for worker in [*self._idle, *self._busy] if worker.alive]
 
-    def close(self) -> None:
+    def request_stop(self) -> None:
+        """No invocation starts after this; idle workers are asked to exit now, busy ones when
+        their invocation is done."""
         with self._condition:
             self._closed = True
-            workers = [*self._idle, *self._busy]
+            idle = list(self._idle)
+            self._stopping.extend(idle)
             self._idle.clear()
             self._condition.notify_all()
+        for worker in idle:
+            worker.request_stop()
+
+    def join(self, deadline: float) -> None:
+        """Wait until ``deadline`` for the invocations under way and every worker's exit; a
+        worker still running then is killed."""
+        with self._condition:
+            self._condition.wait_for(lambda: not self._busy and not self._starting, timeout=remaining(deadline))
+            workers = [*self._stopping, *self._busy]
+            self._stopping.clear()
         for worker in workers:
-            worker.stop()
+            worker.join(deadline)
 
 
 _stamp_lock = threading.Lock()

@@ -6,6 +6,7 @@ tests hold the causes it found away."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import sysconfig
@@ -16,10 +17,12 @@ import pytest
 
 from lendbridge_infra.bundling import stage_function_code
 
+# A module that defines the Lambda entry point, or takes it from its ApiFunction.
+ENTRY_POINT = re.compile(r"^(def handler\(|handler = )", re.MULTILINE)
 HANDLERS = sorted(
     f"lendbridge.handlers.{path.stem}"
     for path in (Path(__file__).resolve().parents[2] / "lambdas" / "lendbridge" / "handlers").glob("*.py")
-    if "\ndef handler(" in path.read_text()
+    if ENTRY_POINT.search(path.read_text())
 )
 API_HANDLERS = [f"lendbridge.handlers.{name}" for name in ("health", "accounts", "loans", "lender")]
 
@@ -105,3 +108,21 @@ def test_the_extractor_loads_pypdf_and_pillow_only_for_a_document_that_needs_the
     ]
     assert isinstance(modules, list)
     assert [name for name in modules if name.split(".")[0] in ("pypdf", "PIL")] == []
+
+
+@pytest.mark.parametrize(
+    ("module", "not_loaded"),
+    [
+        ("lendbridge.handlers.loans", ("lendbridge.schemas.bookings", "lendbridge.schemas.accounts")),
+        ("lendbridge.handlers.lender", ("lendbridge.schemas.bookings", "lendbridge.schemas.accounts")),
+        ("lendbridge.handlers.accounts", ("lendbridge.schemas.bookings",)),
+        ("lendbridge.handlers.bookings", ("lendbridge.schemas.accounts",)),
+    ],
+)
+def test_the_shared_presenters_load_only_the_models_a_function_shows(module: str, not_loaded: tuple[str, ...]) -> None:
+    # schemas/presenters.py serves every API function; the booking models alone would add ~60 ms
+    # to the lending and account functions' imports, so their presenters import them when called.
+    modules = imported(module)["modules"]
+    assert isinstance(modules, list)
+    assert "lendbridge.schemas.presenters" in modules
+    assert [name for name in not_loaded if name in modules] == []

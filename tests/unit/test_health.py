@@ -7,13 +7,14 @@ from collections.abc import Iterator
 import pytest
 
 from lendbridge.handlers import health
+from lendbridge.wiring.health import Probes
 from tests.events import FakeContext, api_event, body_of, header_of
 
 
 @pytest.fixture
 def probes() -> Iterator[dict[str, object]]:
     checks: dict[str, object] = {"dynamodb": lambda: None, "user_pool": lambda: None}
-    health.probes.override(health.Probes(checks=checks))  # type: ignore[arg-type]
+    health.probes.override(Probes(checks=checks))  # type: ignore[arg-type]
     yield checks
     health.probes.reset()
 
@@ -48,7 +49,7 @@ def test_not_ready_names_the_failing_check(probes: dict[str, object]) -> None:
 
 
 def test_ready_says_which_reader_extracts_documents(probes: dict[str, object]) -> None:
-    health.probes.override(health.Probes(checks=probes, extraction_reader="local"))  # type: ignore[arg-type]
+    health.probes.override(Probes(checks=probes, extraction_reader="local"))  # type: ignore[arg-type]
     body = body_of(health.handler(api_event("GET", "/health/ready"), FakeContext()))
     assert body["extraction_reader"] == "local"
 

@@ -8,17 +8,14 @@ access tokens issued from it). The email-only routes answer alike for every emai
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lendbridge.domain.accounts import Accounts, Challenge, ClientContext
+from lendbridge.domain.accounts import Challenge, ClientContext
 from lendbridge.http import current, envelope
-from lendbridge.http.app import build_app, serve
+from lendbridge.http.app import ApiFunction
 from lendbridge.http.conditional import (
     CONTENT_TAG_HEADER,
     LOCATION_HEADER,
@@ -28,7 +25,6 @@ from lendbridge.http.conditional import (
     stop_if_current,
 )
 from lendbridge.http.request_context import client_of, header, request_context
-from lendbridge.lazy import Lazy
 from lendbridge.schemas import presenters
 from lendbridge.schemas.accounts import (
     AccessTokenOut,
@@ -50,11 +46,8 @@ from lendbridge.wiring.accounts import build_accounts
 from lendbridge.wiring.rate_limits import rate_limiter
 
 TAG = "Accounts"
-app = build_app()
-logger = Logger()
-
-
-accounts: Lazy[Accounts] = Lazy(build_accounts)
+api = ApiFunction(build_accounts, rate_limiter)
+app, logger, accounts = api.app, api.logger, api.services
 
 
 @app.post(
@@ -221,6 +214,4 @@ def _client_context() -> ClientContext:
     )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return serve(app, event, context, rate_limiter)
+handler = api.handler

@@ -3,18 +3,17 @@ straight to S3), extractions and the booking sheet."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from lendbridge.domain.bookings import Booking, BookingStatus, BookingTerms, DocumentRecord
 from lendbridge.domain.pages import Page, Position
 from lendbridge.http import current, envelope
-from lendbridge.http.app import build_app, serve
+from lendbridge.http.app import ApiFunction
 from lendbridge.http.conditional import (
     CONTENT_TAG_HEADER,
     ETAG_HEADER,
@@ -30,7 +29,7 @@ from lendbridge.http.idempotency import IdempotentRoutes
 from lendbridge.http.links import BOOKING_LINKS, DOCUMENT_LINKS, EXTRACTION_LINKS
 from lendbridge.http.pages import list_page
 from lendbridge.http.params import Limit, NextToken, ResourceId
-from lendbridge.lazy import Lazy
+from lendbridge.schemas import presenters
 from lendbridge.schemas.bookings import (
     BookingList,
     BookingOut,
@@ -44,18 +43,13 @@ from lendbridge.schemas.bookings import (
     ProductList,
     SheetOut,
     UploadOut,
-    present_booking,
-    present_document,
-    present_extraction,
-    present_sheet,
 )
 from lendbridge.schemas.common import Success, responses
-from lendbridge.wiring.bookings import BookingServices, build_booking_services
+from lendbridge.wiring.bookings import build_booking_services
 from lendbridge.wiring.rate_limits import rate_limiter
 
-app = build_app()
-logger = Logger()
-services: Lazy[BookingServices] = Lazy(build_booking_services)
+api = ApiFunction(build_booking_services, rate_limiter)
+app, logger, services = api.app, api.logger, api.services
 keyed = IdempotentRoutes(app, lambda: services.get().idempotency)
 
 BOOKINGS_TAG = "Loan bookings"
@@ -77,6 +71,22 @@ BOOKINGS_LIST = "bookings"
 
 def _booking_path(booking_id: str, rest: str = "") -> str:
     return f"/v1/loan-bookings/{booking_id}{rest}"
+
+
+class _Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+Read = TypeVar("Read", bound=_Versioned)
+
+
+def _as_read(record: Read, present: Callable[[Read], BaseModel], if_none_match: str | None) -> Response[Any]:
+    """The answer of every read of a booking's resource: 304 when the caller's copy is current
+    (its ETag is the record's version), else the record as ``present`` shows it, with that ETag."""
+    tag = etag(record.version)
+    stop_if_current(if_none_match, tag)
+    return envelope.success(present(record), headers={"ETag": tag})
 
 
 @app.get(
@@ -127,7 +137,7 @@ def create_booking(body: Annotated[CreateBookingRequest, Body()]) -> Response[Su
     booking = services.get().bookings.create(current.actor(app), terms)
     logger.info("booking_created", extra={"booking_id": booking.booking_id, "product_id": body.product_id})
     where = envelope.location(app.current_event.raw_event, _booking_path(booking.booking_id))
-    return envelope.created(present_booking(booking), where, headers={"ETag": etag(booking.version)})
+    return envelope.created(presenters.booking(booking), where, headers={"ETag": etag(booking.version)})
 
 
 @app.get(
@@ -150,7 +160,7 @@ def list_bookings(
 
     list_name = f"{BOOKINGS_LIST}:{status or 'live'}"
     return list_page(
-        app, services.get().cursors, list_name, next_token, read, items="bookings", present=present_booking
+        app, services.get().cursors, list_name, next_token, read, items="bookings", present=presenters.booking
     )
 
 
@@ -168,9 +178,7 @@ def list_bookings(
 )
 def get_booking(booking_id: BookingId, if_none_match: IfNoneMatch = None) -> Response[Success[BookingOut]]:
     booking = services.get().bookings.get(current.caller(app).user_id, booking_id)
-    tag = etag(booking.version)
-    stop_if_current(if_none_match, tag)
-    return envelope.success(present_booking(booking), headers={"ETag": tag})
+    return _as_read(booking, presenters.booking, if_none_match)
 
 
 @app.patch(
@@ -194,7 +202,7 @@ def patch_booking(
     actor = current.actor(app)
     booking = services.get().bookings.revise(actor, booking_id, if_match_versions(if_match), body.changes())
     logger.info("booking_updated", extra={"booking_id": booking_id, "version": booking.version})
-    return envelope.success(present_booking(booking), headers={"ETag": etag(booking.version)})
+    return envelope.success(presenters.booking(booking), headers={"ETag": etag(booking.version)})
 
 
 @app.delete(
@@ -228,7 +236,7 @@ def cancel_booking(booking_id: BookingId) -> Response[None]:
 def book_booking(booking_id: BookingId, if_match: IfMatch = None) -> Response[Success[BookingOut]]:
     booking = services.get().bookings.book(current.actor(app), booking_id, if_match_versions(if_match))
     logger.info("booking_booked", extra={"booking_id": booking_id})
-    return envelope.success(present_booking(booking), headers={"ETag": etag(booking.version)})
+    return envelope.success(presenters.booking(booking), headers={"ETag": etag(booking.version)})
 
 
 # ---- documents --------------------------------------------------------------------------------
@@ -271,7 +279,7 @@ def create_document(
         upload_method="PUT",
         upload_headers=upload.headers,
         expires_in=upload.expires_in,
-        document=present_document(document),
+        document=presenters.document(document),
     )
     return envelope.created(shown, where)
 
@@ -298,7 +306,7 @@ def list_documents(
         next_token,
         read,
         items="documents",
-        present=present_document,
+        present=presenters.document,
     )
 
 
@@ -315,9 +323,7 @@ def get_document(
     booking_id: BookingId, document_id: DocumentId, if_none_match: IfNoneMatch = None
 ) -> Response[Success[DocumentOut]]:
     view = services.get().bookings.document(current.caller(app).user_id, booking_id, document_id)
-    tag = etag(view.document.version)
-    stop_if_current(if_none_match, tag)
-    return envelope.success(present_document(view.document, view.download_url), headers={"ETag": tag})
+    return _as_read(view.document, lambda document: presenters.document(document, view.download_url), if_none_match)
 
 
 @app.delete(
@@ -362,7 +368,7 @@ def request_extraction(booking_id: BookingId, document_id: DocumentId) -> Respon
     where = envelope.location(
         app.current_event.raw_event, _booking_path(booking_id, f"/extractions/{extraction.extraction_id}")
     )
-    return envelope.success(present_extraction(extraction), 202, headers={"Location": where})
+    return envelope.success(presenters.extraction(extraction), 202, headers={"Location": where})
 
 
 @app.get(
@@ -381,9 +387,7 @@ def get_extraction(
     booking_id: BookingId, extraction_id: ExtractionId, if_none_match: IfNoneMatch = None
 ) -> Response[Success[ExtractionOut]]:
     extraction = services.get().bookings.extraction(current.caller(app).user_id, booking_id, extraction_id)
-    tag = etag(extraction.version)
-    stop_if_current(if_none_match, tag)
-    return envelope.success(present_extraction(extraction), headers={"ETag": tag})
+    return _as_read(extraction, presenters.extraction, if_none_match)
 
 
 # ---- booking sheet ----------------------------------------------------------------------------
@@ -404,9 +408,7 @@ def get_extraction(
 )
 def get_sheet(booking_id: BookingId, if_none_match: IfNoneMatch = None) -> Response[Success[SheetOut]]:
     sheet = services.get().bookings.sheet(current.caller(app).user_id, booking_id)
-    tag = etag(sheet.version)
-    stop_if_current(if_none_match, tag)
-    return envelope.success(present_sheet(sheet), headers={"ETag": tag})
+    return _as_read(sheet, presenters.sheet, if_none_match)
 
 
 @app.patch(
@@ -432,9 +434,7 @@ def patch_sheet(
     sheet = services.get().bookings.correct(actor, booking_id, if_match_versions(if_match), body.fields)
     # Field names only: a value (the tax id above all) never reaches the logs.
     logger.info("booking_sheet_corrected", extra={"booking_id": booking_id, "fields": sorted(body.fields)})
-    return envelope.success(present_sheet(sheet), headers={"ETag": etag(sheet.version)})
+    return envelope.success(presenters.sheet(sheet), headers={"ETag": etag(sheet.version)})
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return serve(app, event, context, rate_limiter)
+handler = api.handler

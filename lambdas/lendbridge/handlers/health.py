@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendbridge.errors import DependencyUnavailable
-from lendbridge.http.app import build_app, serve
-from lendbridge.lazy import Lazy
+from lendbridge.http.app import ApiFunction
 from lendbridge.schemas.common import Schema, responses
-from lendbridge.wiring.health import Probes, build_probes
+from lendbridge.wiring.health import build_probes
 
 TAG = "Health"
-app = build_app()
-logger = Logger()
+api = ApiFunction(build_probes)
+app, logger, probes = api.app, api.logger, api.services
 
 READY_RETRY_AFTER = 10
 
@@ -31,9 +27,6 @@ class ReadyOut(Schema):
     checks: dict[str, Literal["ok", "failing"]]
     # Which reader extracts booking-sheet fields: "local" on the local stack (no Bedrock there).
     extraction_reader: Literal["bedrock", "local"] | None = None
-
-
-probes: Lazy[Probes] = Lazy(build_probes)
 
 
 @app.get(
@@ -79,6 +72,4 @@ def ready() -> Response[ReadyOut]:
     )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return serve(app, event, context)
+handler = api.handler

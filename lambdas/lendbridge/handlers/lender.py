@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendbridge.domain.loans import AchDetails, Loan, LoanStatus, Participant, ParticipantStatus
 from lendbridge.domain.pages import Page, Position
 from lendbridge.http import current, envelope
-from lendbridge.http.app import build_app, serve
+from lendbridge.http.app import ApiFunction
 from lendbridge.http.idempotency import IdempotentRoutes
 from lendbridge.http.pages import list_page
 from lendbridge.http.params import Limit, NextToken, ResourceId
-from lendbridge.lazy import Lazy
 from lendbridge.schemas import presenters
 from lendbridge.schemas.common import Success, responses
 from lendbridge.schemas.loans import AcceptRequest, DeclineRequest, InvestmentList, InvitationList, ResponseOut
-from lendbridge.wiring.lending import LendingServices, build_lending_services
+from lendbridge.wiring.lending import build_lending_services
 from lendbridge.wiring.rate_limits import rate_limiter
 
 TAG = "Lenders"
-app = build_app()
-logger = Logger()
-services: Lazy[LendingServices] = Lazy(build_lending_services)
+api = ApiFunction(build_lending_services, rate_limiter)
+app, logger, services = api.app, api.logger, api.services
 keyed = IdempotentRoutes(app, lambda: services.get().idempotency)
 
 ParticipantId = ResourceId
@@ -104,6 +99,4 @@ def decline(
     return envelope.success(presenters.response(participant, loan))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return serve(app, event, context, rate_limiter)
+handler = api.handler

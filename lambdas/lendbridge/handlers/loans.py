@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from lendbridge import observability
@@ -17,7 +14,7 @@ from lendbridge.domain.lending import LoanTerms
 from lendbridge.domain.loans import Invitee, Loan
 from lendbridge.domain.pages import Page, Position
 from lendbridge.http import current, envelope
-from lendbridge.http.app import build_app, serve
+from lendbridge.http.app import ApiFunction
 from lendbridge.http.conditional import (
     ETAG_HEADER,
     LOCATION_HEADER,
@@ -32,7 +29,6 @@ from lendbridge.http.idempotency import IdempotentRoutes
 from lendbridge.http.links import INVITATION_LINKS, LOAN_LINKS
 from lendbridge.http.pages import list_page
 from lendbridge.http.params import Limit, NextToken, ResourceId, fields_query, select_fields
-from lendbridge.lazy import Lazy
 from lendbridge.schemas import presenters
 from lendbridge.schemas.common import Success, responses
 from lendbridge.schemas.loans import (
@@ -52,12 +48,11 @@ from lendbridge.schemas.loans import (
     PatchLoanRequest,
     VersionList,
 )
-from lendbridge.wiring.lending import LendingServices, build_lending_services
+from lendbridge.wiring.lending import build_lending_services
 from lendbridge.wiring.rate_limits import rate_limiter
 
-app = build_app()
-logger = Logger()
-services: Lazy[LendingServices] = Lazy(build_lending_services)
+api = ApiFunction(build_lending_services, rate_limiter)
+app, logger, services = api.app, api.logger, api.services
 keyed = IdempotentRoutes(app, lambda: services.get().idempotency)
 
 TAG = "Loans"
@@ -323,6 +318,4 @@ def audit_log(loan_id: LoanId, limit: Limit = 20, next_token: NextToken = None) 
     )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return serve(app, event, context, rate_limiter)
+handler = api.handler

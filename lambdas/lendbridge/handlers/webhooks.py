@@ -3,16 +3,13 @@ list deliveries, send a test event. Another owner's webhook is a 404, never a 40
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendbridge.http import current, envelope
-from lendbridge.http.app import build_app, serve
+from lendbridge.http.app import ApiFunction
 from lendbridge.http.conditional import (
     ETAG_HEADER,
     LOCATION_HEADER,
@@ -26,7 +23,6 @@ from lendbridge.http.conditional import (
 from lendbridge.http.idempotency import IdempotentRoutes
 from lendbridge.http.pages import list_page
 from lendbridge.http.params import Limit, NextToken, ResourceId
-from lendbridge.lazy import Lazy
 from lendbridge.schemas.common import Success, responses
 from lendbridge.schemas.webhooks import (
     CreatedWebhookOut,
@@ -41,12 +37,11 @@ from lendbridge.schemas.webhooks import (
     present_webhook,
 )
 from lendbridge.wiring.rate_limits import rate_limiter
-from lendbridge.wiring.webhooks import WebhookServices, build_webhook_services
+from lendbridge.wiring.webhooks import build_webhook_services
 
 TAG = "Webhooks"
-app = build_app()
-logger = Logger()
-services: Lazy[WebhookServices] = Lazy(build_webhook_services)
+api = ApiFunction(build_webhook_services, rate_limiter)
+app, logger, services = api.app, api.logger, api.services
 keyed = IdempotentRoutes(app, lambda: services.get().idempotency)
 WebhookId = ResourceId
 WEBHOOKS = "webhooks"
@@ -201,6 +196,4 @@ def send_test(webhook_id: WebhookId) -> Response[Success[TestQueuedOut]]:
     return envelope.success(TestQueuedOut(message_id=message_id).model_dump(), status=202)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return serve(app, event, context, rate_limiter)
+handler = api.handler

@@ -1,16 +1,18 @@
-"""Resolver factory and the front door every API Lambda handler goes through."""
+"""Resolver factory, the front door every API Lambda handler goes through, and the parts every
+API function's module starts from (``ApiFunction``)."""
 
 from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from time import perf_counter
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -19,10 +21,13 @@ from lendbridge.http import answer, envelope, json_body, rate_limit
 from lendbridge.http.errors import register_error_handlers
 from lendbridge.http.request_context import header, request_id_of
 from lendbridge.json_codec import dumps
+from lendbridge.lazy import Lazy
 from lendbridge.routes import endpoint_of
 
 MAX_BODY_BYTES = 1024 * 1024
 logger = Logger(child=True)
+S = TypeVar("S")
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
 def build_app() -> APIGatewayRestResolver:
@@ -69,6 +74,25 @@ def serve(
         (perf_counter() - started) * 1000,
     )
     return response
+
+
+class ApiFunction(Generic[S]):
+    """One API Lambda function. Its module registers routes on ``app``, reaches its
+    dependencies through ``services`` (built by ``build_services`` on the first request that
+    needs them; tests replace them with ``services.override``) and exposes ``handler``.
+    ``limiter`` gives the function's rate limiter (none: its routes are not limited)."""
+
+    def __init__(self, build_services: Callable[[], S], limiter: rate_limit.LimiterSource | None = None) -> None:
+        self.app = build_app()
+        self.logger = Logger()
+        self.services: Lazy[S] = Lazy(build_services)
+        self.limiter = limiter
+        self.handler: Handler = self.logger.inject_lambda_context(
+            correlation_id_path=correlation_paths.API_GATEWAY_REST
+        )(self._serve)
+
+    def _serve(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return serve(self.app, event, context, self.limiter)
 
 
 EXPOSED_HEADERS = ("X-Request-Id", "Retry-After", "Idempotent-Replayed", "ETag", "Location", *rate_limit.HEADERS)

@@ -1,26 +1,19 @@
-"""Bodies of the commercial booking routes, and how bookings, documents, extractions, the
-booking sheet and products are presented."""
+"""Bodies of the commercial booking routes (their presenters are in ``lendbridge.schemas.presenters``)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from lendbridge.domain.booking_sheet import SHEET_FIELDS, SheetField, masked, missing_fields
+from lendbridge.domain.booking_sheet import SHEET_FIELDS
 from lendbridge.domain.bookings import (
     MAX_DOCUMENT_BYTES,
-    Booking,
-    DocumentRecord,
-    ExtractionRecord,
-    Sheet,
 )
-from lendbridge.domain.money import as_text
-from lendbridge.domain.products import PRODUCT_ID_PATTERN, Product
+from lendbridge.domain.products import PRODUCT_ID_PATTERN
 from lendbridge.schemas.common import ASCII_DECIMAL, Omittable, PlainText, Strict
 from lendbridge.schemas.loans import TermMonths
-from lendbridge.timestamps import iso
 
 # Letters (Latin, accented included), digits, spaces, '-' and '.', with a letter or digit
 # somewhere; surrounding spaces are trimmed before the rule and the length are checked.
@@ -252,99 +245,3 @@ class SheetOut(BaseModel):
     fields: dict[str, SheetFieldOut]
     missing_fields: list[str]
     version: int
-
-
-def present_product(product: Product) -> ProductOut:
-    return ProductOut(
-        product_id=product.product_id,
-        name=product.name,
-        description=product.description,
-        currency=product.currency,
-        min_amount=as_text(product.min_amount),
-        max_amount=as_text(product.max_amount),
-        min_term_months=product.min_term_months,
-        max_term_months=product.max_term_months,
-        rate_type=product.rate_type,  # type: ignore[arg-type]  # checked at synth (RATE_TYPES)
-    )
-
-
-def _optional_time(value: Any) -> str | None:
-    return None if value is None else iso(value)
-
-
-def present_booking(booking: Booking) -> BookingOut:
-    terms = booking.terms
-    return BookingOut(
-        booking_id=booking.booking_id,
-        customer_name=terms.customer_name,
-        product_id=terms.product_id,
-        product_name=booking.product_name,
-        amount=as_text(terms.amount),
-        currency=terms.currency,
-        term_months=terms.term_months,
-        notes=terms.notes,
-        status=booking.status.value,
-        document_count=booking.document_count,
-        version=booking.version,
-        created_at=iso(booking.created_at),
-        created_by=booking.owner_id,
-        updated_at=iso(booking.updated_at),
-        updated_by=booking.updated_by,
-        booked_at=_optional_time(booking.booked_at),
-        deleted_at=_optional_time(booking.deleted_at),
-        deleted_by=booking.deleted_by,
-    )
-
-
-def present_document(document: DocumentRecord, download_url: str | None = None) -> DocumentOut:
-    return DocumentOut(
-        document_id=document.document_id,
-        booking_id=document.booking_id,
-        file_name=document.file_name,
-        content_type=document.content_type,
-        size_bytes=document.size_bytes,
-        status=document.status.value,
-        sha256=document.sha256,
-        uploaded_at=_optional_time(document.uploaded_at),
-        rejection_reason=document.rejection_reason,
-        created_at=iso(document.created_at),
-        download_url=download_url,
-    )
-
-
-def present_extraction(extraction: ExtractionRecord) -> ExtractionOut:
-    return ExtractionOut(
-        extraction_id=extraction.extraction_id,
-        booking_id=extraction.booking_id,
-        document_id=extraction.document_id,
-        status=extraction.status.value,
-        error=extraction.error,
-        started_at=_optional_time(extraction.started_at),
-        finished_at=_optional_time(extraction.finished_at),
-        fields_found=extraction.fields_found,
-    )
-
-
-def _present_field(value: SheetField) -> SheetFieldOut:
-    source = value.source
-    return SheetFieldOut(
-        value=value.value,
-        confidence=value.confidence,
-        source=None
-        if source is None
-        else SourceOut(document_id=source.document_id, page=source.page, quote=source.quote),
-        extracted_at=iso(value.extracted_at),
-        corrected_by=value.corrected_by,
-    )
-
-
-def present_sheet(sheet: Sheet) -> SheetOut:
-    """The tax id only ever leaves masked."""
-    shown = masked(sheet.fields)
-    return SheetOut(
-        booking_id=sheet.booking_id,
-        status=sheet.status.value,
-        fields={name: _present_field(shown[name]) for name in SHEET_FIELDS if name in shown},
-        missing_fields=missing_fields(sheet.fields),
-        version=sheet.version,
-    )
