@@ -1,6 +1,7 @@
 """Who, when and why: what each lending write records on the loan, on its invitations and in
 its version history (the audit fields API.md shows), on the in-memory store. Also how a
-lender's portfolio pages and how the optimistic retry loop spends its time budget."""
+lender's portfolio pages, how the optimistic retry loop spends its time budget, and that an
+invitation the lender rules refuse is refused at its entry without asking the store to write."""
 
 from __future__ import annotations
 
@@ -10,8 +11,14 @@ from typing import Any
 import pytest
 
 from lendbridge.domain import lending as lending_module
-from lendbridge.domain.loans import Invitee, ParticipantStatus, VersionConflict
-from lendbridge.errors import Conflict
+from lendbridge.domain.loans import (
+    MAX_LENDERS_PER_REQUEST,
+    MAX_LIVE_PARTICIPANTS,
+    Invitee,
+    ParticipantStatus,
+    VersionConflict,
+)
+from lendbridge.errors import Conflict, Forbidden, ValidationFailed
 from tests.memory_world import MemoryWorld
 from tests.unit.test_lending_rules import ACH, TERMS, invitation_of, loan_with, stranger_email
 
@@ -177,3 +184,84 @@ def test_a_backoff_that_ends_exactly_at_the_deadline_is_still_taken(monkeypatch:
         world.lending.accept(lender, participant_id, ACH)
     assert len(jitter.ranges) == 2
     assert clock.now == (0.0 + 0.01) + 0.02
+
+
+# ---- invitations: the rules refuse before the store is asked ---------------------------------
+
+
+def count_invitation_writes(monkeypatch: pytest.MonkeyPatch, world: MemoryWorld) -> list[int]:
+    """How many invitations each write the store was asked for carried (refused ones included)."""
+    writes: list[int] = []
+    write = world.store.add_participants
+
+    def counted(loan: Any, created: Any, actor: Any, now: Any) -> None:
+        writes.append(len(created))
+        write(loan, created, actor, now)
+
+    monkeypatch.setattr(world.store, "add_participants", counted)
+    return writes
+
+
+def with_open_slots(world: MemoryWorld, actor: Any, loan_id: str, wanted: int) -> None:
+    while (live := world.store.get(loan_id).live_count) < MAX_LIVE_PARTICIPANTS - wanted:  # type: ignore[union-attr]
+        count = min(MAX_LENDERS_PER_REQUEST, MAX_LIVE_PARTICIPANTS - wanted - live)
+        world.lending.add_lenders(actor, loan_id, [Invitee(stranger_email(), Decimal("1")) for _ in range(count)])
+    assert world.store.get(loan_id).open_slots == wanted  # type: ignore[union-attr]
+
+
+def test_added_lenders_name_the_borrower_who_invited_them(world: MemoryWorld) -> None:
+    loan, (borrower, actor), _ = loan_with(world, "100")
+    _, [added] = world.lending.add_lenders(actor, loan.loan_id, [Invitee(stranger_email(), Decimal("5"))])
+    assert (added.created_by, added.updated_by) == (borrower.user_id, borrower.user_id)
+
+
+def test_a_borrower_cannot_add_themselves_as_a_lender(monkeypatch: pytest.MonkeyPatch, world: MemoryWorld) -> None:
+    loan, (borrower, actor), _ = loan_with(world, "100")
+    writes = count_invitation_writes(monkeypatch, world)
+    with pytest.raises(ValidationFailed) as refused:
+        world.lending.add_lenders(actor, loan.loan_id, [Invitee(borrower.email.upper(), Decimal("5"))])
+    assert refused.value.field_errors == {
+        "lenders[0].email": [f"You cannot invite yourself ({borrower.email.lower()})"]
+    }
+    assert writes == []
+
+
+def test_an_email_already_on_the_loan_is_refused_at_its_entry_before_any_write(
+    monkeypatch: pytest.MonkeyPatch, world: MemoryWorld
+) -> None:
+    loan, (_, actor), [(lender, _)] = loan_with(world, "100")
+    writes = count_invitation_writes(monkeypatch, world)
+    with pytest.raises(ValidationFailed) as refused:
+        world.lending.add_lenders(
+            actor, loan.loan_id, [Invitee(stranger_email(), Decimal("5")), Invitee(lender.email, Decimal("5"))]
+        )
+    assert list(refused.value.field_errors) == ["lenders[1].email"]
+    assert writes == []
+
+
+def test_a_full_loan_refuses_more_lenders_before_any_write(monkeypatch: pytest.MonkeyPatch, world: MemoryWorld) -> None:
+    loan, (_, actor), _ = loan_with(world)
+    with_open_slots(world, actor, loan.loan_id, 1)
+    writes = count_invitation_writes(monkeypatch, world)
+    with pytest.raises(ValidationFailed) as refused:
+        world.lending.add_lenders(actor, loan.loan_id, [Invitee(stranger_email(), Decimal("1")) for _ in range(2)])
+    assert refused.value.details == {"open_slots": 1}
+    assert writes == []
+
+
+def test_batch_items_the_rules_refuse_never_reach_the_store(
+    monkeypatch: pytest.MonkeyPatch, world: MemoryWorld
+) -> None:
+    loan, (_, actor), [(lender, _)] = loan_with(world, "100")
+    with_open_slots(world, actor, loan.loan_id, 2)
+    writes = count_invitation_writes(monkeypatch, world)
+    invitees = [Invitee(lender.email, Decimal("1"))] + [Invitee(stranger_email(), Decimal("1")) for _ in range(3)]
+    outcomes = world.lending.add_each(actor, loan.loan_id, invitees)
+    assert [outcome.error is None for outcome in outcomes] == [False, True, True, False]
+    assert writes == [1, 1]
+
+
+def test_a_participant_may_not_send_a_batch_on_the_loan_they_are_invited_to(world: MemoryWorld) -> None:
+    loan, _, [(_, lender)] = loan_with(world, "100")
+    with pytest.raises(Forbidden):
+        world.lending.add_each(lender, loan.loan_id, [Invitee(stranger_email(), Decimal("1"))])
