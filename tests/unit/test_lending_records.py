@@ -194,9 +194,9 @@ def count_invitation_writes(monkeypatch: pytest.MonkeyPatch, world: MemoryWorld)
     writes: list[int] = []
     write = world.store.add_participants
 
-    def counted(loan: Any, created: Any, actor: Any, now: Any) -> None:
+    def counted(loan: Any, created: Any, *rest: Any, **named: Any) -> None:
         writes.append(len(created))
-        write(loan, created, actor, now)
+        write(loan, created, *rest, **named)
 
     monkeypatch.setattr(world.store, "add_participants", counted)
     return writes
