@@ -81,3 +81,16 @@ def test_a_refused_claim_fails_the_message_after_claiming_the_rest() -> None:
     store.invitations = [replace(invitation(1))]
     store.refuse.clear()
     assert claims(store, page_size=2).claim(REQUEST) == 1
+
+
+def test_an_invitation_claimed_already_is_skipped_and_the_rest_of_its_page_claimed() -> None:
+    store = PagedStore([invitation(0), invitation(1, lender_id="someone"), invitation(2)])
+    assert claims(store, page_size=10).claim(REQUEST) == 2
+    assert [pid for pid, *_ in store.claimed] == ["p000", "p002"]
+
+
+def test_a_pending_claim_says_how_many_invitations_are_left_for_later() -> None:
+    store = PagedStore([invitation(n) for n in range(4)], refuse={"p000", "p002"})
+    with pytest.raises(ClaimsPending) as raised:
+        claims(store, page_size=10).claim(REQUEST)
+    assert raised.value.message.startswith("2 invitation(s)")
