@@ -4,6 +4,7 @@ the retry schedule, and the events a main-table change makes."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 
 import pytest
@@ -61,13 +62,25 @@ def resolver(*addresses: str):  # type: ignore[no-untyped-def]
         "::ffff:10.0.0.1",
         "2002:7f00:1::",  # 6to4 of 127.0.0.1
         "64:ff9b::a00:1",  # NAT64 of 10.0.0.1: not a global address
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, its client 10.0.0.1
+        "fe80::1%eth0",  # link-local with its zone, as getaddrinfo gives it
     ],
 )
 def test_non_public_addresses_are_refused(address: str) -> None:
     assert refusal(address) is not None
 
 
-@pytest.mark.parametrize("address", ["93.184.215.14", "8.8.8.8", "2606:4700:4700::1111", "100.128.0.1"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "93.184.215.14",
+        "8.8.8.8",
+        "2606:4700:4700::1111",
+        "100.128.0.1",
+        "2001:0:4136:e378:8000:63bf:a247:28f1",  # Teredo, judged by its client 93.184.215.14
+        "2606:4700:4700::6440:1",  # its last 32 bits read as IPv4 would be CGNAT; it is IPv6
+    ],
+)
 def test_public_addresses_are_accepted(address: str) -> None:
     assert refusal(address) is None
 
@@ -100,9 +113,12 @@ def test_an_unresolvable_host_is_refused() -> None:
         ("ftp://hooks.example.com/", "https"),
         ("https:///path", "host"),
         ("https://user:pw@hooks.example.com/", "credentials"),
+        ("https://user@hooks.example.com/", "credentials"),
+        ("https://:pw@hooks.example.com/", "credentials"),
         ("https://hooks.example.com/#frag", "fragment"),
         ("https://hooks.example.com:99999/", "malformed"),
         ("https://hooks.example.com/" + "a" * 2100, "too long"),
+        ("https://hooks.example.com/" + "a" * (2048 - 25), "too long"),  # 2049 characters
         ("http://127.0.0.1:8080/", "https"),  # loopback http only where the stage allows it
     ],
 )
@@ -111,10 +127,36 @@ def test_urls_refused_by_their_text(url: str, reason: str) -> None:
         parse_target(url, STRICT)
 
 
+@pytest.mark.parametrize(
+    ("url", "parts"),
+    [
+        ("https://Hooks.Example.COM./in", ("https", "hooks.example.com", 443, "/in")),
+        ("https://hooks.example.com", ("https", "hooks.example.com", 443, "/")),
+        ("https://hooks.example.com:8443/in?x=1&y=2", ("https", "hooks.example.com", 8443, "/in?x=1&y=2")),
+        ("https://hooks.example.com/" + "a" * (2048 - 26), ("https", "hooks.example.com", 443, "/" + "a" * 2022)),
+    ],
+)
+def test_a_url_is_read_into_the_canonical_host_port_and_request_path(url: str, parts: tuple[object, ...]) -> None:
+    target = parse_target(url, STRICT)
+    assert (target.scheme, target.host, target.port, target.path) == parts
+
+
+def test_the_resolver_is_asked_for_the_urls_host_and_port() -> None:
+    asked: list[tuple[str, int]] = []
+
+    def resolve(host: str, port: int) -> Sequence[str]:
+        asked.append((host, port))
+        return ["93.184.215.14"]
+
+    assert vetted_addresses(parse_target("https://Hooks.Example.com:8443/x", STRICT), resolve) == ["93.184.215.14"]
+    assert asked == [("hooks.example.com", 8443)]
+
+
 def test_the_local_policy_admits_http_to_the_loopback_literal_only() -> None:
     target = parse_target("http://127.0.0.1:8080/hook?x=1", LOCAL)
     assert (target.scheme, target.host, target.port, target.path) == ("http", "127.0.0.1", 8080, "/hook?x=1")
     assert vetted_addresses(target, resolver("10.0.0.1")) == ["127.0.0.1"]  # never resolved
+    assert parse_target("http://127.0.0.1/hook", LOCAL).port == 80
     with pytest.raises(UnsafeTarget):
         parse_target("http://localhost:8080/", LOCAL)
     with pytest.raises(UnsafeTarget):
@@ -124,7 +166,9 @@ def test_the_local_policy_admits_http_to_the_loopback_literal_only() -> None:
 def test_checked_url_names_the_field() -> None:
     with pytest.raises(ValidationFailed) as refused:
         checked_url("https://internal.example/", STRICT, resolver("192.168.0.10"))
-    assert "url" in refused.value.field_errors
+    # The client learns why, in the message and under the field.
+    assert "private" in refused.value.message
+    assert "private" in refused.value.field_errors["url"][0]
     assert checked_url("https://hooks.example.com", STRICT, resolver("93.184.215.14")) == "https://hooks.example.com"
     assert parse_target("https://Hooks.Example.com.", STRICT).port == 443
 
@@ -169,7 +213,8 @@ def test_waits_are_jittered_within_a_fifth_and_end_with_the_schedule() -> None:
 def test_message_ids_are_stable_per_change_and_subscription() -> None:
     assert message_id_of("e1", "loan.funded", "w1") == message_id_of("e1", "loan.funded", "w1")
     assert message_id_of("e1", "loan.funded", "w1") != message_id_of("e1", "loan.funded", "w2")
-    assert message_id_of("e1", "loan.funded", "w1").startswith("msg_")
+    assert message_id_of("e1", "loan.funded", "w1") != message_id_of("e2", "loan.funded", "w1")
+    assert re.fullmatch(r"msg_[0-9a-f]{32}", message_id_of("e1", "loan.funded", "w1"))
 
 
 LOAN = {
