@@ -11,7 +11,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from lendbridge.data.webhook_adapters import resolve
-from lendbridge.domain.webhook_events import events_of, viewer_change
+from lendbridge.domain.webhook_events import ViewerChange, WebhookEvent, events_of, viewer_change
 from lendbridge.domain.webhook_rules import (
     REAL_SCHEDULE_S,
     UnsafeTarget,
@@ -272,6 +272,26 @@ def test_participant_events_go_to_the_borrower_and_the_lender_with_ids_and_amoun
     assert declined.type == "participant.declined"
 
 
+BOOKING = {
+    "entity": "booking",
+    "booking_id": "K1",
+    "product_id": "sme-term",
+    "customer_name": "Acme Ltd",
+    "created_by": "O",
+    "status": "DRAFT",
+    "amount": 5,
+    "currency": "EUR",
+}
+EXTRACTION = {
+    "entity": "extraction",
+    "extraction_id": "X",
+    "booking_id": "K1",
+    "document_id": "D",
+    "created_by": "O",
+    "status": "RUNNING",
+}
+
+
 def test_booking_and_extraction_events_go_to_their_creator() -> None:
     draft = {
         "entity": "booking",
@@ -302,3 +322,81 @@ def test_lenders_see_their_loans_events_until_removed() -> None:
     assert removed is not None
     assert not removed.sees
     assert viewer_change(None, LOAN) is None
+
+
+def test_each_event_carries_its_change_id_time_audience_and_documented_data() -> None:
+    at = {"updated_at": "2026-11-30T10:00:00Z"}
+    assert events_of("e1", None, {**LOAN, **at}, "2026-11-30T10:00:01Z") == [
+        WebhookEvent(
+            "e1",
+            "loan.created",
+            "2026-11-30T10:00:00Z",
+            {"loan_id": "L", "status": "FUNDING", "amount": "1000.00", "total_funded": "0.00"},
+            frozenset({"B"}),
+            loan_id="L",
+        )
+    ]
+    claimed = {**PARTICIPANT, "lender_id": "K"}
+    assert events_of("e2", claimed, {**claimed, **at, "status": "ACCEPTED"}, "t") == [
+        WebhookEvent(
+            "e2",
+            "participant.accepted",
+            "2026-11-30T10:00:00Z",
+            {"loan_id": "L", "participant_id": "P", "contribution_amount": "250.00", "status": "ACCEPTED"},
+            frozenset({"B", "K"}),
+        )
+    ]
+    assert events_of("e3", BOOKING, {**BOOKING, **at, "status": "BOOKED"}, "t") == [
+        WebhookEvent(
+            "e3",
+            "booking.booked",
+            "2026-11-30T10:00:00Z",
+            {"booking_id": "K1", "product_id": "sme-term", "amount": "5.00", "currency": "EUR"},
+            frozenset({"O"}),
+        )
+    ]
+    assert events_of("e4", EXTRACTION, {**EXTRACTION, **at, "status": "FAILED"}, "t") == [
+        WebhookEvent(
+            "e4",
+            "extraction.failed",
+            "2026-11-30T10:00:00Z",
+            {"extraction_id": "X", "booking_id": "K1", "document_id": "D", "status": "FAILED"},
+            frozenset({"O"}),
+        )
+    ]
+
+
+def test_an_image_without_a_change_time_takes_the_streams() -> None:
+    (created,) = events_of("e1", None, LOAN, "2026-11-30T00:00:00Z")
+    assert created.occurred_at == "2026-11-30T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("image", "status"),
+    [
+        (LOAN, "CANCELLED"),
+        (PARTICIPANT, "ACCEPTED"),
+        (BOOKING, "BOOKED"),
+        (EXTRACTION, "SUCCEEDED"),
+    ],
+)
+def test_a_status_is_announced_once_not_at_each_later_change(image: dict[str, object], status: str) -> None:
+    reached = {**image, "status": status}
+    assert len(events_of("e1", image, reached, "t")) == 1
+    assert events_of("e2", reached, {**reached, "updated_at": "later"}, "t") == []
+
+
+def test_an_image_without_an_owner_or_an_amount_reaches_no_one_and_carries_null() -> None:
+    ownerless = {key: value for key, value in LOAN.items() if key not in ("borrower_id", "total_funded")}
+    (created,) = events_of("e1", None, ownerless, "t")
+    assert created.audience == frozenset()
+    assert created.data["total_funded"] is None
+    unowned = {key: value for key, value in BOOKING.items() if key != "created_by"}
+    (booked,) = events_of("e2", unowned, {**unowned, "status": "BOOKED"}, "t")
+    assert booked.audience == frozenset()
+
+
+def test_a_participation_that_disappears_stops_the_lender_seeing_the_loan() -> None:
+    claimed = {**PARTICIPANT, "lender_id": "K"}
+    assert viewer_change(claimed, None) == ViewerChange("L", "K", False)
+    assert viewer_change(None, None) is None
