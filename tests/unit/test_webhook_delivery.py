@@ -459,8 +459,9 @@ def test_every_attempt_is_recorded_with_its_event_its_plan_and_a_30_day_expiry()
         WebhookEvent("e1", "loan.funded", "2026-11-30T12:00:00Z", {"loan_id": "L"}, frozenset({"B"}))
     )
     started = world.clock.now
-    (pending,) = world.store.attempts.values()
+    ((key, pending),) = world.store.attempts.items()
     assert (pending.outcome, pending.event_type, pending.attempted_at) == (Outcome.PENDING, "loan.funded", None)
+    assert world.store.expires[key] == started + timedelta(days=30)
     assert pending.next_attempt_at == started  # an aware time: the first attempt is due at once
     world.run_queue(world.deliverer((0, 5)))
     first, second = _attempt(world, subscription.webhook_id, 1), _attempt(world, subscription.webhook_id, 2)
