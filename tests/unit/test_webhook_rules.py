@@ -4,13 +4,14 @@ the retry schedule, and the events a main-table change makes."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from lendbridge.data.webhook_adapters import resolve
-from lendbridge.domain.webhook_events import events_of, viewer_change
+from lendbridge.domain.webhook_events import ViewerChange, WebhookEvent, events_of, viewer_change
 from lendbridge.domain.webhook_rules import (
     REAL_SCHEDULE_S,
     UnsafeTarget,
@@ -61,13 +62,25 @@ def resolver(*addresses: str):  # type: ignore[no-untyped-def]
         "::ffff:10.0.0.1",
         "2002:7f00:1::",  # 6to4 of 127.0.0.1
         "64:ff9b::a00:1",  # NAT64 of 10.0.0.1: not a global address
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, its client 10.0.0.1
+        "fe80::1%eth0",  # link-local with its zone, as getaddrinfo gives it
     ],
 )
 def test_non_public_addresses_are_refused(address: str) -> None:
     assert refusal(address) is not None
 
 
-@pytest.mark.parametrize("address", ["93.184.215.14", "8.8.8.8", "2606:4700:4700::1111", "100.128.0.1"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "93.184.215.14",
+        "8.8.8.8",
+        "2606:4700:4700::1111",
+        "100.128.0.1",
+        "2001:0:4136:e378:8000:63bf:a247:28f1",  # Teredo, judged by its client 93.184.215.14
+        "2606:4700:4700::6440:1",  # its last 32 bits read as IPv4 would be CGNAT; it is IPv6
+    ],
+)
 def test_public_addresses_are_accepted(address: str) -> None:
     assert refusal(address) is None
 
@@ -100,9 +113,12 @@ def test_an_unresolvable_host_is_refused() -> None:
         ("ftp://hooks.example.com/", "https"),
         ("https:///path", "host"),
         ("https://user:pw@hooks.example.com/", "credentials"),
+        ("https://user@hooks.example.com/", "credentials"),
+        ("https://:pw@hooks.example.com/", "credentials"),
         ("https://hooks.example.com/#frag", "fragment"),
         ("https://hooks.example.com:99999/", "malformed"),
         ("https://hooks.example.com/" + "a" * 2100, "too long"),
+        ("https://hooks.example.com/" + "a" * (2048 - 25), "too long"),  # 2049 characters
         ("http://127.0.0.1:8080/", "https"),  # loopback http only where the stage allows it
     ],
 )
@@ -111,10 +127,36 @@ def test_urls_refused_by_their_text(url: str, reason: str) -> None:
         parse_target(url, STRICT)
 
 
+@pytest.mark.parametrize(
+    ("url", "parts"),
+    [
+        ("https://Hooks.Example.COM./in", ("https", "hooks.example.com", 443, "/in")),
+        ("https://hooks.example.com", ("https", "hooks.example.com", 443, "/")),
+        ("https://hooks.example.com:8443/in?x=1&y=2", ("https", "hooks.example.com", 8443, "/in?x=1&y=2")),
+        ("https://hooks.example.com/" + "a" * (2048 - 26), ("https", "hooks.example.com", 443, "/" + "a" * 2022)),
+    ],
+)
+def test_a_url_is_read_into_the_canonical_host_port_and_request_path(url: str, parts: tuple[object, ...]) -> None:
+    target = parse_target(url, STRICT)
+    assert (target.scheme, target.host, target.port, target.path) == parts
+
+
+def test_the_resolver_is_asked_for_the_urls_host_and_port() -> None:
+    asked: list[tuple[str, int]] = []
+
+    def resolve(host: str, port: int) -> Sequence[str]:
+        asked.append((host, port))
+        return ["93.184.215.14"]
+
+    assert vetted_addresses(parse_target("https://Hooks.Example.com:8443/x", STRICT), resolve) == ["93.184.215.14"]
+    assert asked == [("hooks.example.com", 8443)]
+
+
 def test_the_local_policy_admits_http_to_the_loopback_literal_only() -> None:
     target = parse_target("http://127.0.0.1:8080/hook?x=1", LOCAL)
     assert (target.scheme, target.host, target.port, target.path) == ("http", "127.0.0.1", 8080, "/hook?x=1")
     assert vetted_addresses(target, resolver("10.0.0.1")) == ["127.0.0.1"]  # never resolved
+    assert parse_target("http://127.0.0.1/hook", LOCAL).port == 80
     with pytest.raises(UnsafeTarget):
         parse_target("http://localhost:8080/", LOCAL)
     with pytest.raises(UnsafeTarget):
@@ -124,7 +166,9 @@ def test_the_local_policy_admits_http_to_the_loopback_literal_only() -> None:
 def test_checked_url_names_the_field() -> None:
     with pytest.raises(ValidationFailed) as refused:
         checked_url("https://internal.example/", STRICT, resolver("192.168.0.10"))
-    assert "url" in refused.value.field_errors
+    # The client learns why, in the message and under the field.
+    assert "private" in refused.value.message
+    assert "private" in refused.value.field_errors["url"][0]
     assert checked_url("https://hooks.example.com", STRICT, resolver("93.184.215.14")) == "https://hooks.example.com"
     assert parse_target("https://Hooks.Example.com.", STRICT).port == 443
 
@@ -169,7 +213,8 @@ def test_waits_are_jittered_within_a_fifth_and_end_with_the_schedule() -> None:
 def test_message_ids_are_stable_per_change_and_subscription() -> None:
     assert message_id_of("e1", "loan.funded", "w1") == message_id_of("e1", "loan.funded", "w1")
     assert message_id_of("e1", "loan.funded", "w1") != message_id_of("e1", "loan.funded", "w2")
-    assert message_id_of("e1", "loan.funded", "w1").startswith("msg_")
+    assert message_id_of("e1", "loan.funded", "w1") != message_id_of("e2", "loan.funded", "w1")
+    assert re.fullmatch(r"msg_[0-9a-f]{32}", message_id_of("e1", "loan.funded", "w1"))
 
 
 LOAN = {
@@ -227,6 +272,26 @@ def test_participant_events_go_to_the_borrower_and_the_lender_with_ids_and_amoun
     assert declined.type == "participant.declined"
 
 
+BOOKING = {
+    "entity": "booking",
+    "booking_id": "K1",
+    "product_id": "sme-term",
+    "customer_name": "Acme Ltd",
+    "created_by": "O",
+    "status": "DRAFT",
+    "amount": 5,
+    "currency": "EUR",
+}
+EXTRACTION = {
+    "entity": "extraction",
+    "extraction_id": "X",
+    "booking_id": "K1",
+    "document_id": "D",
+    "created_by": "O",
+    "status": "RUNNING",
+}
+
+
 def test_booking_and_extraction_events_go_to_their_creator() -> None:
     draft = {
         "entity": "booking",
@@ -257,3 +322,81 @@ def test_lenders_see_their_loans_events_until_removed() -> None:
     assert removed is not None
     assert not removed.sees
     assert viewer_change(None, LOAN) is None
+
+
+def test_each_event_carries_its_change_id_time_audience_and_documented_data() -> None:
+    at = {"updated_at": "2026-11-30T10:00:00Z"}
+    assert events_of("e1", None, {**LOAN, **at}, "2026-11-30T10:00:01Z") == [
+        WebhookEvent(
+            "e1",
+            "loan.created",
+            "2026-11-30T10:00:00Z",
+            {"loan_id": "L", "status": "FUNDING", "amount": "1000.00", "total_funded": "0.00"},
+            frozenset({"B"}),
+            loan_id="L",
+        )
+    ]
+    claimed = {**PARTICIPANT, "lender_id": "K"}
+    assert events_of("e2", claimed, {**claimed, **at, "status": "ACCEPTED"}, "t") == [
+        WebhookEvent(
+            "e2",
+            "participant.accepted",
+            "2026-11-30T10:00:00Z",
+            {"loan_id": "L", "participant_id": "P", "contribution_amount": "250.00", "status": "ACCEPTED"},
+            frozenset({"B", "K"}),
+        )
+    ]
+    assert events_of("e3", BOOKING, {**BOOKING, **at, "status": "BOOKED"}, "t") == [
+        WebhookEvent(
+            "e3",
+            "booking.booked",
+            "2026-11-30T10:00:00Z",
+            {"booking_id": "K1", "product_id": "sme-term", "amount": "5.00", "currency": "EUR"},
+            frozenset({"O"}),
+        )
+    ]
+    assert events_of("e4", EXTRACTION, {**EXTRACTION, **at, "status": "FAILED"}, "t") == [
+        WebhookEvent(
+            "e4",
+            "extraction.failed",
+            "2026-11-30T10:00:00Z",
+            {"extraction_id": "X", "booking_id": "K1", "document_id": "D", "status": "FAILED"},
+            frozenset({"O"}),
+        )
+    ]
+
+
+def test_an_image_without_a_change_time_takes_the_streams() -> None:
+    (created,) = events_of("e1", None, LOAN, "2026-11-30T00:00:00Z")
+    assert created.occurred_at == "2026-11-30T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("image", "status"),
+    [
+        (LOAN, "CANCELLED"),
+        (PARTICIPANT, "ACCEPTED"),
+        (BOOKING, "BOOKED"),
+        (EXTRACTION, "SUCCEEDED"),
+    ],
+)
+def test_a_status_is_announced_once_not_at_each_later_change(image: dict[str, object], status: str) -> None:
+    reached = {**image, "status": status}
+    assert len(events_of("e1", image, reached, "t")) == 1
+    assert events_of("e2", reached, {**reached, "updated_at": "later"}, "t") == []
+
+
+def test_an_image_without_an_owner_or_an_amount_reaches_no_one_and_carries_null() -> None:
+    ownerless = {key: value for key, value in LOAN.items() if key not in ("borrower_id", "total_funded")}
+    (created,) = events_of("e1", None, ownerless, "t")
+    assert created.audience == frozenset()
+    assert created.data["total_funded"] is None
+    unowned = {key: value for key, value in BOOKING.items() if key != "created_by"}
+    (booked,) = events_of("e2", unowned, {**unowned, "status": "BOOKED"}, "t")
+    assert booked.audience == frozenset()
+
+
+def test_a_participation_that_disappears_stops_the_lender_seeing_the_loan() -> None:
+    claimed = {**PARTICIPANT, "lender_id": "K"}
+    assert viewer_change(claimed, None) == ViewerChange("L", "K", False)
+    assert viewer_change(None, None) is None
