@@ -105,3 +105,27 @@ def test_the_extractor_loads_pypdf_and_pillow_only_for_a_document_that_needs_the
     ]
     assert isinstance(modules, list)
     assert [name for name in modules if name.split(".")[0] in ("pypdf", "PIL")] == []
+
+
+# Functions that read no request and no queued message validated by pydantic: the only reason
+# they had to load pydantic (about 55 ms of CPU) was their settings.
+PYDANTIC_FREE = [
+    f"lendbridge.handlers.{name}" for name in ("integrity", "loan_stream", "webhook_events", "webhook_delivery")
+]
+API = (*API_HANDLERS, "lendbridge.handlers.bookings", "lendbridge.handlers.webhooks")
+WORKERS = [module for module in HANDLERS if module not in API]
+
+
+@pytest.mark.parametrize("module", WORKERS)
+def test_a_function_that_answers_no_request_loads_no_resolver(module: str) -> None:
+    loaded = imported(module)["modules"]
+    assert isinstance(loaded, list)
+    edge = ("aws_lambda_powertools.event_handler", "lendbridge.http")
+    assert [name for name in loaded if name.startswith(edge)] == []
+
+
+@pytest.mark.parametrize("module", PYDANTIC_FREE)
+def test_settings_alone_do_not_load_pydantic(module: str) -> None:
+    loaded = imported(module)["modules"]
+    assert isinstance(loaded, list)
+    assert [name for name in loaded if name.split(".")[0] in ("pydantic", "pydantic_core")] == []
