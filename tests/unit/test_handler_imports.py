@@ -143,3 +143,17 @@ def test_booking_sheet_rules_are_built_when_a_field_is_first_checked(module: str
         "extra = [any(before), booking_sheet._RULES['currency'].pydantic_complete]"
     )
     assert imported(module, extra)["extra"] == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("module", "others"),
+    [
+        ("lendbridge.handlers.accounts", "lendbridge.schemas.loans"),
+        ("lendbridge.handlers.loans", "lendbridge.schemas.accounts"),
+        ("lendbridge.handlers.lender", "lendbridge.schemas.accounts"),
+    ],
+)
+def test_a_function_loads_no_other_functions_response_models(module: str, others: str) -> None:
+    loaded = imported(module)["modules"]
+    assert isinstance(loaded, list)
+    assert others not in loaded

@@ -1,4 +1,6 @@
-"""How the domain's objects are shown: every response model of the API is filled here.
+"""How the domain's objects are shown: every response model of the loans and lender routes is
+filled here (the accounts routes' in ``account_presenters``, so neither function loads the
+other's models at its cold start).
 
 Each presenter returns the pydantic model the route documents; ``lendbridge.http.envelope``
 puts it in the contract's envelope. Money is text with two places, times are ISO 8601 UTC,
@@ -11,11 +13,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from lendbridge.domain.accounts import Tokens, UserProfile
 from lendbridge.domain.history import AuditEntry, FundingPoint, VersionRecord
 from lendbridge.domain.loans import Loan, Participant
 from lendbridge.domain.money import as_text
-from lendbridge.schemas.accounts import AccessTokenOut, MessageOut, ProfileOut, TokensOut, UserOut
 from lendbridge.schemas.loans import (
     AchOut,
     AddLendersOut,
@@ -211,30 +211,3 @@ def audit_entry(entry: AuditEntry) -> AuditEntryOut:
         user_agent=entry.user_agent,
         request_id=entry.request_id,
     )
-
-
-def user(profile: UserProfile) -> UserOut:
-    return UserOut(user_id=profile.user_id, email=profile.email, full_name=profile.full_name)
-
-
-def profile(shown: UserProfile) -> ProfileOut:
-    return ProfileOut(
-        user_id=shown.user_id, email=shown.email, full_name=shown.full_name, created_at=iso(shown.created_at)
-    )
-
-
-def tokens(issued: Tokens) -> TokensOut:
-    return TokensOut(
-        access_token=issued.access_token,
-        token_type=issued.token_type,
-        expires_in=issued.expires_in,
-        refresh_token=issued.refresh_token,
-    )
-
-
-def access_token(issued: Tokens) -> AccessTokenOut:
-    return AccessTokenOut(access_token=issued.access_token, token_type=issued.token_type, expires_in=issued.expires_in)
-
-
-def message(text: str) -> MessageOut:
-    return MessageOut(message=text)
