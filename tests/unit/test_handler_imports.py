@@ -157,3 +157,8 @@ def test_a_function_loads_no_other_functions_response_models(module: str, others
     loaded = imported(module)["modules"]
     assert isinstance(loaded, list)
     assert others not in loaded
+
+
+def test_liveness_loads_none_of_the_adapters_readiness_probes() -> None:
+    extra = "extra = [m for m in sys.modules if m.startswith(('lendbridge.data.', 'lendbridge.domain.accounts'))]"
+    assert imported("lendbridge.handlers.health", extra)["extra"] == []
