@@ -151,6 +151,7 @@ def test_booking_sheet_rules_are_built_when_a_field_is_first_checked(module: str
         ("lendbridge.handlers.accounts", "lendbridge.schemas.loans"),
         ("lendbridge.handlers.loans", "lendbridge.schemas.accounts"),
         ("lendbridge.handlers.lender", "lendbridge.schemas.accounts"),
+        ("lendbridge.handlers.bookings", "lendbridge.schemas.loans"),
     ],
 )
 def test_a_function_loads_no_other_functions_response_models(module: str, others: str) -> None:

@@ -18,8 +18,7 @@ from lendbridge.domain.bookings import (
 )
 from lendbridge.domain.money import as_text
 from lendbridge.domain.products import PRODUCT_ID_PATTERN, Product
-from lendbridge.schemas.common import ASCII_DECIMAL, Omittable, PlainText, Strict
-from lendbridge.schemas.loans import TermMonths
+from lendbridge.schemas.common import ASCII_DECIMAL, Omittable, PlainText, Strict, TermMonths
 from lendbridge.timestamps import iso
 
 # Letters (Latin, accented included), digits, spaces, '-' and '.', with a letter or digit
