@@ -196,3 +196,13 @@ def test_settings_are_frozen() -> None:
     settings = LendingSettings.from_env(LENDING_ENV)
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.main_table = "other"  # type: ignore[misc]
+
+
+def test_a_field_of_a_type_no_variable_can_hold_is_a_programming_error() -> None:
+    from lendbridge.settings import FunctionSettings
+
+    class Odd(FunctionSettings):
+        retries: int
+
+    with pytest.raises(TypeError, match="cannot be read as"):
+        Odd.from_env({"RETRIES": "3"})
