@@ -111,18 +111,77 @@ def test_the_extractor_loads_pypdf_and_pillow_only_for_a_document_that_needs_the
 
 
 @pytest.mark.parametrize(
-    ("module", "not_loaded"),
+    ("module", "presenters", "not_loaded"),
     [
-        ("lendbridge.handlers.loans", ("lendbridge.schemas.bookings", "lendbridge.schemas.accounts")),
-        ("lendbridge.handlers.lender", ("lendbridge.schemas.bookings", "lendbridge.schemas.accounts")),
-        ("lendbridge.handlers.accounts", ("lendbridge.schemas.bookings",)),
-        ("lendbridge.handlers.bookings", ("lendbridge.schemas.accounts",)),
+        ("lendbridge.handlers.loans", "presenters", ("lendbridge.schemas.bookings", "lendbridge.schemas.accounts")),
+        ("lendbridge.handlers.lender", "presenters", ("lendbridge.schemas.bookings", "lendbridge.schemas.accounts")),
+        ("lendbridge.handlers.accounts", "account_presenters", ("lendbridge.schemas.bookings",)),
+        ("lendbridge.handlers.bookings", "booking_presenters", ("lendbridge.schemas.accounts",)),
     ],
 )
-def test_the_shared_presenters_load_only_the_models_a_function_shows(module: str, not_loaded: tuple[str, ...]) -> None:
-    # schemas/presenters.py serves every API function; the booking models alone would add ~60 ms
-    # to the lending and account functions' imports, so their presenters import them when called.
+def test_each_function_loads_the_presenters_of_the_models_it_shows_only(
+    module: str, presenters: str, not_loaded: tuple[str, ...]
+) -> None:
+    # The booking models alone would add ~60 ms to the lending functions' imports.
     modules = imported(module)["modules"]
     assert isinstance(modules, list)
-    assert "lendbridge.schemas.presenters" in modules
+    assert f"lendbridge.schemas.{presenters}" in modules
     assert [name for name in not_loaded if name in modules] == []
+
+
+# Functions that read no request and no queued message validated by pydantic: the only reasons
+# they had to load pydantic (about 55 ms of CPU) were their settings and, for the sign-up
+# trigger, the claim message it writes.
+PYDANTIC_FREE = [
+    f"lendbridge.handlers.{name}"
+    for name in ("integrity", "loan_stream", "webhook_events", "webhook_delivery", "cognito_triggers")
+]
+API = (*API_HANDLERS, "lendbridge.handlers.bookings", "lendbridge.handlers.webhooks")
+WORKERS = [module for module in HANDLERS if module not in API]
+
+
+@pytest.mark.parametrize("module", WORKERS)
+def test_a_function_that_answers_no_request_loads_no_resolver(module: str) -> None:
+    loaded = imported(module)["modules"]
+    assert isinstance(loaded, list)
+    edge = ("aws_lambda_powertools.event_handler", "lendbridge.http")
+    assert [name for name in loaded if name.startswith(edge)] == []
+
+
+@pytest.mark.parametrize("module", PYDANTIC_FREE)
+def test_settings_alone_do_not_load_pydantic(module: str) -> None:
+    loaded = imported(module)["modules"]
+    assert isinstance(loaded, list)
+    assert [name for name in loaded if name.split(".")[0] in ("pydantic", "pydantic_core")] == []
+
+
+@pytest.mark.parametrize("module", ["lendbridge.handlers.upload_events", "lendbridge.handlers.bookings"])
+def test_booking_sheet_rules_are_built_when_a_field_is_first_checked(module: str) -> None:
+    # Fourteen validators (about 10 ms of CPU) that the upload worker and the read routes never use.
+    extra = (
+        "from lendbridge.domain import booking_sheet\n"
+        "before = [rule.pydantic_complete for rule in booking_sheet._RULES.values()]\n"
+        "booking_sheet.normalise_value('currency', 'usd')\n"
+        "extra = [any(before), booking_sheet._RULES['currency'].pydantic_complete]"
+    )
+    assert imported(module, extra)["extra"] == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("module", "others"),
+    [
+        ("lendbridge.handlers.accounts", "lendbridge.schemas.loans"),
+        ("lendbridge.handlers.loans", "lendbridge.schemas.accounts"),
+        ("lendbridge.handlers.lender", "lendbridge.schemas.accounts"),
+        ("lendbridge.handlers.bookings", "lendbridge.schemas.loans"),
+    ],
+)
+def test_a_function_loads_no_other_functions_response_models(module: str, others: str) -> None:
+    loaded = imported(module)["modules"]
+    assert isinstance(loaded, list)
+    assert others not in loaded
+
+
+def test_liveness_loads_none_of_the_adapters_readiness_probes() -> None:
+    extra = "extra = [m for m in sys.modules if m.startswith(('lendbridge.data.', 'lendbridge.domain.accounts'))]"
+    assert imported("lendbridge.handlers.health", extra)["extra"] == []

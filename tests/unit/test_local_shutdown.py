@@ -22,9 +22,12 @@ from local.shutdown import stop_together
 from local.workers import FunctionPool, Invocation
 
 SLOW_HANDLER = """
+import pathlib
 import time
 
 def handler(event, context):
+    if event.get("started"):
+        pathlib.Path(event["started"]).touch()
     time.sleep(event["sleep_s"])
     return {"slept": event["sleep_s"]}
 """
@@ -100,9 +103,17 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def wait_for(marker: Path) -> None:
+    """Until the slow handler has started (a fixed pause is too short on a loaded machine)."""
+    waited = time.monotonic()
+    while not marker.exists() and time.monotonic() - waited < 20:
+        time.sleep(0.05)
+    assert marker.exists(), "the invocation never started"
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_pools_stop_together_letting_the_invocation_under_way_finish(
-    slow_function: tuple[Function, dict[str, str]],
+    slow_function: tuple[Function, dict[str, str]], tmp_path: Path
 ) -> None:
     function, env = slow_function
     pools = [FunctionPool(function, env, lambda _line: None, 2, reload_code=False) for _ in range(3)]
@@ -110,9 +121,12 @@ def test_pools_stop_together_letting_the_invocation_under_way_finish(
         pool.warm()
     busy = pools[0]
     outcome: list[Invocation] = []
-    running = threading.Thread(target=lambda: outcome.append(busy.invoke({"sleep_s": 1.5})))
+    started_marker = tmp_path / "started"
+    running = threading.Thread(
+        target=lambda: outcome.append(busy.invoke({"sleep_s": 1.5, "started": str(started_marker)}))
+    )
     running.start()
-    time.sleep(0.5)  # the invocation runs in a worker of the first pool
+    wait_for(started_marker)  # the invocation runs in a worker of the first pool
     workers = processes_of(pools)
     assert len(workers) == 3
 
@@ -123,7 +137,7 @@ def test_pools_stop_together_letting_the_invocation_under_way_finish(
 
     assert outcome[0].ok, "finished, not killed"
     assert outcome[0].result == {"slept": 1.5}
-    assert took < 4, took
+    assert took < 8, took  # the 1.5 s invocation, not the 10 s deadline (margin for a loaded machine)
     assert [pid for pid in workers if alive(pid)] == []
     refused = busy.invoke({"sleep_s": 0})
     assert refused.error is not None
@@ -131,19 +145,25 @@ def test_pools_stop_together_letting_the_invocation_under_way_finish(
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_a_worker_still_running_at_the_deadline_is_killed(slow_function: tuple[Function, dict[str, str]]) -> None:
+def test_a_worker_still_running_at_the_deadline_is_killed(
+    slow_function: tuple[Function, dict[str, str]], tmp_path: Path
+) -> None:
     function, env = slow_function
     pool = FunctionPool(function, env, lambda _line: None, 1, reload_code=False)
     pool.warm()
     [pid] = pool.pids()
     outcome: list[Invocation] = []
-    running = threading.Thread(target=lambda: outcome.append(pool.invoke({"sleep_s": 30})))
+    started_marker = tmp_path / "started"
+    event = {"sleep_s": 30, "started": str(started_marker)}
+    running = threading.Thread(target=lambda: outcome.append(pool.invoke(event)))
     running.start()
-    time.sleep(0.5)
+    wait_for(started_marker)
 
     started = time.monotonic()
     stop_together([pool], timeout_s=1, log=lambda _line: None)
-    assert time.monotonic() - started < 4
+    # Far below the 30 s the invocation would take: it was killed at the deadline (the margin
+    # is for a loaded machine, where ending a process can itself take seconds).
+    assert time.monotonic() - started < 10
     running.join(timeout=5)
     assert not alive(pid)
     assert outcome[0].error is not None

@@ -130,3 +130,21 @@ def test_a_failed_hand_off_fails_the_confirmation(queue: tuple[Any, str, AwsCall
     sqs.delete_queue(QueueUrl=url)
     with pytest.raises(Exception, match="NonExistentQueue|does not exist"):
         cognito_triggers.handler(confirmation_event(), FakeContext())
+
+
+def test_what_the_trigger_hands_off_is_what_the_claim_worker_reads(queue: tuple[Any, str, AwsCalls]) -> None:
+    # The two sides no longer share a model: the trigger writes with the standard library.
+    from lendbridge.data.claim_messages import claim_request_of
+    from lendbridge.domain.claims import ClaimRequest
+
+    sqs, url, _ = queue
+    event = confirmation_event()
+    event["request"]["userAttributes"]["name"] = "Zoë Ångström"
+    cognito_triggers.handler(event, FakeContext())
+    [received] = sqs.receive_message(QueueUrl=url).get("Messages", [])
+    assert claim_request_of(received["Body"]) == ClaimRequest(
+        user_id="0f5c0c46-1111-2222-3333-444455556666",
+        email_digest=hashlib.sha256(b"ada.lovelace@example.com").hexdigest(),
+        full_name="Zoë Ångström",
+        request_id="test-invocation",
+    )

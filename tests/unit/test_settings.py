@@ -147,7 +147,7 @@ def test_the_webhook_workers_without_their_settings_fail_the_whole_batch(no_webh
 
 
 def test_a_retry_schedule_must_start_at_once() -> None:
-    from lendbridge.wiring.webhooks import DeliverySettings
+    from lendbridge.wiring.webhook_workers import DeliverySettings
 
     env = {
         "WEBHOOKS_TABLE": "webhooks-table",
@@ -160,3 +160,49 @@ def test_a_retry_schedule_must_start_at_once() -> None:
     assert DeliverySettings.from_env(env).webhook_retry_schedule == "0,5,300"
     with pytest.raises(MisconfiguredFunction, match="WEBHOOK_RETRY_SCHEDULE is malformed"):
         DeliverySettings.from_env({**env, "WEBHOOK_RETRY_SCHEDULE": "5,300"})
+
+
+def test_a_parsed_variable_that_does_not_parse_is_named_without_its_text() -> None:
+    from lendbridge.wiring.rate_limits import RateLimitSettings
+
+    env = {"RATE_LIMIT_TABLE": "counters", "RATE_LIMIT_KEY_SECRET_ID": "arn:key", "RATE_LIMITS": '{"caller": "s3cr3t"}'}
+    with pytest.raises(MisconfiguredFunction) as raised:
+        RateLimitSettings.from_env(env)
+    assert str(raised.value) == "RateLimitSettings: RATE_LIMITS is malformed (expected a JSON rate-limit policy)"
+
+
+def test_optional_variables_may_be_absent_but_not_empty() -> None:
+    from lendbridge.wiring.rate_limits import RateLimitSettings
+
+    assert RateLimitSettings.from_env({}).rate_limit_table is None
+    with pytest.raises(MisconfiguredFunction, match="^RateLimitSettings: RATE_LIMIT_TABLE is empty$"):
+        RateLimitSettings.from_env({"RATE_LIMIT_TABLE": ""})
+
+
+@pytest.mark.parametrize(("text", "value"), [("true", True), ("True", True), ("1", True), ("no", False), ("0", False)])
+def test_booleans_take_the_usual_spellings(text: str, value: bool) -> None:
+    assert AccountsSettings.from_env({**ACCOUNTS_ENV, "AUTO_CONFIRM_EMAIL": text}).auto_confirm_email is value
+
+
+def test_a_pattern_must_match_the_whole_value() -> None:
+    # A trailing newline (a heredoc in a deploy script) is not part of a table name.
+    with pytest.raises(MisconfiguredFunction, match="MAIN_TABLE is malformed"):
+        LendingSettings.from_env({**LENDING_ENV, "MAIN_TABLE": "lendbridge-dev-MainTable\n"})
+
+
+def test_settings_are_frozen() -> None:
+    import dataclasses
+
+    settings = LendingSettings.from_env(LENDING_ENV)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.main_table = "other"  # type: ignore[misc]
+
+
+def test_a_field_of_a_type_no_variable_can_hold_is_a_programming_error() -> None:
+    from lendbridge.settings import FunctionSettings
+
+    class Odd(FunctionSettings):
+        retries: int
+
+    with pytest.raises(TypeError, match="cannot be read as"):
+        Odd.from_env({"RETRIES": "3"})

@@ -25,7 +25,7 @@ from lendbridge.http.conditional import (
     stop_if_current,
 )
 from lendbridge.http.request_context import client_of, header, request_context
-from lendbridge.schemas import presenters
+from lendbridge.schemas import account_presenters
 from lendbridge.schemas.accounts import (
     AccessTokenOut,
     ChallengeRequest,
@@ -66,7 +66,8 @@ def register(body: Annotated[RegisterRequest, Body()]) -> Response[Success[UserO
     profile = accounts.get().register(body.email, body.password, body.full_name, current.request_id(app))
     logger.info("user_registered", extra={"user_id": profile.user_id})
     # The new account's resource is the caller's own profile (the contract has no /users/{id}).
-    return envelope.created(presenters.user(profile), envelope.location(app.current_event.raw_event, "/v1/users/me"))
+    location = envelope.location(app.current_event.raw_event, "/v1/users/me")
+    return envelope.created(account_presenters.user(profile), location)
 
 
 @app.post(
@@ -82,7 +83,8 @@ def register(body: Annotated[RegisterRequest, Body()]) -> Response[Success[UserO
     responses=responses(200, Success[TokensOut], 401, 403, body=True),
 )
 def login(body: Annotated[LoginRequest, Body()]) -> Response[Success[TokensOut]]:
-    return envelope.success(presenters.tokens(accounts.get().login(body.email, body.password, _client_context())))
+    tokens = accounts.get().login(body.email, body.password, _client_context())
+    return envelope.success(account_presenters.tokens(tokens))
 
 
 @app.post(
@@ -95,7 +97,7 @@ def login(body: Annotated[LoginRequest, Body()]) -> Response[Success[TokensOut]]
 def respond_to_challenge(body: Annotated[ChallengeRequest, Body()]) -> Response[Success[TokensOut]]:
     challenge = Challenge(name=body.challenge, session=body.session)
     tokens = accounts.get().respond_to_challenge(body.email, challenge, body.code, _client_context())
-    return envelope.success(presenters.tokens(tokens))
+    return envelope.success(account_presenters.tokens(tokens))
 
 
 @app.post(
@@ -110,7 +112,7 @@ def respond_to_challenge(body: Annotated[ChallengeRequest, Body()]) -> Response[
 )
 def confirm(body: Annotated[ConfirmRequest, Body()]) -> Response[Success[MessageOut]]:
     accounts.get().confirm(body.email, body.code)
-    return envelope.success(presenters.message("Email verified"))
+    return envelope.success(account_presenters.message("Email verified"))
 
 
 @app.post(
@@ -133,7 +135,7 @@ def resend_code(body: Annotated[EmailRequest, Body()]) -> Response[Success[Messa
     responses=responses(200, Success[AccessTokenOut], 401, body=True),
 )
 def refresh(body: Annotated[RefreshRequest, Body()]) -> Response[Success[AccessTokenOut]]:
-    return envelope.success(presenters.access_token(accounts.get().refresh(body.refresh_token)))
+    return envelope.success(account_presenters.access_token(accounts.get().refresh(body.refresh_token)))
 
 
 @app.post(
@@ -170,7 +172,7 @@ def forgot_password(body: Annotated[EmailRequest, Body()]) -> Response[Success[M
 )
 def reset_password(body: Annotated[ResetPasswordRequest, Body()]) -> Response[Success[MessageOut]]:
     accounts.get().reset_password(body.email, body.code, body.new_password)
-    return envelope.success(presenters.message("Password changed; sign in with the new password"))
+    return envelope.success(account_presenters.message("Password changed; sign in with the new password"))
 
 
 @app.get(
@@ -187,7 +189,7 @@ def reset_password(body: Annotated[ResetPasswordRequest, Body()]) -> Response[Su
 )
 def me(if_none_match: IfNoneMatch = None) -> Response[Success[ProfileOut]]:
     profile = accounts.get().profile(current.caller(app).user_id)
-    shown = presenters.profile(profile).model_dump()
+    shown = account_presenters.profile(profile).model_dump()
     # A profile has no version: its entity tag is a digest of what is shown.
     tag = content_tag(shown)
     stop_if_current(if_none_match, tag)
@@ -195,7 +197,7 @@ def me(if_none_match: IfNoneMatch = None) -> Response[Success[ProfileOut]]:
 
 
 def _accepted(message: str) -> Response[Success[MessageOut]]:
-    return envelope.success(presenters.message(message), HTTPStatus.ACCEPTED)
+    return envelope.success(account_presenters.message(message), HTTPStatus.ACCEPTED)
 
 
 # Headers that help risk scoring and carry no credential.

@@ -29,7 +29,7 @@ from lendbridge.http.idempotency import IdempotentRoutes
 from lendbridge.http.links import BOOKING_LINKS, DOCUMENT_LINKS, EXTRACTION_LINKS
 from lendbridge.http.pages import list_page
 from lendbridge.http.params import Limit, NextToken, ResourceId
-from lendbridge.schemas import presenters
+from lendbridge.schemas import booking_presenters
 from lendbridge.schemas.bookings import (
     BookingList,
     BookingOut,
@@ -137,7 +137,7 @@ def create_booking(body: Annotated[CreateBookingRequest, Body()]) -> Response[Su
     booking = services.get().bookings.create(current.actor(app), terms)
     logger.info("booking_created", extra={"booking_id": booking.booking_id, "product_id": body.product_id})
     where = envelope.location(app.current_event.raw_event, _booking_path(booking.booking_id))
-    return envelope.created(presenters.booking(booking), where, headers={"ETag": etag(booking.version)})
+    return envelope.created(booking_presenters.booking(booking), where, headers={"ETag": etag(booking.version)})
 
 
 @app.get(
@@ -160,7 +160,7 @@ def list_bookings(
 
     list_name = f"{BOOKINGS_LIST}:{status or 'live'}"
     return list_page(
-        app, services.get().cursors, list_name, next_token, read, items="bookings", present=presenters.booking
+        app, services.get().cursors, list_name, next_token, read, items="bookings", present=booking_presenters.booking
     )
 
 
@@ -178,7 +178,7 @@ def list_bookings(
 )
 def get_booking(booking_id: BookingId, if_none_match: IfNoneMatch = None) -> Response[Success[BookingOut]]:
     booking = services.get().bookings.get(current.caller(app).user_id, booking_id)
-    return _as_read(booking, presenters.booking, if_none_match)
+    return _as_read(booking, booking_presenters.booking, if_none_match)
 
 
 @app.patch(
@@ -202,7 +202,7 @@ def patch_booking(
     actor = current.actor(app)
     booking = services.get().bookings.revise(actor, booking_id, if_match_versions(if_match), body.changes())
     logger.info("booking_updated", extra={"booking_id": booking_id, "version": booking.version})
-    return envelope.success(presenters.booking(booking), headers={"ETag": etag(booking.version)})
+    return envelope.success(booking_presenters.booking(booking), headers={"ETag": etag(booking.version)})
 
 
 @app.delete(
@@ -236,7 +236,7 @@ def cancel_booking(booking_id: BookingId) -> Response[None]:
 def book_booking(booking_id: BookingId, if_match: IfMatch = None) -> Response[Success[BookingOut]]:
     booking = services.get().bookings.book(current.actor(app), booking_id, if_match_versions(if_match))
     logger.info("booking_booked", extra={"booking_id": booking_id})
-    return envelope.success(presenters.booking(booking), headers={"ETag": etag(booking.version)})
+    return envelope.success(booking_presenters.booking(booking), headers={"ETag": etag(booking.version)})
 
 
 # ---- documents --------------------------------------------------------------------------------
@@ -279,7 +279,7 @@ def create_document(
         upload_method="PUT",
         upload_headers=upload.headers,
         expires_in=upload.expires_in,
-        document=presenters.document(document),
+        document=booking_presenters.document(document),
     )
     return envelope.created(shown, where)
 
@@ -306,7 +306,7 @@ def list_documents(
         next_token,
         read,
         items="documents",
-        present=presenters.document,
+        present=booking_presenters.document,
     )
 
 
@@ -323,7 +323,9 @@ def get_document(
     booking_id: BookingId, document_id: DocumentId, if_none_match: IfNoneMatch = None
 ) -> Response[Success[DocumentOut]]:
     view = services.get().bookings.document(current.caller(app).user_id, booking_id, document_id)
-    return _as_read(view.document, lambda document: presenters.document(document, view.download_url), if_none_match)
+    return _as_read(
+        view.document, lambda document: booking_presenters.document(document, view.download_url), if_none_match
+    )
 
 
 @app.delete(
@@ -368,7 +370,7 @@ def request_extraction(booking_id: BookingId, document_id: DocumentId) -> Respon
     where = envelope.location(
         app.current_event.raw_event, _booking_path(booking_id, f"/extractions/{extraction.extraction_id}")
     )
-    return envelope.success(presenters.extraction(extraction), 202, headers={"Location": where})
+    return envelope.success(booking_presenters.extraction(extraction), 202, headers={"Location": where})
 
 
 @app.get(
@@ -387,7 +389,7 @@ def get_extraction(
     booking_id: BookingId, extraction_id: ExtractionId, if_none_match: IfNoneMatch = None
 ) -> Response[Success[ExtractionOut]]:
     extraction = services.get().bookings.extraction(current.caller(app).user_id, booking_id, extraction_id)
-    return _as_read(extraction, presenters.extraction, if_none_match)
+    return _as_read(extraction, booking_presenters.extraction, if_none_match)
 
 
 # ---- booking sheet ----------------------------------------------------------------------------
@@ -408,7 +410,7 @@ def get_extraction(
 )
 def get_sheet(booking_id: BookingId, if_none_match: IfNoneMatch = None) -> Response[Success[SheetOut]]:
     sheet = services.get().bookings.sheet(current.caller(app).user_id, booking_id)
-    return _as_read(sheet, presenters.sheet, if_none_match)
+    return _as_read(sheet, booking_presenters.sheet, if_none_match)
 
 
 @app.patch(
@@ -434,7 +436,7 @@ def patch_sheet(
     sheet = services.get().bookings.correct(actor, booking_id, if_match_versions(if_match), body.fields)
     # Field names only: a value (the tax id above all) never reaches the logs.
     logger.info("booking_sheet_corrected", extra={"booking_id": booking_id, "fields": sorted(body.fields)})
-    return envelope.success(presenters.sheet(sheet), headers={"ETag": etag(sheet.version)})
+    return envelope.success(booking_presenters.sheet(sheet), headers={"ETag": etag(sheet.version)})
 
 
 handler = api.handler

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lendbridge.data.claim_queue import claim_request_of
+from lendbridge.data.claim_messages import claim_request_of
 from lendbridge.domain.lending import ClaimsPending, InvitationClaims
 from lendbridge.lazy import Lazy
 from lendbridge.wiring.claims import build_claims

@@ -21,7 +21,7 @@ from lendbridge import observability
 from lendbridge.data.webhook_adapters import job_of
 from lendbridge.domain.webhooks import Deliverer
 from lendbridge.lazy import Lazy
-from lendbridge.wiring.webhooks import build_deliverer
+from lendbridge.wiring.webhook_workers import build_deliverer
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS)

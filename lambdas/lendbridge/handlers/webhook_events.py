@@ -23,7 +23,7 @@ from lendbridge.domain.webhook_events import events_of, viewer_change
 from lendbridge.domain.webhooks import FanOut
 from lendbridge.lazy import Lazy
 from lendbridge.timestamps import iso
-from lendbridge.wiring.webhooks import build_fan_out
+from lendbridge.wiring.webhook_workers import build_fan_out
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

@@ -12,8 +12,7 @@ from lendbridge.domain.bookings import (
     MAX_DOCUMENT_BYTES,
 )
 from lendbridge.domain.products import PRODUCT_ID_PATTERN
-from lendbridge.schemas.common import ASCII_DECIMAL, Omittable, PlainText, Strict
-from lendbridge.schemas.loans import TermMonths
+from lendbridge.schemas.common import ASCII_DECIMAL, Omittable, PlainText, Strict, TermMonths
 
 # Letters (Latin, accented included), digits, spaces, '-' and '.', with a letter or digit
 # somewhere; surrounding spaces are trimmed before the rule and the length are checked.

@@ -4,12 +4,14 @@
 # would evaluate each field's type from its text at class creation, in every cold start.
 
 import re
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
@@ -138,6 +140,20 @@ Email = Annotated[
     AfterValidator(_email),
 ]
 PlainText = Annotated[str, AfterValidator(refuse_hidden_characters)]
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema counts 36.0 as an integer; so does the API (strict otherwise: no text, no bool)."""
+    # Bodies parse numbers with a fraction as Decimal (see http.json_body); 36.0 arrives as one.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+# A loan's or a booking's term. The bounds first, so that the document shows them as minimum and maximum.
+TermMonths = Annotated[int, Field(ge=1, le=600, strict=True), BeforeValidator(_whole_number)]
 
 V = TypeVar("V")
 # A field that may be left out but never sent as null: Python sees None when it is left out

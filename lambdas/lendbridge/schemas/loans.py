@@ -6,9 +6,9 @@
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, create_model, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, create_model, model_validator
 
-from lendbridge.schemas.common import ASCII_DECIMAL, Email, Omittable, PlainText, Schema, Strict
+from lendbridge.schemas.common import ASCII_DECIMAL, Email, Omittable, PlainText, Schema, Strict, TermMonths
 
 # The bounds and places of money and rates as text, so that the document states exactly what
 # the server accepts: leading and trailing zeros are fine ("0005.50", "5.000"), more significant
@@ -40,20 +40,6 @@ Rate = Annotated[
     ),
     ASCII_DECIMAL.documenting(RATE_PATTERN, "0.0001"),
 ]
-
-
-def _whole_number(value: Any) -> Any:
-    """JSON Schema counts 36.0 as an integer; so does the API (strict otherwise: no text, no bool)."""
-    # Bodies parse numbers with a fraction as Decimal (see http.json_body); 36.0 arrives as one.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        return int(value)
-    return value
-
-
-# The bounds first, so that the document shows them as minimum and maximum.
-TermMonths = Annotated[int, Field(ge=1, le=600, strict=True), BeforeValidator(_whole_number)]
 
 
 class LenderIn(Strict):

@@ -4,16 +4,16 @@ Each presenter returns the pydantic model the route documents; ``lendbridge.http
 puts it in the contract's envelope. Money is text with two places, times are ISO 8601 UTC,
 bank details only ever as their last four digits, a borrower's tax id only masked.
 
-Every API function but the webhooks one imports this module, and each loads only the models
-it shows: the account and booking presenters import theirs when first called (loaded here, the
-booking models alone added about 60 ms to the import of the lending and account functions).
+The lending functions import this module; accounts and bookings have presenters of their own
+(``account_presenters``, ``booking_presenters``), so no function loads another's response models
+(the booking models alone added about 60 ms to the import of the lending functions).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lendbridge.domain.history import AuditEntry, FundingPoint, VersionRecord
 from lendbridge.domain.loans import Loan, Participant
@@ -33,14 +33,6 @@ from lendbridge.schemas.loans import (
     VersionOut,
 )
 from lendbridge.timestamps import iso
-
-if TYPE_CHECKING:
-    from lendbridge.domain.accounts import Tokens, UserProfile
-    from lendbridge.domain.booking_sheet import SheetField
-    from lendbridge.domain.bookings import Booking, DocumentRecord, ExtractionRecord, Sheet
-    from lendbridge.domain.products import Product
-    from lendbridge.schemas.accounts import AccessTokenOut, MessageOut, ProfileOut, TokensOut, UserOut
-    from lendbridge.schemas.bookings import BookingOut, DocumentOut, ExtractionOut, ProductOut, SheetFieldOut, SheetOut
 
 
 def _optional(value: Decimal | None) -> str | None:
@@ -220,153 +212,4 @@ def audit_entry(entry: AuditEntry) -> AuditEntryOut:
         ip_address=entry.ip_address,
         user_agent=entry.user_agent,
         request_id=entry.request_id,
-    )
-
-
-def user(profile: UserProfile) -> UserOut:
-    from lendbridge.schemas.accounts import UserOut
-
-    return UserOut(user_id=profile.user_id, email=profile.email, full_name=profile.full_name)
-
-
-def profile(shown: UserProfile) -> ProfileOut:
-    from lendbridge.schemas.accounts import ProfileOut
-
-    return ProfileOut(
-        user_id=shown.user_id, email=shown.email, full_name=shown.full_name, created_at=iso(shown.created_at)
-    )
-
-
-def tokens(issued: Tokens) -> TokensOut:
-    from lendbridge.schemas.accounts import TokensOut
-
-    return TokensOut(
-        access_token=issued.access_token,
-        token_type=issued.token_type,
-        expires_in=issued.expires_in,
-        refresh_token=issued.refresh_token,
-    )
-
-
-def access_token(issued: Tokens) -> AccessTokenOut:
-    from lendbridge.schemas.accounts import AccessTokenOut
-
-    return AccessTokenOut(access_token=issued.access_token, token_type=issued.token_type, expires_in=issued.expires_in)
-
-
-def message(text: str) -> MessageOut:
-    from lendbridge.schemas.accounts import MessageOut
-
-    return MessageOut(message=text)
-
-
-# ---- bookings -----------------------------------------------------------------------------------
-
-
-def product(shown: Product) -> ProductOut:
-    from lendbridge.schemas.bookings import ProductOut
-
-    return ProductOut(
-        product_id=shown.product_id,
-        name=shown.name,
-        description=shown.description,
-        currency=shown.currency,
-        min_amount=as_text(shown.min_amount),
-        max_amount=as_text(shown.max_amount),
-        min_term_months=shown.min_term_months,
-        max_term_months=shown.max_term_months,
-        rate_type=shown.rate_type,  # type: ignore[arg-type]  # checked at synth (RATE_TYPES)
-    )
-
-
-def _optional_time(value: Any) -> str | None:
-    return None if value is None else iso(value)
-
-
-def booking(shown: Booking) -> BookingOut:
-    from lendbridge.schemas.bookings import BookingOut
-
-    terms = shown.terms
-    return BookingOut(
-        booking_id=shown.booking_id,
-        customer_name=terms.customer_name,
-        product_id=terms.product_id,
-        product_name=shown.product_name,
-        amount=as_text(terms.amount),
-        currency=terms.currency,
-        term_months=terms.term_months,
-        notes=terms.notes,
-        status=shown.status.value,
-        document_count=shown.document_count,
-        version=shown.version,
-        created_at=iso(shown.created_at),
-        created_by=shown.owner_id,
-        updated_at=iso(shown.updated_at),
-        updated_by=shown.updated_by,
-        booked_at=_optional_time(shown.booked_at),
-        deleted_at=_optional_time(shown.deleted_at),
-        deleted_by=shown.deleted_by,
-    )
-
-
-def document(shown: DocumentRecord, download_url: str | None = None) -> DocumentOut:
-    from lendbridge.schemas.bookings import DocumentOut
-
-    return DocumentOut(
-        document_id=shown.document_id,
-        booking_id=shown.booking_id,
-        file_name=shown.file_name,
-        content_type=shown.content_type,
-        size_bytes=shown.size_bytes,
-        status=shown.status.value,
-        sha256=shown.sha256,
-        uploaded_at=_optional_time(shown.uploaded_at),
-        rejection_reason=shown.rejection_reason,
-        created_at=iso(shown.created_at),
-        download_url=download_url,
-    )
-
-
-def extraction(shown: ExtractionRecord) -> ExtractionOut:
-    from lendbridge.schemas.bookings import ExtractionOut
-
-    return ExtractionOut(
-        extraction_id=shown.extraction_id,
-        booking_id=shown.booking_id,
-        document_id=shown.document_id,
-        status=shown.status.value,
-        error=shown.error,
-        started_at=_optional_time(shown.started_at),
-        finished_at=_optional_time(shown.finished_at),
-        fields_found=shown.fields_found,
-    )
-
-
-def _sheet_field(value: SheetField) -> SheetFieldOut:
-    from lendbridge.schemas.bookings import SheetFieldOut, SourceOut
-
-    source = value.source
-    return SheetFieldOut(
-        value=value.value,
-        confidence=value.confidence,
-        source=None
-        if source is None
-        else SourceOut(document_id=source.document_id, page=source.page, quote=source.quote),
-        extracted_at=iso(value.extracted_at),
-        corrected_by=value.corrected_by,
-    )
-
-
-def sheet(shown: Sheet) -> SheetOut:
-    """The tax id only ever leaves masked."""
-    from lendbridge.domain.booking_sheet import SHEET_FIELDS, masked, missing_fields
-    from lendbridge.schemas.bookings import SheetOut
-
-    fields = masked(shown.fields)
-    return SheetOut(
-        booking_id=shown.booking_id,
-        status=shown.status.value,
-        fields={name: _sheet_field(fields[name]) for name in SHEET_FIELDS if name in fields},
-        missing_fields=missing_fields(shown.fields),
-        version=shown.version,
     )

@@ -18,7 +18,7 @@ from lendbridge.domain.products import Product, catalogue_from_json
 from lendbridge.http.conditional import content_tag
 from lendbridge.http.idempotency import Idempotency
 from lendbridge.lazy import Lazy
-from lendbridge.schemas import presenters
+from lendbridge.schemas import booking_presenters
 from lendbridge.settings import FunctionSettings, ResourceId, TableName
 from lendbridge.wiring.documents import DocumentSettings, document_storage, extraction_queue
 from lendbridge.wiring.secrets import secret_key
@@ -45,7 +45,7 @@ class Catalogue:
 
 
 def catalogue_of(products: tuple[Product, ...]) -> Catalogue:
-    shown = [presenters.product(product).model_dump() for product in products]
+    shown = [booking_presenters.product(product).model_dump() for product in products]
     payload = {"products": shown, "count": len(shown), "has_more": False, "next_token": None}
     return Catalogue(products, payload, content_tag(payload))
 

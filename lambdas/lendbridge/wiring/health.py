@@ -7,10 +7,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from lendbridge.aws import client
-from lendbridge.data.document_storage import S3DocumentStorage
-from lendbridge.data.dynamo import translated_errors
-from lendbridge.data.extraction_queue import SqsExtractionQueue
-from lendbridge.data.identity import CognitoIdentity
 from lendbridge.document_settings import DocumentSettings
 from lendbridge.settings import FunctionSettings, ResourceId, TableName
 
@@ -29,6 +25,11 @@ class Probes:
 
 
 def build_probes() -> Probes:
+    # The adapters probed are imported here, on the first readiness check: liveness, the
+    # function's other route, never needs them (about 10 ms of CPU at import).
+    from lendbridge.data.dynamo import translated_errors
+    from lendbridge.data.identity import CognitoIdentity
+
     settings = HealthSettings.from_env()
     dynamodb = client("dynamodb")
     identity = CognitoIdentity(client("cognito-idp"), settings.user_pool_id, settings.user_pool_client_id)
@@ -51,6 +52,9 @@ def readiness_checks(settings: DocumentSettings) -> dict[str, Callable[[], None]
     the stage has no documents bucket."""
     if not settings.bucket:
         return {}
+    from lendbridge.data.document_storage import S3DocumentStorage
+    from lendbridge.data.extraction_queue import SqsExtractionQueue
+
     storage = S3DocumentStorage(client("s3"), settings.bucket)
     queue = SqsExtractionQueue(client("sqs"), settings.extraction_queue_url)
     checks: dict[str, Callable[[], None]] = {"documents": storage.ping, "extraction_queue": queue.ping}

@@ -12,15 +12,15 @@ import hashlib
 import hmac
 import time
 from collections.abc import Mapping
-from typing import Self
+from typing import Annotated
 
 from botocore.config import Config
-from pydantic import BaseModel, Field, Json, model_validator
+from pydantic import BaseModel, Field
 
 from lendbridge.domain.rate_limits import CounterUnavailable, Limit, Policy, RateLimiter
 from lendbridge.errors import DependencyUnavailable
 from lendbridge.lazy import Lazy
-from lendbridge.settings import FunctionSettings, ResourceId, TableName
+from lendbridge.settings import FunctionSettings, Parsed, ResourceId, TableName
 
 # Short timeouts and a single retry: a slow counter must not make the request slow, it makes
 # the limiter blind for that request (the API answers; the RateLimiterBlind metric says so).
@@ -51,21 +51,20 @@ class PolicySetting(BaseModel):
         return Policy(limit(self.caller), limit(self.upload), limit(self.ip), limit(self.email))
 
 
-class RateLimitSettings(FunctionSettings):
-    rate_limit_table: TableName | None = None
-    rate_limit_key_secret_id: ResourceId | None = None
-    rate_limits: Json[PolicySetting] | None = None
-
-    @model_validator(mode="after")
-    def _all_or_nothing(self) -> Self:
-        if self.rate_limit_table and (self.rate_limit_key_secret_id is None or self.rate_limits is None):
-            raise ValueError("RATE_LIMIT_TABLE needs RATE_LIMIT_KEY_SECRET_ID and RATE_LIMITS")
-        return self
-
-
 def policy_of(text: str) -> Policy:
     """``{"caller": {"limit": 60, "window_seconds": 60}, "upload": ..., "ip": ..., "email": ...}``."""
     return PolicySetting.model_validate_json(text).policy()
+
+
+class RateLimitSettings(FunctionSettings):
+    rate_limit_table: TableName | None = None
+    rate_limit_key_secret_id: ResourceId | None = None
+    rate_limits: Annotated[Policy, Parsed(policy_of, "a JSON rate-limit policy")] | None = None
+
+    def problems(self) -> list[str]:
+        if self.rate_limit_table and (self.rate_limit_key_secret_id is None or self.rate_limits is None):
+            return ["RATE_LIMIT_TABLE needs RATE_LIMIT_KEY_SECRET_ID and RATE_LIMITS"]
+        return []
 
 
 def build_rate_limiter(env: Mapping[str, str] | None = None) -> RateLimiter | None:
@@ -80,7 +79,7 @@ def build_rate_limiter(env: Mapping[str, str] | None = None) -> RateLimiter | No
     counters = DynamoRateCounters(
         boto3.session.Session().client("dynamodb", config=COUNTER_CONFIG), settings.rate_limit_table
     )
-    return RateLimiter(settings.rate_limits.policy(), counters, lambda value: _keyed(secret_id, value), time.time)
+    return RateLimiter(settings.rate_limits, counters, lambda value: _keyed(secret_id, value), time.time)
 
 
 def _keyed(secret_id: str, value: str) -> str:
