@@ -10,16 +10,19 @@ from typing import Any
 
 import pytest
 
+from benchmarks.meter import item_size
 from lendbridge.data import keys
+from lendbridge.data.dynamo import from_item, to_item
 from lendbridge.data.items import invitee_tag
 from lendbridge.domain.lending import LoanTerms
 from lendbridge.domain.loans import Invitee, InviteeAlreadyOnLoan, Loan, ParticipantStatus
-from lendbridge.errors import ValidationFailed
+from lendbridge.errors import Conflict, ValidationFailed
 from tests.integration.conftest import World
 from tests.integration.test_participant_cap import stored_loan
 
 TERMS = LoanTerms(Decimal("100000"), Decimal("5"), 12, None)
 TEN = Decimal("10.00")
+MAX_ITEM_BYTES = 400 * 1024
 
 
 def outsider() -> str:
@@ -104,3 +107,26 @@ def test_adding_lenders_writes_no_item_per_email_beyond_the_participant(world: W
     )["Items"]
     kinds = sorted(item["SK"]["S"].split("#", 1)[0] for item in collection)
     assert [kind for kind in kinds if kind not in ("VERSION", "FUNDING")] == ["LOAN", "PART", "PART", "PART"]
+
+
+def test_a_loan_whose_item_cannot_grow_refuses_new_lenders_with_a_conflict(world: World) -> None:
+    """DynamoDB caps an item at 400 KB: a loan listing about 2,000 participants (declined ones
+    stay listed) cannot take another; the request is refused whole, not failed with a 500."""
+    _, actor = world.user("borrower")
+    loan = world.lending.create_loan(actor, TERMS, [Invitee(outsider(), TEN)])
+    table = world.tables["MainTable"]
+    key = {"PK": {"S": keys.loan_pk(loan.loan_id)}, "SK": {"S": keys.LOAN}}
+    item = from_item(world.dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"])
+    declined = ["DECLINED", outsider(), "Some One", str(uuid.uuid4()), TEN, "2026-11-30T04:10:46.123456Z"]
+    entry = [*declined, "2026-11-30T04:11:00.000000Z", 2, None]
+    # Filled to within 2 KB of 400 KB (DynamoDB's sizing rules): 20 more entries cannot fit.
+    per_entry = item_size(to_item({f"P#{uuid.uuid4()}": entry}))
+    room = MAX_ITEM_BYTES - 2048 - item_size(to_item(item))
+    for _ in range(room // per_entry):
+        item[f"P#{uuid.uuid4()}"] = entry
+    world.dynamodb.put_item(TableName=table, Item=to_item(item))
+
+    with pytest.raises(Conflict, match="most participants one loan can hold"):
+        world.lending.add_lenders(actor, loan.loan_id, [Invitee(outsider(), TEN) for _ in range(20)])
+    after = from_item(world.dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"])
+    assert after["version"] == item["version"]

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from lendbridge.data.transactions import Transaction, loan_conflict
 from lendbridge.domain.loans import VersionConflict
-from lendbridge.errors import Throttled
+from lendbridge.errors import Conflict, Throttled
 
 
 class Refusing:
@@ -93,3 +93,16 @@ def test_audit_entries_need_an_audit_table() -> None:
             before=None,
             after={},
         )
+
+
+def test_an_update_past_the_item_size_limit_is_a_full_loan_not_a_crash() -> None:
+    too_big = {"Code": "ValidationError", "Message": "Item size to update has exceeded the maximum allowed size"}
+    with pytest.raises(Conflict, match="most participants one loan can hold") as refused:
+        transaction(Refusing("TransactionCanceledException", [too_big, {"Code": "None"}])).commit(loan_conflict)
+    assert not isinstance(refused.value, VersionConflict)
+
+
+def test_any_other_validation_error_is_raised_as_it_came() -> None:
+    other = {"Code": "ValidationError", "Message": "One or more parameter values were invalid"}
+    with pytest.raises(ClientError):
+        transaction(Refusing("TransactionCanceledException", [other, {"Code": "None"}])).commit(loan_conflict)

@@ -15,10 +15,13 @@ from botocore.exceptions import ClientError
 
 from lendbridge.data.audit import Action, audit_put
 from lendbridge.data.dynamo import NEW_ITEM, error_code, from_item, put_action, to_item, to_values, translated_errors
-from lendbridge.domain.loans import VersionConflict
+from lendbridge.domain.loans import VersionConflict, loan_record_full
 from lendbridge.domain.ports import Actor, IdGenerator
 
 CONDITION_FAILED = "ConditionalCheckFailed"
+VALIDATION_ERROR = "ValidationError"
+# DynamoDB's reason for an update that would make an item larger than 400 KB.
+_TOO_LARGE = "exceeded the maximum allowed size"
 TRANSACTION_CONFLICT = "TransactionConflict"
 
 
@@ -27,6 +30,7 @@ class Reason:
     tag: object
     code: str
     old_item: dict[str, Any] | None
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,7 @@ def _cancellation(error: ClientError, tags: list[object]) -> Cancellation:
                 tag=tag,
                 code=str(reason.get("Code", "None")),
                 old_item=from_item(reason["Item"]) if reason.get("Item") else None,
+                message=str(reason.get("Message", "")),
             )
             for tag, reason in zip(tags, reasons, strict=False)
         )
@@ -203,9 +208,17 @@ def tagged_conflict(cancellation: Cancellation) -> Exception | None:
     return None
 
 
+def too_large(cancellation: Cancellation) -> bool:
+    """An update would take an item past DynamoDB's 400 KB (a loan whose roster lists thousands
+    of participants, declined ones included)."""
+    return any(reason.code == VALIDATION_ERROR and _TOO_LARGE in reason.message for reason in cancellation.reasons)
+
+
 def loan_conflict(cancellation: Cancellation) -> Exception | None:
-    """The loan store's reading: a failed condition, or a race with another transaction, means
-    the loan changed meanwhile."""
+    """The loan store's reading: a loan item that cannot grow is full; a failed condition, or a
+    race with another transaction, means the loan changed meanwhile."""
+    if too_large(cancellation):
+        return loan_record_full()
     if cancellation.failed or cancellation.raced:
         return VersionConflict("The loan changed while this request ran")
     return None

@@ -509,6 +509,15 @@ class InviteeAlreadyOnLoan(ValidationFailed):
     """A concurrent request invited the same email first."""
 
 
+def loan_record_full() -> Conflict:
+    """The loan's record cannot grow any further: every participant it lists, declined ones
+    included, is on one item, which DynamoDB caps at 400 KB (about 2,000 entries)."""
+    return Conflict(
+        "This loan cannot record more invitations or changes to them: it already lists the most "
+        "participants one loan can hold, declined ones included"
+    )
+
+
 def already_invited(email: str) -> InviteeAlreadyOnLoan:
     return InviteeAlreadyOnLoan(
         f"Lender {email} is already invited to this loan",
