@@ -6,6 +6,7 @@ fail_extraction). The DynamoDB store itself is specified in tests/integration/te
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -182,6 +183,14 @@ def terms(**changes: Any) -> BookingTerms:
     return replace(base, **changes)
 
 
+BUSY = "An extraction of this document is queued or running"
+
+
+def whole(message: str) -> str:
+    """The exact message an error answer carries."""
+    return f"^{re.escape(message)}$"
+
+
 def at(seconds: int) -> datetime:
     return START + timedelta(seconds=seconds)
 
@@ -273,7 +282,7 @@ def test_a_revision_that_loses_a_race_asks_the_caller_to_read_again(world: World
     world.store.interference.append(
         lambda: world.bookings.revise(actor, booking_id, [1], {"notes": "the other request"})
     )
-    with pytest.raises(PreconditionFailed, match="read it again"):
+    with pytest.raises(PreconditionFailed, match=whole("The booking changed since you read it; read it again")):
         world.bookings.revise(actor, booking_id, [1], {"notes": "this request"})
     assert world.store.bookings[booking_id].terms.notes == "the other request"
 
@@ -314,6 +323,7 @@ def test_booking_needs_a_complete_sheet_and_names_what_is_missing(world: World) 
     with pytest.raises(Conflict) as empty:
         world.bookings.book(actor, booking_id, [1])
     assert empty.value.details == {"sheet_status": "EMPTY", "missing_fields": sorted_required()}
+    assert empty.value.message == "The booking sheet is not COMPLETE"
 
     world.bookings.correct(actor, booking_id, [0], {"borrower_legal_name": "Harbourline Logistics Ltd"})
     with pytest.raises(Conflict) as partial:
@@ -361,7 +371,7 @@ def test_a_sheet_corrected_while_booking_keeps_the_booking_a_draft(world: World)
     world.store.interference.append(
         lambda: world.bookings.correct(actor, booking_id, [sheet_version], {"reference_rate": "EURIBOR"})
     )
-    with pytest.raises(PreconditionFailed, match="read it again"):
+    with pytest.raises(PreconditionFailed, match=whole("The booking changed since you read it; read it again")):
         world.bookings.book(actor, booking_id, [1])
     assert world.store.bookings[booking_id].status == BookingStatus.DRAFT
 
@@ -499,7 +509,7 @@ def test_a_document_under_extraction_or_of_a_closed_booking_stays(world: World) 
     booking_id = world.draft(actor)
     document_id = world.uploaded(actor, booking_id)
     world.bookings.request_extraction(actor, booking_id, document_id)
-    with pytest.raises(Conflict, match="queued or running"):
+    with pytest.raises(Conflict, match=whole(BUSY + "; wait for it to finish")):
         world.bookings.remove_document(actor, booking_id, document_id)
 
     other = world.draft(actor)
@@ -592,6 +602,7 @@ def test_requesting_an_extraction_queues_it_and_locks_the_document(world: World)
     with pytest.raises(Conflict) as busy:
         world.bookings.request_extraction(actor, booking_id, document_id)
     assert busy.value.details == {"extraction_id": extraction.extraction_id}
+    assert busy.value.message == "An extraction of this document is already queued or running"
     assert len(world.queue.messages) == 1
 
 
@@ -602,7 +613,7 @@ def test_only_an_uploaded_document_of_a_draft_can_be_extracted(world: World) -> 
     with pytest.raises(Conflict) as not_uploaded:
         world.bookings.request_extraction(actor, booking_id, waiting)
     assert not_uploaded.value.details == {"document_status": "AWAITING_UPLOAD"}
-    assert "AWAITING_UPLOAD" in not_uploaded.value.message
+    assert not_uploaded.value.message == ("The document is AWAITING_UPLOAD; only an UPLOADED document can be extracted")
 
     document_id = world.uploaded(actor, booking_id)
     with pytest.raises(NotFound):
@@ -622,6 +633,7 @@ def test_without_a_queue_extraction_is_unavailable_and_nothing_is_locked() -> No
     with pytest.raises(DependencyUnavailable) as unavailable:
         world.bookings.request_extraction(actor, booking_id, document_id)
     assert unavailable.value.retry_after == 60
+    assert unavailable.value.message == "Extraction is not configured"
     assert world.store.documents_by_key[(booking_id, document_id)].active_extraction is None
     assert world.store.extractions == {}
 
@@ -798,7 +810,7 @@ def test_a_sheet_that_keeps_changing_gives_up_after_three_merges(world: World) -
     corrections = [correction_of(world, actor, booking_id, "borrower_address", f"{n} Quay Street") for n in range(3)]
     world.store.interference += [lambda: None, *corrections]
 
-    with pytest.raises(BookingChanged, match="kept changing"):
+    with pytest.raises(BookingChanged, match=whole("The booking sheet kept changing during the extraction")):
         world.bookings.run_extraction(booking_id, extraction_id, FakeReader({"currency": "GBP"}), world.storage)
     assert world.store.extractions[(booking_id, extraction_id)].status == ExtractionStatus.RUNNING
 
@@ -875,6 +887,6 @@ def test_a_correction_that_loses_a_race_asks_the_caller_to_read_again(world: Wor
     actor = officer()
     booking_id = world.draft(actor)
     world.store.interference.append(lambda: world.bookings.correct(actor, booking_id, [0], {"currency": "EUR"}))
-    with pytest.raises(PreconditionFailed, match="booking sheet changed"):
+    with pytest.raises(PreconditionFailed, match=whole("The booking sheet changed since you read it; read it again")):
         world.bookings.correct(actor, booking_id, [0], {"currency": "GBP"})
     assert world.store.sheets[booking_id].fields["currency"].value == "EUR"
