@@ -501,3 +501,111 @@ def test_a_negative_zero_rate_is_stored_as_zero_or_refused(raw: object) -> None:
     else:
         with pytest.raises(InvalidSheetValue):
             normalise_value("interest_rate_or_margin", raw)
+
+
+# --- the exact words and edges an officer sees ------------------------------------------------
+
+
+def test_an_unknown_field_answers_in_a_sentence() -> None:
+    with pytest.raises(UnknownSheetField) as caught:
+        normalise_value("customer_pin", "1234")
+    assert caught.value.message == "Not a booking-sheet field"
+
+
+def test_the_tax_id_rule_is_stated_in_full() -> None:
+    with pytest.raises(InvalidSheetValue) as caught:
+        normalise_value("borrower_tax_id", "ABCDEF")
+    assert caught.value.reason == (
+        "A tax id has 5 to 40 letters, digits, spaces, '.', '/' or '-', with at least one digit"
+    )
+
+
+def test_every_bad_correction_is_reported_with_its_own_reason() -> None:
+    with pytest.raises(InvalidSheetValue) as caught:
+        apply_corrections({}, {"currency": "GBP", "facility_amount": "12,34", "signing_date": "yesterday"}, "o", T1)
+    assert caught.value.field_errors == {
+        "fields.facility_amount": ["Must be a decimal number written with ASCII digits, e.g. 25000000.00"],
+        "fields.signing_date": ["Must be a date such as 2031-06-30 or 30 June 2031"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "reason"),
+    [
+        ("borrower_address", 7, "Must be text"),
+        ("guarantors", ("Ann", None), "A list must hold text only"),
+        ("guarantors", {"name": "Ann"}, "Must be text"),
+        ("repayment_type", 2, "Must be text"),
+    ],
+)
+def test_text_and_code_fields_refuse_other_types_in_a_sentence(name: str, raw: object, reason: str) -> None:
+    with pytest.raises(InvalidSheetValue) as caught:
+        normalise_value(name, raw)
+    assert caught.value.reason == reason
+
+
+def test_a_list_of_names_is_kept_as_one_text_and_other_fields_take_no_list() -> None:
+    assert normalise_value("financial_covenants", ("Leverage below 3.0x", "  Interest cover above 4x ")) == (
+        "Leverage below 3.0x; Interest cover above 4x"
+    )
+    with pytest.raises(InvalidSheetValue):
+        normalise_value("borrower_address", ["14 Quay Street", "Bristol"])
+
+
+def test_codes_fold_spaces_and_hyphens_and_take_the_standard_spelling() -> None:
+    assert normalise_value("repayment_type", " balloon - payment ") == "BALLOON"
+    assert normalise_value("repayment_type", "Interest  Only") == "INTEREST_ONLY"
+    assert normalise_value("interest_rate_type", "Fixed-rate") == "FIXED"
+
+
+def shown_quote(name: str, quote: object, *others: ExtractedField, sheet: dict[str, SheetField] | None = None) -> str:
+    result = merge_extraction(sheet or {}, [found(name, VALID[name], 0.9, 1, quote), *others], "d", T0)  # type: ignore[arg-type]
+    source = result.fields[name].source
+    assert source is not None
+    return source.quote  # type: ignore[return-value]
+
+
+VALID = {"borrower_tax_id": "12-3456789", "borrower_address": "1 Main St", "borrower_legal_name": "Acme Ltd"}
+
+
+def test_other_ids_in_the_tax_ids_own_quote_are_masked_but_short_numbers_are_not() -> None:
+    shown = shown_quote("borrower_tax_id", "Company 12-3456789, ref AB123, filed 2026")
+    assert shown == "Company ****6789, ref ****B123, filed 2026"
+
+
+def test_a_labelled_id_is_masked_only_when_longer_than_the_mask_shows() -> None:
+    assert shown_quote("borrower_legal_name", "Acme Ltd, EIN 1234 and TIN 12345") == (
+        "Acme Ltd, EIN 1234 and TIN ****2345"
+    )
+
+
+def test_the_known_tax_id_is_masked_in_every_spelling() -> None:
+    sheet = apply_corrections({}, {"borrower_tax_id": "DE 811 907 980"}, "officer", T0)
+    assert shown_quote("borrower_address", "1 Main St DE811907980", sheet=sheet) == "1 Main St ****7980"
+    assert shown_quote("borrower_address", "1 Main St de 811 907 980", sheet=sheet) == "1 Main St **** 980"
+    short = apply_corrections({}, {"borrower_tax_id": "AB123"}, "officer", T0)
+    assert shown_quote("borrower_address", "1 Main St, AB123 Ltd", sheet=short) == "1 Main St, ****B123 Ltd"
+
+
+def test_a_reading_too_short_to_be_a_tax_id_masks_nothing() -> None:
+    short_reading = found("borrower_tax_id", "1234", 0.9)  # dropped: not a tax id
+    assert shown_quote("borrower_address", "Unit 1234, Dock Road", short_reading) == "Unit 1234, Dock Road"
+
+
+def test_a_quote_that_is_not_text_is_left_out() -> None:
+    assert shown_quote("borrower_address", 12345) is None
+
+
+def test_a_quote_of_the_longest_accepted_raw_length_is_cut_not_dropped() -> None:
+    shown = shown_quote("borrower_address", "a" * 4000)
+    assert shown == "a" * (MAX_QUOTE_LENGTH - 1) + "…"
+    assert shown_quote("borrower_address", "a" * 4001) is None
+
+
+def test_a_quote_of_exactly_the_shown_length_stays_whole() -> None:
+    assert shown_quote("borrower_address", "b" * MAX_QUOTE_LENGTH) == "b" * MAX_QUOTE_LENGTH
+
+
+def test_a_cut_quote_ends_in_the_ellipsis_right_after_its_last_word() -> None:
+    quote = "x" * (MAX_QUOTE_LENGTH - 2) + " " + "y" * 50
+    assert shown_quote("borrower_address", quote) == "x" * (MAX_QUOTE_LENGTH - 2) + "…"
