@@ -609,3 +609,48 @@ def test_a_quote_of_exactly_the_shown_length_stays_whole() -> None:
 def test_a_cut_quote_ends_in_the_ellipsis_right_after_its_last_word() -> None:
     quote = "x" * (MAX_QUOTE_LENGTH - 2) + " " + "y" * 50
     assert shown_quote("borrower_address", quote) == "x" * (MAX_QUOTE_LENGTH - 2) + "…"
+
+
+@pytest.mark.parametrize("confidence", [0.0, 1.0])
+def test_the_confidence_bounds_themselves_are_kept(confidence: float) -> None:
+    result = merge_extraction({}, [found("currency", "EUR", confidence)], "d", T0)
+    assert result.fields["currency"].confidence == confidence
+
+
+@pytest.mark.parametrize(("page", "kept"), [(1, 1), (100_000, 100_000), (100_001, None), (0, None)])
+def test_a_page_is_kept_from_1_to_100000(page: int, kept: int | None) -> None:
+    source = merge_extraction({}, [found("currency", "EUR", 0.9, page)], "d", T0).fields["currency"].source
+    assert source is not None
+    assert source.page == kept
+
+
+def test_an_unknown_or_non_text_field_name_is_dropped_under_a_bounded_name() -> None:
+    items = [found("x" * 150, "v"), found(7, "v"), found(None, "v")]  # type: ignore[arg-type]
+    result = merge_extraction({}, items, "d", T0)
+    assert [item.name for item in result.dropped] == ["x" * 100, "7", "None"]
+    assert {item.reason for item in result.dropped} == {"Not a booking-sheet field"}
+
+
+def test_a_kept_correction_does_not_stop_the_rest_of_the_merge() -> None:
+    sheet = apply_corrections({}, {"currency": "GBP"}, "officer-1", T0)
+    result = merge_extraction(sheet, [found("currency", "EUR"), found("reference_rate", "SONIA")], "d", T1)
+    assert result.fields["currency"].value == "GBP"
+    assert result.fields["reference_rate"].value == "SONIA"
+
+
+def test_the_tax_id_as_normalised_is_masked_in_other_quotes() -> None:
+    # Read with a double space; another quote spells it with single ones.
+    reading = found("borrower_tax_id", "GB 123  4567 89", 0.9)
+    assert shown_quote("borrower_address", "1 Main St GB 123 4567 89", reading) == "1 Main St ****7 89"
+
+
+def test_a_tax_id_reading_of_up_to_100_characters_is_masked_even_when_dropped() -> None:
+    longest = "1" * 100
+    assert shown_quote("borrower_address", f"1 Main St {longest}", found("borrower_tax_id", longest)) == (
+        "1 Main St ****1111"
+    )
+    # Longer is no tax id: not searched for (and, being unlabelled, not masked).
+    too_long = "A" * 101
+    assert shown_quote("borrower_address", f"1 Main St {too_long}", found("borrower_tax_id", too_long)) == (
+        f"1 Main St {too_long}"
+    )
