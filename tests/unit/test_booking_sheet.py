@@ -654,3 +654,34 @@ def test_a_tax_id_reading_of_up_to_100_characters_is_masked_even_when_dropped() 
     assert shown_quote("borrower_address", f"1 Main St {too_long}", found("borrower_tax_id", too_long)) == (
         f"1 Main St {too_long}"
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (datetime(2031, 6, 30, tzinfo=UTC), "Must be a date without a time"),
+        (20310630, "Must be a date, e.g. 2031-06-30"),
+        ("next summer", "Must be a date such as 2031-06-30 or 30 June 2031"),
+        ("30 Juin 2031", "Not a month name"),
+        ("2031-02-30", "Not a calendar date"),
+    ],
+)
+def test_a_date_is_refused_with_the_whole_reason(raw: object, reason: str) -> None:
+    with pytest.raises(InvalidSheetValue) as caught:
+        normalise_value("maturity_date", raw)
+    assert caught.value.reason == reason
+
+
+def test_an_unknown_field_name_is_reported_under_a_bounded_path() -> None:
+    with pytest.raises(UnknownSheetField) as caught:
+        apply_corrections({}, {"y" * 150: "1"}, "o", T0)
+    assert caught.value.field_errors == {"fields." + "y" * 100: ["Not a booking-sheet field"]}
+
+
+def test_a_weaker_value_from_another_document_is_dropped_by_name_and_the_merge_goes_on() -> None:
+    first = merge_extraction({}, [found("reference_rate", "SONIA", 0.9)], "doc-1", T0).fields
+    result = merge_extraction(first, [found("reference_rate", "SOFR", 0.5), found("currency", "GBP", 0.5)], "doc-2", T1)
+    assert [(item.name, item.reason) for item in result.dropped] == [
+        ("reference_rate", "A more confident value from another document is kept")
+    ]
+    assert result.fields["currency"].value == "GBP"
