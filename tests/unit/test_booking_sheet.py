@@ -685,3 +685,29 @@ def test_a_weaker_value_from_another_document_is_dropped_by_name_and_the_merge_g
         ("reference_rate", "A more confident value from another document is kept")
     ]
     assert result.fields["currency"].value == "GBP"
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "reason"),
+    [
+        ("borrower_legal_name", "Acme \ud800 Ltd", "Not valid Unicode text (an unpaired surrogate)"),
+        ("borrower_legal_name", "Acme\u202eLtd", "Contains a control or invisible formatting character (U+202E)"),
+        ("borrower_legal_name", None, "No value"),
+        ("borrower_legal_name", "x" * 4001, "Longer than 4000 characters"),
+        ("facility_amount", True, "Must be a number, not a boolean"),
+        ("facility_amount", float("inf"), "Must be a finite number"),
+        ("facility_amount", Decimal("NaN"), "Must be a finite number"),
+        ("facility_amount", [1], "Must be a number or decimal text"),
+        ("facility_amount", "1e6", "Must be a decimal number written with ASCII digits, e.g. 25000000.00"),
+        ("interest_rate_or_margin", "2.5 pct", "Must be a decimal number written with ASCII digits, e.g. 25000000.00"),
+        ("currency", 978, "Must be text"),
+        ("currency", "EURO", "Must be an ISO 4217 currency code, e.g. EUR"),
+        ("interest_rate_type", None, "No value"),
+    ],
+)
+def test_our_own_rules_are_refused_with_the_whole_sentence(name: str, raw: object, reason: str) -> None:
+    """The reason is the officer's 422 field message, word for word."""
+    with pytest.raises(InvalidSheetValue) as caught:
+        normalise_value(name, raw)
+    assert caught.value.reason == reason
+    assert caught.value.message == f"Invalid value for {name}: {reason}"
