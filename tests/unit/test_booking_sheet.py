@@ -711,3 +711,8 @@ def test_our_own_rules_are_refused_with_the_whole_sentence(name: str, raw: objec
         normalise_value(name, raw)
     assert caught.value.reason == reason
     assert caught.value.message == f"Invalid value for {name}: {reason}"
+
+
+def test_raw_text_of_up_to_4000_characters_is_read_by_the_fields_rule() -> None:
+    padded = " " * (4000 - len("Acme Ltd")) + "Acme Ltd"
+    assert normalise_value("borrower_legal_name", padded) == "Acme Ltd"
