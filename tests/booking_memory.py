@@ -32,7 +32,8 @@ NOT_DRAFT = "The booking is no longer a DRAFT"
 class MemoryBookingStore:
     bookings: dict[str, Booking] = field(default_factory=dict)
     documents_by_key: dict[tuple[str, str], DocumentRecord] = field(default_factory=dict)
-    deleted: set[tuple[str, str]] = field(default_factory=set)
+    # Soft-deleted documents and when: their records stay, out of every read.
+    deleted: dict[tuple[str, str], datetime] = field(default_factory=dict)
     extractions: dict[tuple[str, str], ExtractionRecord] = field(default_factory=dict)
     sheets: dict[str, Sheet] = field(default_factory=dict)
     audit: list[tuple[str, str, str, str, str]] = field(default_factory=list)
@@ -120,7 +121,7 @@ class MemoryBookingStore:
         owner = self.bookings[booking.booking_id]
         if owner.status != BookingStatus.DRAFT:
             raise Conflict(NOT_DRAFT)
-        self.deleted.add(key)
+        self.deleted[key] = now
         self.documents_by_key[key] = replace(current, version=current.version + 1, updated_at=now)
         self.bookings[booking.booking_id] = replace(
             owner, version=owner.version + 1, document_count=owner.document_count - 1, updated_at=now

@@ -247,7 +247,7 @@ def test_the_page_lists_the_callers_own_bookings_with_the_status_and_size_asked(
 def test_revising_a_booking_needs_the_version_read_and_checks_the_new_terms(world: World) -> None:
     actor = officer()
     booking_id = world.draft(actor)
-    with pytest.raises(PreconditionRequired):
+    with pytest.raises(PreconditionRequired, match=whole("Send If-Match with the booking version you read (its ETag)")):
         world.bookings.revise(actor, booking_id, None, {"amount": Decimal("26000000.00")})
     with pytest.raises(PreconditionFailed) as stale:
         world.bookings.revise(actor, booking_id, [2], {"amount": Decimal("26000000.00")})
@@ -345,7 +345,7 @@ def test_a_booking_with_a_complete_sheet_is_booked_and_read_only(world: World) -
     actor = officer()
     booking_id = world.draft(actor)
     complete_sheet(world, actor, booking_id)
-    with pytest.raises(PreconditionRequired):
+    with pytest.raises(PreconditionRequired, match=whole("Send If-Match with the booking version you read (its ETag)")):
         world.bookings.book(actor, booking_id, None)
     with pytest.raises(PreconditionFailed):
         world.bookings.book(actor, booking_id, [7])
@@ -499,6 +499,7 @@ def test_removing_a_document_frees_its_place_then_deletes_its_object(world: Worl
     assert key not in world.storage.objects
     assert world.store.documents(booking_id) == []
     assert world.store.bookings[booking_id].document_count == 0
+    assert world.store.deleted[(booking_id, document_id)] == at(3)  # the moment of the removal
     assert world.store.audit[-1][:4] == ("document", document_id, "DELETE", "officer-1")
     with pytest.raises(NotFound, match="Document not found"):
         world.bookings.remove_document(actor, booking_id, document_id)
@@ -591,7 +592,7 @@ def test_requesting_an_extraction_queues_it_and_locks_the_document(world: World)
         "officer-1",
     )
     assert (extraction.status, extraction.version, extraction.fields_found) == (ExtractionStatus.QUEUED, 1, 0)
-    assert extraction.created_at == extraction.updated_at
+    assert extraction.created_at == extraction.updated_at == at(3)
     assert (extraction.started_at, extraction.finished_at, extraction.error) == (None, None, None)
     assert world.queue is not None
     assert world.queue.messages == [(booking_id, document_id, extraction.extraction_id)]
@@ -692,6 +693,8 @@ def test_a_run_merges_what_the_reader_found_into_the_sheet_and_frees_the_documen
 
     sheet = world.bookings.sheet("officer-1", booking_id)
     assert (sheet.version, sheet.updated_by, sheet.updated_at) == (1, EXTRACTOR, done.finished_at)
+    assert sheet.booking_id == booking_id
+    assert sheet.fields["currency"].extracted_at == done.finished_at
     assert sheet.fields["borrower_legal_name"].value == "Harbourline Logistics Ltd"
     source = sheet.fields["currency"].source
     assert source is not None
@@ -722,6 +725,7 @@ def test_a_run_retried_after_it_started_reads_again_without_starting_again(world
         world.bookings.run_extraction(booking_id, extraction_id, FakeReader(ExtractionThrottled()), world.storage)
     running = world.store.extractions[(booking_id, extraction_id)]
     assert (running.status, running.version) == (ExtractionStatus.RUNNING, 2)
+    assert running.started_at == running.updated_at == at(4)
 
     done = world.bookings.run_extraction(booking_id, extraction_id, FakeReader({"currency": "GBP"}), world.storage)
 
@@ -738,7 +742,7 @@ def test_an_unreadable_document_ends_the_extraction_failed_with_the_readers_reas
 
     assert failed.status == ExtractionStatus.FAILED
     assert failed.error == reason[:500]
-    assert failed.finished_at == failed.updated_at
+    assert failed.finished_at == failed.updated_at == at(5)
     assert failed.version == 3
     assert world.store.documents_by_key[(booking_id, document_id)].active_extraction is None
     assert booking_id not in world.store.sheets
@@ -759,7 +763,7 @@ def test_an_extraction_whose_document_was_deleted_fails(world: World) -> None:
     actor = officer()
     booking_id, document_id, extraction_id = queued(world, actor)
     # The document item went away (a deleted one reads as absent): nothing is left to free.
-    world.store.deleted.add((booking_id, document_id))
+    world.store.deleted[(booking_id, document_id)] = START
     reader = FakeReader({"currency": "GBP"})
 
     failed = world.bookings.run_extraction(booking_id, extraction_id, reader, world.storage)
@@ -838,7 +842,7 @@ def test_failing_an_extraction_after_the_last_retry_frees_the_document_once(worl
         "The extraction service kept throttling",
         2,
     )
-    assert failed.finished_at == failed.updated_at
+    assert failed.finished_at == failed.updated_at == at(4)
     assert world.store.documents_by_key[(booking_id, document_id)].active_extraction is None
     assert world.store.audit[-1][3:] == (EXTRACTOR, f"extraction:{extraction_id}")
     assert world.bookings.fail_extraction(booking_id, extraction_id, "again") == failed
@@ -865,7 +869,9 @@ def test_a_booking_without_a_sheet_reads_an_empty_one_at_version_0(world: World)
 def test_corrections_need_the_sheet_version_read_and_are_stored_as_the_officers(world: World) -> None:
     actor = officer()
     booking_id = world.draft(actor)
-    with pytest.raises(PreconditionRequired):
+    with pytest.raises(
+        PreconditionRequired, match=whole("Send If-Match with the booking sheet version you read (its ETag)")
+    ):
         world.bookings.correct(actor, booking_id, None, {"currency": "GBP"})
     with pytest.raises(PreconditionFailed):
         world.bookings.correct(actor, booking_id, [1], {"currency": "GBP"})
@@ -877,6 +883,7 @@ def test_corrections_need_the_sheet_version_read_and_are_stored_as_the_officers(
     assert (sheet.version, sheet.updated_by, sheet.updated_at) == (1, "officer-1", at(1))
     assert sheet.fields["currency"].value == "GBP"
     assert sheet.fields["currency"].corrected_by == "officer-1"
+    assert sheet.fields["currency"].extracted_at == at(1)
     assert world.store.sheets[booking_id] == sheet
     assert world.store.audit[-1] == ("booking_sheet", booking_id, "CREATE", "officer-1", "req-officer-1")
     again = world.bookings.correct(actor, booking_id, [1], {"reference_rate": "SONIA"})
