@@ -166,16 +166,21 @@ class Worker:
         """One protocol line, or None if the worker exits or the deadline passes first."""
         stream = self._process.stdout
         assert stream is not None  # noqa: S101 - set by Popen(stdout=PIPE)
-        with selectors.DefaultSelector() as selector:
-            selector.register(stream, selectors.EVENT_READ)
-            while b"\n" not in self._buffer:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not selector.select(timeout=remaining):
-                    return None
-                chunk = os.read(stream.fileno(), 1 << 20)
-                if not chunk:
-                    return None
-                self._buffer += chunk
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(stream, selectors.EVENT_READ)
+                while b"\n" not in self._buffer:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not selector.select(timeout=remaining):
+                        return None
+                    chunk = os.read(stream.fileno(), 1 << 20)
+                    if not chunk:
+                        return None
+                    self._buffer += chunk
+        except (ValueError, OSError):
+            # A stop that reached its deadline killed the worker and closed its pipes while
+            # this invocation waited: the worker is gone, as when it exits by itself.
+            return None
         line, _, self._buffer = self._buffer.partition(b"\n")
         message: dict[str, Any] = json.loads(line)
         return message

@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 STAGING = ROOT / ".local" / "mutate"
 LINKED = (
     *("tests", "local", "tools", "benchmarks", "stacks", "lendbridge_infra", "app.py", "pyproject.toml", "docs"),
+    # the sample documents the reader tests compare with
+    "samples",
     *("README.md", "Makefile", "cdk.json", ".importlinter", "redocly.yaml", "package.json", "node_modules"),
     *("requirements.txt", "requirements-dev.txt", "constraints.txt"),
 )

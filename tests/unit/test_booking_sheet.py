@@ -501,3 +501,218 @@ def test_a_negative_zero_rate_is_stored_as_zero_or_refused(raw: object) -> None:
     else:
         with pytest.raises(InvalidSheetValue):
             normalise_value("interest_rate_or_margin", raw)
+
+
+# --- the exact words and edges an officer sees ------------------------------------------------
+
+
+def test_an_unknown_field_answers_in_a_sentence() -> None:
+    with pytest.raises(UnknownSheetField) as caught:
+        normalise_value("customer_pin", "1234")
+    assert caught.value.message == "Not a booking-sheet field"
+
+
+def test_the_tax_id_rule_is_stated_in_full() -> None:
+    with pytest.raises(InvalidSheetValue) as caught:
+        normalise_value("borrower_tax_id", "ABCDEF")
+    assert caught.value.reason == (
+        "A tax id has 5 to 40 letters, digits, spaces, '.', '/' or '-', with at least one digit"
+    )
+
+
+def test_every_bad_correction_is_reported_with_its_own_reason() -> None:
+    with pytest.raises(InvalidSheetValue) as caught:
+        apply_corrections({}, {"currency": "GBP", "facility_amount": "12,34", "signing_date": "yesterday"}, "o", T1)
+    assert caught.value.field_errors == {
+        "fields.facility_amount": ["Must be a decimal number written with ASCII digits, e.g. 25000000.00"],
+        "fields.signing_date": ["Must be a date such as 2031-06-30 or 30 June 2031"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "reason"),
+    [
+        ("borrower_address", 7, "Must be text"),
+        ("guarantors", ("Ann", None), "A list must hold text only"),
+        ("guarantors", {"name": "Ann"}, "Must be text"),
+        ("repayment_type", 2, "Must be text"),
+    ],
+)
+def test_text_and_code_fields_refuse_other_types_in_a_sentence(name: str, raw: object, reason: str) -> None:
+    with pytest.raises(InvalidSheetValue) as caught:
+        normalise_value(name, raw)
+    assert caught.value.reason == reason
+
+
+def test_a_list_of_names_is_kept_as_one_text_and_other_fields_take_no_list() -> None:
+    assert normalise_value("financial_covenants", ("Leverage below 3.0x", "  Interest cover above 4x ")) == (
+        "Leverage below 3.0x; Interest cover above 4x"
+    )
+    with pytest.raises(InvalidSheetValue):
+        normalise_value("borrower_address", ["14 Quay Street", "Bristol"])
+
+
+def test_codes_fold_spaces_and_hyphens_and_take_the_standard_spelling() -> None:
+    assert normalise_value("repayment_type", " balloon - payment ") == "BALLOON"
+    assert normalise_value("repayment_type", "Interest  Only") == "INTEREST_ONLY"
+    assert normalise_value("interest_rate_type", "Fixed-rate") == "FIXED"
+
+
+def shown_quote(name: str, quote: object, *others: ExtractedField, sheet: dict[str, SheetField] | None = None) -> str:
+    result = merge_extraction(sheet or {}, [found(name, VALID[name], 0.9, 1, quote), *others], "d", T0)  # type: ignore[arg-type]
+    source = result.fields[name].source
+    assert source is not None
+    return source.quote  # type: ignore[return-value]
+
+
+VALID = {"borrower_tax_id": "12-3456789", "borrower_address": "1 Main St", "borrower_legal_name": "Acme Ltd"}
+
+
+def test_other_ids_in_the_tax_ids_own_quote_are_masked_but_short_numbers_are_not() -> None:
+    shown = shown_quote("borrower_tax_id", "Company 12-3456789, ref AB123, filed 2026")
+    assert shown == "Company ****6789, ref ****B123, filed 2026"
+
+
+def test_a_labelled_id_is_masked_only_when_longer_than_the_mask_shows() -> None:
+    assert shown_quote("borrower_legal_name", "Acme Ltd, EIN 1234 and TIN 12345") == (
+        "Acme Ltd, EIN 1234 and TIN ****2345"
+    )
+
+
+def test_the_known_tax_id_is_masked_in_every_spelling() -> None:
+    sheet = apply_corrections({}, {"borrower_tax_id": "DE 811 907 980"}, "officer", T0)
+    assert shown_quote("borrower_address", "1 Main St DE811907980", sheet=sheet) == "1 Main St ****7980"
+    assert shown_quote("borrower_address", "1 Main St de 811 907 980", sheet=sheet) == "1 Main St **** 980"
+    short = apply_corrections({}, {"borrower_tax_id": "AB123"}, "officer", T0)
+    assert shown_quote("borrower_address", "1 Main St, AB123 Ltd", sheet=short) == "1 Main St, ****B123 Ltd"
+
+
+def test_a_reading_too_short_to_be_a_tax_id_masks_nothing() -> None:
+    short_reading = found("borrower_tax_id", "1234", 0.9)  # dropped: not a tax id
+    assert shown_quote("borrower_address", "Unit 1234, Dock Road", short_reading) == "Unit 1234, Dock Road"
+
+
+def test_a_quote_that_is_not_text_is_left_out() -> None:
+    assert shown_quote("borrower_address", 12345) is None
+
+
+def test_a_quote_of_the_longest_accepted_raw_length_is_cut_not_dropped() -> None:
+    shown = shown_quote("borrower_address", "a" * 4000)
+    assert shown == "a" * (MAX_QUOTE_LENGTH - 1) + "…"
+    assert shown_quote("borrower_address", "a" * 4001) is None
+
+
+def test_a_quote_of_exactly_the_shown_length_stays_whole() -> None:
+    assert shown_quote("borrower_address", "b" * MAX_QUOTE_LENGTH) == "b" * MAX_QUOTE_LENGTH
+
+
+def test_a_cut_quote_ends_in_the_ellipsis_right_after_its_last_word() -> None:
+    quote = "x" * (MAX_QUOTE_LENGTH - 2) + " " + "y" * 50
+    assert shown_quote("borrower_address", quote) == "x" * (MAX_QUOTE_LENGTH - 2) + "…"
+
+
+@pytest.mark.parametrize("confidence", [0.0, 1.0])
+def test_the_confidence_bounds_themselves_are_kept(confidence: float) -> None:
+    result = merge_extraction({}, [found("currency", "EUR", confidence)], "d", T0)
+    assert result.fields["currency"].confidence == confidence
+
+
+@pytest.mark.parametrize(("page", "kept"), [(1, 1), (100_000, 100_000), (100_001, None), (0, None)])
+def test_a_page_is_kept_from_1_to_100000(page: int, kept: int | None) -> None:
+    source = merge_extraction({}, [found("currency", "EUR", 0.9, page)], "d", T0).fields["currency"].source
+    assert source is not None
+    assert source.page == kept
+
+
+def test_an_unknown_or_non_text_field_name_is_dropped_under_a_bounded_name() -> None:
+    items = [found("x" * 150, "v"), found(7, "v"), found(None, "v")]  # type: ignore[arg-type]
+    result = merge_extraction({}, items, "d", T0)
+    assert [item.name for item in result.dropped] == ["x" * 100, "7", "None"]
+    assert {item.reason for item in result.dropped} == {"Not a booking-sheet field"}
+
+
+def test_a_kept_correction_does_not_stop_the_rest_of_the_merge() -> None:
+    sheet = apply_corrections({}, {"currency": "GBP"}, "officer-1", T0)
+    result = merge_extraction(sheet, [found("currency", "EUR"), found("reference_rate", "SONIA")], "d", T1)
+    assert result.fields["currency"].value == "GBP"
+    assert result.fields["reference_rate"].value == "SONIA"
+
+
+def test_the_tax_id_as_normalised_is_masked_in_other_quotes() -> None:
+    # Read with a double space; another quote spells it with single ones.
+    reading = found("borrower_tax_id", "GB 123  4567 89", 0.9)
+    assert shown_quote("borrower_address", "1 Main St GB 123 4567 89", reading) == "1 Main St ****7 89"
+
+
+def test_a_tax_id_reading_of_up_to_100_characters_is_masked_even_when_dropped() -> None:
+    longest = "1" * 100
+    assert shown_quote("borrower_address", f"1 Main St {longest}", found("borrower_tax_id", longest)) == (
+        "1 Main St ****1111"
+    )
+    # Longer is no tax id: not searched for (and, being unlabelled, not masked).
+    too_long = "A" * 101
+    assert shown_quote("borrower_address", f"1 Main St {too_long}", found("borrower_tax_id", too_long)) == (
+        f"1 Main St {too_long}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (datetime(2031, 6, 30, tzinfo=UTC), "Must be a date without a time"),
+        (20310630, "Must be a date, e.g. 2031-06-30"),
+        ("next summer", "Must be a date such as 2031-06-30 or 30 June 2031"),
+        ("30 Juin 2031", "Not a month name"),
+        ("2031-02-30", "Not a calendar date"),
+    ],
+)
+def test_a_date_is_refused_with_the_whole_reason(raw: object, reason: str) -> None:
+    with pytest.raises(InvalidSheetValue) as caught:
+        normalise_value("maturity_date", raw)
+    assert caught.value.reason == reason
+
+
+def test_an_unknown_field_name_is_reported_under_a_bounded_path() -> None:
+    with pytest.raises(UnknownSheetField) as caught:
+        apply_corrections({}, {"y" * 150: "1"}, "o", T0)
+    assert caught.value.field_errors == {"fields." + "y" * 100: ["Not a booking-sheet field"]}
+
+
+def test_a_weaker_value_from_another_document_is_dropped_by_name_and_the_merge_goes_on() -> None:
+    first = merge_extraction({}, [found("reference_rate", "SONIA", 0.9)], "doc-1", T0).fields
+    result = merge_extraction(first, [found("reference_rate", "SOFR", 0.5), found("currency", "GBP", 0.5)], "doc-2", T1)
+    assert [(item.name, item.reason) for item in result.dropped] == [
+        ("reference_rate", "A more confident value from another document is kept")
+    ]
+    assert result.fields["currency"].value == "GBP"
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "reason"),
+    [
+        ("borrower_legal_name", "Acme \ud800 Ltd", "Not valid Unicode text (an unpaired surrogate)"),
+        ("borrower_legal_name", "Acme\u202eLtd", "Contains a control or invisible formatting character (U+202E)"),
+        ("borrower_legal_name", None, "No value"),
+        ("borrower_legal_name", "x" * 4001, "Longer than 4000 characters"),
+        ("facility_amount", True, "Must be a number, not a boolean"),
+        ("facility_amount", float("inf"), "Must be a finite number"),
+        ("facility_amount", Decimal("NaN"), "Must be a finite number"),
+        ("facility_amount", [1], "Must be a number or decimal text"),
+        ("facility_amount", "1e6", "Must be a decimal number written with ASCII digits, e.g. 25000000.00"),
+        ("interest_rate_or_margin", "2.5 pct", "Must be a decimal number written with ASCII digits, e.g. 25000000.00"),
+        ("currency", 978, "Must be text"),
+        ("currency", "EURO", "Must be an ISO 4217 currency code, e.g. EUR"),
+        ("interest_rate_type", None, "No value"),
+    ],
+)
+def test_our_own_rules_are_refused_with_the_whole_sentence(name: str, raw: object, reason: str) -> None:
+    """The reason is the officer's 422 field message, word for word."""
+    with pytest.raises(InvalidSheetValue) as caught:
+        normalise_value(name, raw)
+    assert caught.value.reason == reason
+    assert caught.value.message == f"Invalid value for {name}: {reason}"
+
+
+def test_raw_text_of_up_to_4000_characters_is_read_by_the_fields_rule() -> None:
+    padded = " " * (4000 - len("Acme Ltd")) + "Acme Ltd"
+    assert normalise_value("borrower_legal_name", padded) == "Acme Ltd"

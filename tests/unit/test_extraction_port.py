@@ -21,6 +21,9 @@ def test_extraction_failures_carry_what_the_extractor_needs() -> None:
     throttled = ExtractionThrottled()
     assert throttled.retry_after == 30
     assert throttled.message == "The extraction service is throttling requests"
+    assert str(throttled) == throttled.message  # what a log line or a traceback shows
+    slower = ExtractionThrottled("Slow down", retry_after=90)
+    assert (str(slower), slower.message, slower.retry_after) == ("Slow down", "Slow down", 90)
     failed = ExtractionFailed("The PDF could not be read")
     assert (failed.reason, failed.message, str(failed)) == ("The PDF could not be read",) * 3
 

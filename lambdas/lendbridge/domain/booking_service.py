@@ -75,7 +75,6 @@ class Bookings:
         new_id: IdGenerator,
     ) -> None:
         self.store = store
-        self.products = tuple(products)
         self._by_id = {product.product_id: product for product in products}
         self.storage = storage
         self.queue = queue

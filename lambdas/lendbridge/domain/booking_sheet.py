@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from functools import partial
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
@@ -170,21 +171,28 @@ def _fold_text(value: str) -> str:
     return folded
 
 
-def _text_input(*, lists: bool) -> Any:
-    def coerce(value: Any) -> Any:
-        if lists and isinstance(value, list | tuple):
-            if not all(isinstance(item, str) for item in value):
-                raise ValueError("A list must hold text only")
-            value = "; ".join(item.strip() for item in value if item.strip())
-        if not isinstance(value, str):
-            raise ValueError("Must be text")
-        return _fold_text(value)
-
-    return BeforeValidator(coerce)
+# The validators below are plain functions bound at module level (no factories building
+# closures): the rules table is built at import, and only code that runs per value can be
+# checked by mutation testing.
 
 
-def _text(max_length: int, *, lists: bool = False) -> Any:
-    return Annotated[str, StringConstraints(min_length=1, max_length=max_length), _text_input(lists=lists)]
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("Must be text")
+    return _fold_text(value)
+
+
+def _text_or_list(value: Any) -> str:
+    """A list of names (guarantors, covenants) is kept as one text, items joined by "; "."""
+    if isinstance(value, list | tuple):
+        if not all(isinstance(item, str) for item in value):
+            raise ValueError("A list must hold text only")
+        value = "; ".join(item.strip() for item in value if item.strip())
+    return _text(value)
+
+
+_TEXT = BeforeValidator(_text)
+_TEXT_OR_LIST = BeforeValidator(_text_or_list)
 
 
 _TAX_ID = re.compile(r"[A-Z0-9](?:[A-Z0-9 ./-]{3,38})[A-Z0-9]")
@@ -312,14 +320,12 @@ def _date(value: Any) -> date:
 # --- codes ----------------------------------------------------------------------------------
 
 
-def _code_input(aliases: Mapping[str, str]) -> Any:
-    def coerce(value: Any) -> Any:
-        if not isinstance(value, str):
-            raise ValueError("Must be text")
-        code = re.sub(r"[\s-]+", "_", value.strip().upper())
-        return aliases.get(code, code)
-
-    return BeforeValidator(coerce)
+def _code(value: Any, aliases: Mapping[str, str]) -> str:
+    """Upper case, spaces and hyphens as underscores, then a known alias replaced by its code."""
+    if not isinstance(value, str):
+        raise ValueError("Must be text")
+    code = re.sub(r"[\s-]+", "_", value.strip().upper())
+    return aliases.get(code, code)
 
 
 def _currency(value: Any) -> str:
@@ -361,19 +367,19 @@ def _rule(kind: Any) -> TypeAdapter[Any]:
 
 
 _RULES: dict[str, TypeAdapter[Any]] = {
-    "borrower_legal_name": _rule(_text(200)),
-    "borrower_address": _rule(_text(500)),
-    "borrower_tax_id": _rule(Annotated[str, _text_input(lists=False), AfterValidator(_tax_id)]),
+    "borrower_legal_name": _rule(Annotated[str, StringConstraints(min_length=1, max_length=200), _TEXT]),
+    "borrower_address": _rule(Annotated[str, StringConstraints(min_length=1, max_length=500), _TEXT]),
+    "borrower_tax_id": _rule(Annotated[str, _TEXT, AfterValidator(_tax_id)]),
     "facility_amount": _rule(_Amount),
     "currency": _rule(Annotated[str, BeforeValidator(_currency)]),
-    "interest_rate_type": _rule(Annotated[RateType, _code_input(_RATE_TYPE_ALIASES)]),
+    "interest_rate_type": _rule(Annotated[RateType, BeforeValidator(partial(_code, aliases=_RATE_TYPE_ALIASES))]),
     "interest_rate_or_margin": _rule(_Rate),
-    "reference_rate": _rule(_text(100)),
+    "reference_rate": _rule(Annotated[str, StringConstraints(min_length=1, max_length=100), _TEXT]),
     "maturity_date": _rule(_Date),
-    "repayment_type": _rule(Annotated[RepaymentType, _code_input(_REPAYMENT_ALIASES)]),
-    "collateral_description": _rule(_text(1000)),
-    "guarantors": _rule(_text(1000, lists=True)),
-    "financial_covenants": _rule(_text(2000, lists=True)),
+    "repayment_type": _rule(Annotated[RepaymentType, BeforeValidator(partial(_code, aliases=_REPAYMENT_ALIASES))]),
+    "collateral_description": _rule(Annotated[str, StringConstraints(min_length=1, max_length=1000), _TEXT]),
+    "guarantors": _rule(Annotated[str, StringConstraints(min_length=1, max_length=1000), _TEXT_OR_LIST]),
+    "financial_covenants": _rule(Annotated[str, StringConstraints(min_length=1, max_length=2000), _TEXT_OR_LIST]),
     "signing_date": _rule(_Date),
 }
 
