@@ -3,6 +3,7 @@ batches, shaped as Lambda receives them, to a consumer (the very handler that de
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 from collections.abc import Callable
@@ -100,6 +101,26 @@ class StreamPump:
             self._thread.join(timeout=remaining(deadline))
 
     def _as_lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
-        change = dict(record["dynamodb"])
+        change = {
+            name: {key: _as_json_value(value) for key, value in images.items()}
+            if name in ("Keys", "NewImage", "OldImage")
+            else images
+            for name, images in record["dynamodb"].items()
+        }
         change.pop("ApproximateCreationDateTime", None)  # a datetime here; Lambda sends epoch seconds
         return {**record, "dynamodb": change, "eventSource": "aws:dynamodb", "eventSourceARN": self._stream_arn}
+
+
+def _as_json_value(value: dict[str, Any]) -> dict[str, Any]:
+    """An attribute value as Lambda's event JSON carries it: boto3 gives binaries as bytes,
+    Lambda sends them base64-encoded (a loan's set of invitee tags is one)."""
+    kind, content = next(iter(value.items()))
+    if kind == "B":
+        return {"B": base64.b64encode(content).decode()}
+    if kind == "BS":
+        return {"BS": [base64.b64encode(item).decode() for item in content]}
+    if kind == "M":
+        return {"M": {name: _as_json_value(item) for name, item in content.items()}}
+    if kind == "L":
+        return {"L": [_as_json_value(item) for item in content]}
+    return value

@@ -3,6 +3,7 @@ dev template (the same definitions that deploy)."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from datetime import UTC
@@ -145,7 +146,9 @@ def main_table_stream(dynamodb_local: DynamoDBLocal, tables: dict[str, str]) -> 
     from tests.events import FakeContext
 
     def consume(event: dict[str, Any]) -> None:
-        result = loan_stream.handler(event, FakeContext())
+        # As Lambda hands it over: JSON (a record the local stack could not encode, such as a
+        # binary attribute left as bytes, fails here as it would fail the local stack).
+        result = loan_stream.handler(json.loads(json.dumps(event)), FakeContext())
         assert result == {"batchItemFailures": []}, result
 
     return StreamPump(dynamodb_local.endpoint, tables["MainTable"], consume)
