@@ -42,3 +42,15 @@ def test_the_entry_point_runs_the_request_through_the_front_door_with_the_limite
     assert (answer["statusCode"], body_of(answer)) == (200, {"status": "alive"})
     assert header_of(answer, "X-Request-Id")  # the front door's header: not the resolver's alone
     assert asked == ["limiter"]
+
+
+def test_the_entry_point_logs_with_the_gateways_request_id_as_correlation_id() -> None:
+    function = ApiFunction(lambda: None)
+
+    @function.app.get("/health/live")
+    def live() -> Response[dict[str, str]]:
+        return Response(200, content_types.APPLICATION_JSON, {"status": "alive"})
+
+    event = api_event("GET", "/health/live")
+    function.handler(event, FakeContext())
+    assert function.logger.get_correlation_id() == event["requestContext"]["requestId"]

@@ -21,6 +21,7 @@ from lendbridge.domain.booking_sheet import (
     SheetField,
     SheetStatus,
     UnknownSheetField,
+    _rule,
     apply_corrections,
     mask_tax_id,
     masked,
@@ -716,3 +717,10 @@ def test_our_own_rules_are_refused_with_the_whole_sentence(name: str, raw: objec
 def test_raw_text_of_up_to_4000_characters_is_read_by_the_fields_rule() -> None:
     padded = " " * (4000 - len("Acme Ltd")) + "Acme Ltd"
     assert normalise_value("borrower_legal_name", padded) == "Acme Ltd"
+
+
+def test_a_fields_rule_is_built_on_its_first_check_and_checks_its_own_type() -> None:
+    rule = _rule(int)
+    assert rule.pydantic_complete is False
+    assert rule.validate_python("42") == 42
+    assert rule.pydantic_complete is True

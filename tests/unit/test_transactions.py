@@ -97,7 +97,7 @@ def test_audit_entries_need_an_audit_table() -> None:
 
 def test_an_update_past_the_item_size_limit_is_a_full_loan_not_a_crash() -> None:
     too_big = {"Code": "ValidationError", "Message": "Item size to update has exceeded the maximum allowed size"}
-    with pytest.raises(Conflict, match="most participants one loan can hold") as refused:
+    with pytest.raises(Conflict, match="^This loan cannot record more invitations") as refused:
         transaction(Refusing("TransactionCanceledException", [too_big, {"Code": "None"}])).commit(loan_conflict)
     assert not isinstance(refused.value, VersionConflict)
 
