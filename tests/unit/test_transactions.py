@@ -100,6 +100,10 @@ def test_an_update_past_the_item_size_limit_is_a_full_loan_not_a_crash() -> None
     with pytest.raises(Conflict, match="^This loan cannot record more invitations") as refused:
         transaction(Refusing("TransactionCanceledException", [too_big, {"Code": "None"}])).commit(loan_conflict)
     assert not isinstance(refused.value, VersionConflict)
+    assert refused.value.message == (
+        "This loan cannot record more invitations or changes to them: it already lists the most "
+        "participants one loan can hold, declined ones included"
+    )
 
 
 def test_any_other_validation_error_is_raised_as_it_came() -> None:
