@@ -85,7 +85,7 @@ api-diff: install ## Fail on a breaking change to docs/openapi.json since the la
 	$(PY) -m tools.api_diff
 
 .PHONY: mutate
-MUTATE_SECONDS ?= 1200
+MUTATE_SECONDS ?= 3000
 mutate: install ## Mutation testing of domain/, data/cursors.py and http/ within MUTATE_SECONDS; writes docs/mutation.md
 	MUTATE_SECONDS=$(MUTATE_SECONDS) $(PY) -m tools.mutate
 

@@ -241,7 +241,7 @@ def render(outcome: Outcome, seconds_budget: int, command: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=int(os.environ.get("MUTATE_SECONDS", "1200")))
+    parser.add_argument("--seconds", type=int, default=int(os.environ.get("MUTATE_SECONDS", "3000")))
     parser.add_argument("--children", type=int, default=2, help="mutants tested in parallel")
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from the last run")
     args = parser.parse_args()

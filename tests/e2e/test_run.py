@@ -23,6 +23,7 @@ import requests
 
 from local.net import free_port
 from local.stack import LocalLendbridge
+from tests.processes import alive
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 90
@@ -46,14 +47,6 @@ def descendants(root: int) -> set[int]:
         frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
         found |= frontier
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_a_taken_port_is_refused_with_the_variable_to_change(tmp_path: Path) -> None:

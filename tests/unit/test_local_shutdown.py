@@ -20,6 +20,7 @@ from local.apimodel import Function
 from local.queue_sources import LONG_POLL_S, QueueMapping, QueuePoller
 from local.shutdown import stop_together
 from local.workers import FunctionPool, Invocation
+from tests.processes import alive
 
 SLOW_HANDLER = """
 import pathlib
@@ -93,14 +94,6 @@ def slow_function(tmp_path: Path) -> tuple[Function, dict[str, str]]:
 
 def processes_of(pools: list[FunctionPool]) -> list[int]:
     return [pid for pool in pools for pid in pool.pids()]
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def wait_for(marker: Path) -> None:
