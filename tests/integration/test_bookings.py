@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -31,13 +31,14 @@ from lendbridge.domain.bookings import (
     ExtractionStatus,
     TooManyDocuments,
 )
-from lendbridge.domain.extraction import ExtractedField, ExtractionFailed, ExtractionThrottled
-from lendbridge.domain.ports import Actor, PresignedUpload, StoredObject
+from lendbridge.domain.extraction import ExtractionFailed, ExtractionThrottled
+from lendbridge.domain.ports import Actor
 from lendbridge.domain.products import parse_catalogue
 from lendbridge.domain.uploads import UploadVerdict
 from lendbridge.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
 from lendbridge.handlers import upload_events
 from lendbridge.wiring.upload_events import BookingsUploadLedger, UploadServices
+from tests.booking_fakes import COMPLETE, TAX_ID, FakeQueue, FakeReader, FakeStorage
 
 PRODUCTS = parse_catalogue(
     [
@@ -65,70 +66,11 @@ PRODUCTS = parse_catalogue(
         },
     ]
 )
-TAX_ID = "GB123456789"
-COMPLETE = {
-    "borrower_legal_name": "Harbourline Logistics Ltd",
-    "borrower_address": "14 Quay Street, Bristol BS1 4DJ, United Kingdom",
-    "borrower_tax_id": TAX_ID,
-    "facility_amount": "25000000.00",
-    "currency": "GBP",
-    "interest_rate_type": "FLOATING",
-    "interest_rate_or_margin": "2.75",
-    "reference_rate": "SONIA",
-    "maturity_date": "2031-06-30",
-    "repayment_type": "AMORTIZING",
-    "collateral_description": "First-ranking charge over the warehouse at Avonmouth",
-    "signing_date": "2026-06-30",
-}
 
 
-@dataclass
-class FakeStorage:
-    objects: dict[str, bytes] = field(default_factory=dict)
-    deleted: list[str] = field(default_factory=list)
-    presigned: list[tuple[str, str, int, int]] = field(default_factory=list)
-
-    def presign_put(self, key: str, content_type: str, size_bytes: int, expires_in: int) -> PresignedUpload:
-        self.presigned.append((key, content_type, size_bytes, expires_in))
-        return PresignedUpload(f"https://bucket.example/{key}?sig", {"Content-Type": content_type}, expires_in)
-
-    def presign_get(self, key: str, expires_in: int) -> str:
-        return f"https://bucket.example/{key}?get&expires={expires_in}"
-
-    def delete(self, key: str) -> None:
-        self.deleted.append(key)
-        self.objects.pop(key, None)
-
-    def head(self, key: str) -> StoredObject | None:
-        return StoredObject(len(self.objects[key])) if key in self.objects else None
-
-    def read(self, key: str) -> bytes:
-        return self.objects[key]
-
-
-@dataclass
-class FakeQueue:
-    messages: list[tuple[str, str, str]] = field(default_factory=list)
-    broken: bool = False
-
-    def enqueue(self, booking_id: str, document_id: str, extraction_id: str) -> None:
-        if self.broken:
-            raise RuntimeError("queue down")
-        self.messages.append((booking_id, document_id, extraction_id))
-
-
-class FakeReader:
-    name = "fake"
-
-    def __init__(self, found: dict[str, str] | Exception) -> None:
-        self.found = found
-        self.read_calls: list[tuple[bytes, str]] = []
-
-    def read(self, content: bytes, content_type: str) -> list[ExtractedField]:
-        self.read_calls.append((content, content_type))
-        if isinstance(self.found, Exception):
-            raise self.found
-        return [ExtractedField(name, value, 0.8, 1, f"{name}: {value}") for name, value in self.found.items()]
+def quoting_reader(found: dict[str, str] | Exception) -> FakeReader:
+    """Each field quoted from the document, so what the sheet keeps of a quote is checked too."""
+    return FakeReader(found, quoted=True)
 
 
 class World:
@@ -184,7 +126,7 @@ def uploaded(world: World, actor: Actor, booking_id: str, content: bytes = b"%PD
 
 def extracted(world: World, booking_id: str, document_id: str, actor: Actor, found: dict[str, str]) -> Any:
     extraction = world.bookings.request_extraction(actor, booking_id, document_id)
-    return world.bookings.run_extraction(booking_id, extraction.extraction_id, FakeReader(found), world.storage)
+    return world.bookings.run_extraction(booking_id, extraction.extraction_id, quoting_reader(found), world.storage)
 
 
 # ---- bookings -------------------------------------------------------------------------------
@@ -552,7 +494,7 @@ def test_an_extraction_fills_the_sheet_with_sources_and_audits_it_without_the_ta
     document_id = uploaded(world, actor, booking.booking_id)
     found = {**COMPLETE, "maturity_date": "not a date", "signing_date": "2026-06-30"}
     extraction = world.bookings.request_extraction(actor, booking.booking_id, document_id)
-    reader = FakeReader(found)
+    reader = quoting_reader(found)
     done = world.bookings.run_extraction(booking.booking_id, extraction.extraction_id, reader, world.storage)
 
     assert reader.read_calls == [(b"%PDF-1.7 facility", "application/pdf")]
@@ -655,7 +597,7 @@ def test_throttling_leaves_the_extraction_running_for_a_retry_and_the_last_retry
     extraction = world.bookings.request_extraction(actor, booking.booking_id, document_id)
     with pytest.raises(ExtractionThrottled):
         world.bookings.run_extraction(
-            booking.booking_id, extraction.extraction_id, FakeReader(ExtractionThrottled()), world.storage
+            booking.booking_id, extraction.extraction_id, quoting_reader(ExtractionThrottled()), world.storage
         )
     running = world.bookings.extraction(actor.user_id, booking.booking_id, extraction.extraction_id)
     assert running.status == ExtractionStatus.RUNNING
@@ -663,7 +605,7 @@ def test_throttling_leaves_the_extraction_running_for_a_retry_and_the_last_retry
     failed = world.bookings.fail_extraction(booking.booking_id, extraction.extraction_id, "Throttled after 5 attempts")
     assert (failed.status, failed.error) == (ExtractionStatus.FAILED, "Throttled after 5 attempts")
     # A redelivered message for a finished extraction changes nothing.
-    reader = FakeReader(COMPLETE)
+    reader = quoting_reader(COMPLETE)
     assert world.bookings.run_extraction(booking.booking_id, extraction.extraction_id, reader, world.storage) == failed
     assert reader.read_calls == []
     assert world.bookings.fail_extraction(booking.booking_id, extraction.extraction_id, "again") == failed
@@ -676,7 +618,7 @@ def test_an_unreadable_document_fails_its_extraction_with_the_reason(world: Worl
     document_id = uploaded(world, actor, booking.booking_id)
     extraction = world.bookings.request_extraction(actor, booking.booking_id, document_id)
     failed = world.bookings.run_extraction(
-        booking.booking_id, extraction.extraction_id, FakeReader(ExtractionFailed("No text layer")), world.storage
+        booking.booking_id, extraction.extraction_id, quoting_reader(ExtractionFailed("No text layer")), world.storage
     )
     assert (failed.status, failed.error) == (ExtractionStatus.FAILED, "No text layer")
     assert world.bookings.sheet(actor.user_id, booking.booking_id).status == SheetStatus.EMPTY
@@ -702,7 +644,7 @@ def test_an_extraction_of_a_booking_booked_meanwhile_fails_instead_of_changing_t
     extraction = world.bookings.request_extraction(actor, booking.booking_id, document_id)
     world.bookings.book(actor, booking.booking_id, [world.bookings.get(actor.user_id, booking.booking_id).version])
     outcome = world.bookings.run_extraction(
-        booking.booking_id, extraction.extraction_id, FakeReader({"reference_rate": "EURIBOR"}), world.storage
+        booking.booking_id, extraction.extraction_id, quoting_reader({"reference_rate": "EURIBOR"}), world.storage
     )
     assert outcome.status == ExtractionStatus.FAILED
     assert world.bookings.sheet(actor.user_id, booking.booking_id).fields["reference_rate"].value == "SONIA"
@@ -787,7 +729,7 @@ def test_an_extraction_merges_again_on_top_of_a_correction_that_landed_meanwhile
 
     world.store.finish_extraction = racing  # type: ignore[method-assign]
     done = world.bookings.run_extraction(
-        booking.booking_id, extraction.extraction_id, FakeReader(COMPLETE), world.storage
+        booking.booking_id, extraction.extraction_id, quoting_reader(COMPLETE), world.storage
     )
     assert done.status == ExtractionStatus.SUCCEEDED
     assert calls[0] == 3  # RUNNING, the refused write, the write merged on top of the correction
@@ -813,7 +755,9 @@ def test_an_extraction_whose_sheet_keeps_changing_gives_up_for_a_retry(world: Wo
 
     world.store.finish_extraction = racing  # type: ignore[method-assign]
     with pytest.raises(Conflict, match="kept changing"):
-        world.bookings.run_extraction(booking.booking_id, extraction.extraction_id, FakeReader(COMPLETE), world.storage)
+        world.bookings.run_extraction(
+            booking.booking_id, extraction.extraction_id, quoting_reader(COMPLETE), world.storage
+        )
     assert world.bookings.extraction(actor.user_id, booking.booking_id, extraction.extraction_id).status == (
         ExtractionStatus.RUNNING
     )
@@ -828,7 +772,7 @@ def test_an_extraction_of_a_vanished_document_fails_and_unknown_extractions_are_
         TableName=world.store._table,  # damaged data: the document item is gone under a running extraction
         Key={"PK": {"S": f"BOOKING#{booking.booking_id}"}, "SK": {"S": f"DOC#{document_id}"}},
     )
-    reader = FakeReader(COMPLETE)
+    reader = quoting_reader(COMPLETE)
     failed = world.bookings.run_extraction(booking.booking_id, extraction.extraction_id, reader, world.storage)
     assert (failed.status, failed.error) == (ExtractionStatus.FAILED, "The document was deleted")
     assert reader.read_calls == []

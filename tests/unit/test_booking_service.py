@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -28,8 +28,8 @@ from lendbridge.domain.bookings import (
     ExtractionStatus,
     TooManyDocuments,
 )
-from lendbridge.domain.extraction import ExtractedField, ExtractionFailed, ExtractionThrottled
-from lendbridge.domain.ports import Actor, PresignedUpload, StoredObject
+from lendbridge.domain.extraction import ExtractionFailed, ExtractionThrottled
+from lendbridge.domain.ports import Actor
 from lendbridge.domain.products import parse_catalogue
 from lendbridge.domain.uploads import UploadVerdict
 from lendbridge.errors import (
@@ -40,6 +40,7 @@ from lendbridge.errors import (
     PreconditionRequired,
     ValidationFailed,
 )
+from tests.booking_fakes import COMPLETE, FakeQueue, FakeReader, FakeStorage
 from tests.booking_memory import MemoryBookingStore
 
 PRODUCTS = parse_catalogue(
@@ -71,70 +72,6 @@ PRODUCTS = parse_catalogue(
 START = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 PDF = b"%PDF-1.7 facility agreement"
 SHA = "ab" * 32
-COMPLETE = {
-    "borrower_legal_name": "Harbourline Logistics Ltd",
-    "borrower_address": "14 Quay Street, Bristol BS1 4DJ, United Kingdom",
-    "borrower_tax_id": "GB123456789",
-    "facility_amount": "25000000.00",
-    "currency": "GBP",
-    "interest_rate_type": "FLOATING",
-    "interest_rate_or_margin": "2.75",
-    "reference_rate": "SONIA",
-    "maturity_date": "2031-06-30",
-    "repayment_type": "AMORTIZING",
-    "collateral_description": "First-ranking charge over the warehouse at Avonmouth",
-    "signing_date": "2026-06-30",
-}
-
-
-@dataclass
-class FakeStorage:
-    objects: dict[str, bytes] = field(default_factory=dict)
-    deleted: list[str] = field(default_factory=list)
-    presigned: list[tuple[str, str, int, int]] = field(default_factory=list)
-
-    def presign_put(self, key: str, content_type: str, size_bytes: int, expires_in: int) -> PresignedUpload:
-        self.presigned.append((key, content_type, size_bytes, expires_in))
-        return PresignedUpload(f"https://bucket.example/{key}?sig", {"Content-Type": content_type}, expires_in)
-
-    def presign_get(self, key: str, expires_in: int) -> str:
-        return f"https://bucket.example/{key}?get&expires={expires_in}"
-
-    def delete(self, key: str) -> None:
-        self.deleted.append(key)
-        self.objects.pop(key, None)
-
-    def head(self, key: str) -> StoredObject | None:
-        return StoredObject(len(self.objects[key])) if key in self.objects else None
-
-    def read(self, key: str) -> bytes:
-        return self.objects[key]
-
-
-@dataclass
-class FakeQueue:
-    messages: list[tuple[str, str, str]] = field(default_factory=list)
-    broken: bool = False
-
-    def enqueue(self, booking_id: str, document_id: str, extraction_id: str) -> None:
-        if self.broken:
-            raise RuntimeError("queue down")
-        self.messages.append((booking_id, document_id, extraction_id))
-
-
-class FakeReader:
-    name = "fake"
-
-    def __init__(self, found: dict[str, str] | Exception, confidence: float = 0.8) -> None:
-        self.found = found
-        self.confidence = confidence
-        self.read_calls: list[tuple[bytes, str]] = []
-
-    def read(self, content: bytes, content_type: str) -> list[ExtractedField]:
-        self.read_calls.append((content, content_type))
-        if isinstance(self.found, Exception):
-            raise self.found
-        return [ExtractedField(name, value, self.confidence, 1, None) for name, value in self.found.items()]
 
 
 class World:
