@@ -1,5 +1,5 @@
 """Stand-ins for the bookings module's outside parts (object storage, the extraction queue and
-the document reader) and a complete booking sheet, shared by the unit tests of the use cases and
+the document reader), a product catalogue and a complete booking sheet, shared by the unit tests of the use cases and
 the DynamoDB Local tests of the booking store."""
 
 from __future__ import annotations
@@ -8,6 +8,35 @@ from dataclasses import dataclass, field
 
 from lendbridge.domain.extraction import ExtractedField
 from lendbridge.domain.ports import PresignedUpload, StoredObject
+from lendbridge.domain.products import parse_catalogue
+
+# Two products: the GBP term loan most tests book, and a EUR bridge for currency and term rules.
+PRODUCTS = parse_catalogue(
+    [
+        {
+            "product_id": "term-loan-gbp",
+            "name": "Term loan (GBP)",
+            "description": "Amortising term loan",
+            "currency": "GBP",
+            "min_amount": "50000.00",
+            "max_amount": "50000000.00",
+            "min_term_months": 12,
+            "max_term_months": 120,
+            "rate_type": "FLOATING",
+        },
+        {
+            "product_id": "bridge-eur",
+            "name": "Bridge (EUR)",
+            "description": "Bullet bridge loan",
+            "currency": "EUR",
+            "min_amount": "250000.00",
+            "max_amount": "10000000.00",
+            "min_term_months": 3,
+            "max_term_months": 24,
+            "rate_type": "FIXED",
+        },
+    ]
+)
 
 TAX_ID = "GB123456789"
 # Every field a booking sheet can hold, each valid: a sheet made of these is COMPLETE.

@@ -33,39 +33,11 @@ from lendbridge.domain.bookings import (
 )
 from lendbridge.domain.extraction import ExtractionFailed, ExtractionThrottled
 from lendbridge.domain.ports import Actor
-from lendbridge.domain.products import parse_catalogue
 from lendbridge.domain.uploads import UploadVerdict
 from lendbridge.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
 from lendbridge.handlers import upload_events
 from lendbridge.wiring.upload_events import BookingsUploadLedger, UploadServices
-from tests.booking_fakes import COMPLETE, TAX_ID, FakeQueue, FakeReader, FakeStorage
-
-PRODUCTS = parse_catalogue(
-    [
-        {
-            "product_id": "term-loan-gbp",
-            "name": "Term loan (GBP)",
-            "description": "Amortising term loan",
-            "currency": "GBP",
-            "min_amount": "50000.00",
-            "max_amount": "50000000.00",
-            "min_term_months": 12,
-            "max_term_months": 120,
-            "rate_type": "FLOATING",
-        },
-        {
-            "product_id": "bridge-eur",
-            "name": "Bridge (EUR)",
-            "description": "Bullet bridge loan",
-            "currency": "EUR",
-            "min_amount": "250000.00",
-            "max_amount": "10000000.00",
-            "min_term_months": 3,
-            "max_term_months": 24,
-            "rate_type": "FIXED",
-        },
-    ]
-)
+from tests.booking_fakes import COMPLETE, PRODUCTS, TAX_ID, FakeQueue, FakeReader, FakeStorage
 
 
 def quoting_reader(found: dict[str, str] | Exception) -> FakeReader:

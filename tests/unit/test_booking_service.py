@@ -30,7 +30,6 @@ from lendbridge.domain.bookings import (
 )
 from lendbridge.domain.extraction import ExtractionFailed, ExtractionThrottled
 from lendbridge.domain.ports import Actor
-from lendbridge.domain.products import parse_catalogue
 from lendbridge.domain.uploads import UploadVerdict
 from lendbridge.errors import (
     Conflict,
@@ -40,35 +39,9 @@ from lendbridge.errors import (
     PreconditionRequired,
     ValidationFailed,
 )
-from tests.booking_fakes import COMPLETE, FakeQueue, FakeReader, FakeStorage
+from tests.booking_fakes import COMPLETE, PRODUCTS, FakeQueue, FakeReader, FakeStorage
 from tests.booking_memory import MemoryBookingStore
 
-PRODUCTS = parse_catalogue(
-    [
-        {
-            "product_id": "term-loan-gbp",
-            "name": "Term loan (GBP)",
-            "description": "Amortising term loan",
-            "currency": "GBP",
-            "min_amount": "50000.00",
-            "max_amount": "50000000.00",
-            "min_term_months": 12,
-            "max_term_months": 120,
-            "rate_type": "FLOATING",
-        },
-        {
-            "product_id": "bridge-eur",
-            "name": "Bridge (EUR)",
-            "description": "Bullet bridge loan",
-            "currency": "EUR",
-            "min_amount": "250000.00",
-            "max_amount": "10000000.00",
-            "min_term_months": 3,
-            "max_term_months": 24,
-            "rate_type": "FIXED",
-        },
-    ]
-)
 START = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 PDF = b"%PDF-1.7 facility agreement"
 SHA = "ab" * 32
