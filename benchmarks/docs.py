@@ -168,9 +168,11 @@ def render(info: RunInfo, scenarios: Sequence[Scenario], http: HttpOutcome) -> s
         "'AWS >=' columns take, per call, the larger of DynamoDB Local's figure and what AWS's pricing "
         "rules charge for the items involved: reads from the items each response carried (a Query's total "
         "rounded up to 4 KB, a key read per item and a missing key as one read; half for eventually "
-        "consistent reads), writes from the items put and, for updates, the item as stored after the write "
-        "(2 units per KB per item in a transaction). Not counted: the writes of index entries (each write to "
-        "an item an index holds also writes the index entry; DynamoDB Local does not report them).",
+        "consistent reads), writes from the larger of each item as stored before and after the write "
+        "(2 units per KB per item in a transaction), plus the index entries each write put, deleted or "
+        "changed, as AWS's rules for global secondary indexes charge them (an entry put or deleted is one "
+        "write, a moved index key two, a changed projected attribute one; 1 unit per KB of the entry, not "
+        "doubled in a transaction, the least AWS bills). DynamoDB Local reports no index writes at all.",
         "- Items read and MB read are what the route's read calls returned (MB = 1,048,576 bytes, DynamoDB's "
         "page limit), sized with DynamoDB's documented item-size rules (`benchmarks.meter.item_size`).",
         "- The sized cases (`benchmarks/sizes.py`): loans of 10, 50 and 100 participants (and 220: 100 live, "

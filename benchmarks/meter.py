@@ -13,26 +13,28 @@ idempotency store's, which shares the client) is seen exactly as botocore sends 
 
 DynamoDB Local's ``ConsumedCapacity`` is recorded as reported. For transactions and batch
 reads it is far below what AWS charges (ten one-attribute transactional puts report 2.0 where
-AWS charges 20; batch keys that find nothing report 0 where AWS charges a read), so each call
-also gets the minimum AWS's pricing rules set from the request alone: 2 WCU per
-transactional write, 1 RCU per strongly consistent key read, 1 unit per single-item write.
-Item sizes above 1 KB (writes) or 4 KB (reads) only add to that, and the meter counts them:
-reads from the items each response carries (a query is charged for their total, rounded up
-to 4 KB; a key read per item), writes from the items a request puts and, for updates, from the
-item as stored after the write (read back by a ``Sizer`` on a client of its own, outside the
-measurement). What AWS bills for an update is the larger of the item before and after; the
-after size is what the meter sees. Index writes (a write to an item that an index holds also
-writes the index) are not counted: DynamoDB reports them per index, DynamoDB Local does not.
+AWS charges 20; batch keys that find nothing report 0 where AWS charges a read), and it leaves
+out index writes, so each call also gets what AWS's pricing rules charge, from the request and
+the items involved: 2 WCU per KB per transactional write, 1 RCU per strongly consistent key read,
+1 WCU per KB per single-item write. Reads are sized from the items each response carries (a
+query is charged for their total, rounded up to 4 KB; a key read per item). Writes are sized
+from the item as stored before and after the call (read by an ``ItemStore`` on a client of its
+own, outside the measurement: just before the call is sent, and after it answers): AWS bills a
+put, update or delete on the larger of the two. Each global secondary index that held the item
+before or holds it after is charged for its entry as AWS's rules for index writes say: one
+write to put an entry, one to delete one, two when the index key changed, one when a projected
+attribute changed, none otherwise; at 1 WCU per KB of the entry's attributes (the least: AWS
+may also double them in a transaction, which its documentation does not state).
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 _CONTEXT_KEY = "bench_request"
 _READ_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
@@ -50,12 +52,58 @@ class Shape:
     min_write: float
 
 
-# (table, key in DynamoDB JSON) -> the stored item's size in bytes (0 when there is none).
-Sizer = Callable[[str, Mapping[str, Any]], int]
+Item = Mapping[str, Any]  # in DynamoDB JSON
 _READ_BLOCK = 4096
 _SIZED_READS = frozenset({"Query", "Scan", "GetItem", "BatchGetItem"})
-_SIZED_WRITES = frozenset({"TransactWriteItems", "PutItem", "UpdateItem", "BatchWriteItem"})
+_SIZED_WRITES = frozenset({"TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"})
 _WRITE_BLOCK = 1024
+
+
+@dataclass(frozen=True)
+class IndexLayout:
+    """A global secondary index: its key attributes and what it projects."""
+
+    name: str
+    keys: tuple[str, ...]
+    projection: str  # ALL, KEYS_ONLY or INCLUDE
+    included: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    keys: tuple[str, ...]
+    indexes: tuple[IndexLayout, ...] = ()
+
+    def key_of(self, item: Item) -> dict[str, Any]:
+        return {name: item[name] for name in self.keys if name in item}
+
+    def entry(self, index: IndexLayout, image: Item | None) -> dict[str, Any] | None:
+        """The index's entry for an item as stored (none when the item lacks an index key)."""
+        if image is None or any(name not in image for name in index.keys):
+            return None
+        if index.projection == "ALL":
+            return dict(image)
+        names = {*self.keys, *index.keys, *index.included}
+        return {name: value for name, value in image.items() if name in names}
+
+
+class ItemStore(Protocol):
+    """Reads stored items and table layouts for the meter, on a client the meter does not count."""
+
+    def item(self, table: str, key: Item) -> Item | None: ...
+
+    def layout(self, table: str) -> TableLayout: ...
+
+
+@dataclass(frozen=True)
+class Written:
+    """One item a write call puts, updates, deletes or checks."""
+
+    table: str
+    key: dict[str, Any]
+    transactional: bool
+    put: Item | None = None  # the item a put writes
+    check_only: bool = False  # a transaction's ConditionCheck
 
 
 @dataclass(frozen=True)
@@ -70,6 +118,7 @@ class Call:
     bytes_read: int = 0  # the items the response carried, as DynamoDB sizes them
     sized_read: float = 0.0  # what AWS charges for the read, from those sizes
     sized_write: float = 0.0  # what AWS charges for the write, from the written items' sizes
+    index_write: float = 0.0  # what AWS charges for the index entries the write changed
 
     @property
     def aws_read(self) -> float:
@@ -86,7 +135,7 @@ class Call:
         reports a transaction's update as more than the larger of the item before and after,
         which is what AWS bills), else the larger of Local's figure and the request's minimum."""
         if self.operation in _SIZED_WRITES and not self.error:
-            return max(self.shape.min_write, self.sized_write)
+            return max(self.shape.min_write, self.sized_write) + self.index_write
         return max(self.write_units, self.shape.min_write)
 
     @property
@@ -119,25 +168,20 @@ def _is_idempotency(call: Call, idempotency_table: str) -> bool:
 
 
 class DynamoMeter:
-    def __init__(self, sizer: Sizer | None = None) -> None:
+    def __init__(self, store: ItemStore | None = None) -> None:
         self._lock = threading.Lock()
         self._window: Window | None = None
-        self._sizer = sizer
+        self._store = store
 
     def size_with(self, client: Any) -> None:
-        """Size updated items with ``client``: one that is not instrumented, so the reads are no
-        part of any measurement."""
-
-        def sizer(table: str, key: Mapping[str, Any]) -> int:
-            found = client.get_item(TableName=table, Key=dict(key), ConsistentRead=True).get("Item")
-            return item_size(found or {})
-
-        self._sizer = sizer
+        """Read items and table layouts with ``client``: one that is not instrumented, so the
+        reads are no part of any measurement."""
+        self._store = ClientStore(client)
 
     def instrument(self, client: Any) -> Any:
         """Register the meter's handlers on ``client`` (a boto3 DynamoDB client) and return it."""
         events = client.meta.events
-        events.register("provide-client-params.dynamodb.*", _prepare)
+        events.register("provide-client-params.dynamodb.*", self._prepare)
         events.register("after-call.dynamodb.*", self._finished)
         return client
 
@@ -154,6 +198,20 @@ class DynamoMeter:
             with self._lock:
                 self._window = None
 
+    def _measuring(self) -> bool:
+        with self._lock:
+            return self._window is not None
+
+    def _prepare(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        # Modified in place: returning None keeps botocore's own params object.
+        if "ReturnConsumedCapacity" in model.input_shape.members:
+            params.setdefault("ReturnConsumedCapacity", "TOTAL")
+        context[_CONTEXT_KEY] = shape_of(model.name, params)
+        context[_REQUEST_KEY] = params
+        if self._store is not None and model.name in _SIZED_WRITES and self._measuring():
+            writes = written_items(model.name, params, self._store.layout)
+            context[_BEFORE_KEY] = (writes, [self._store.item(w.table, w.key) for w in writes])
+
     def _finished(self, parsed: Mapping[str, Any], model: Any, context: Mapping[str, Any], **_: Any) -> None:
         with self._lock:
             window = self._window
@@ -164,6 +222,9 @@ class DynamoMeter:
         count = parsed.get("Count")
         request = context.get(_REQUEST_KEY) or {}
         bytes_read, sized_read = _sized_read(model.name, request, parsed)
+        units = WriteUnits()
+        if not error and model.name in _SIZED_WRITES:
+            units = self._write_units(model.name, request, context.get(_BEFORE_KEY))
         window.calls.append(
             Call(
                 operation=model.name,
@@ -175,20 +236,52 @@ class DynamoMeter:
                 error=str(error) if error else None,
                 bytes_read=bytes_read,
                 sized_read=sized_read,
-                sized_write=0.0 if error else _sized_write(model.name, request, self._sizer),
+                sized_write=units.base,
+                index_write=units.index,
             )
         )
 
+    def _write_units(self, operation: str, request: Mapping[str, Any], before: Any) -> WriteUnits:
+        store = self._store
+        if store is None or before is None:
+            return sum_units(written_items(operation, request, None), [], [], None)
+        writes, befores = before
+        afters = [store.item(w.table, w.key) for w in writes]
+        return sum_units(writes, befores, afters, store.layout)
 
-def _prepare(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-    # Modified in place: returning None keeps botocore's own params object.
-    if "ReturnConsumedCapacity" in model.input_shape.members:
-        params.setdefault("ReturnConsumedCapacity", "TOTAL")
-    context[_CONTEXT_KEY] = shape_of(model.name, params)
-    context[_REQUEST_KEY] = params
+
+class ClientStore:
+    """An ``ItemStore`` on a boto3 DynamoDB client, layouts read once per table."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._layouts: dict[str, TableLayout] = {}
+
+    def item(self, table: str, key: Item) -> Item | None:
+        if not key:
+            return None
+        found = self._client.get_item(TableName=table, Key=dict(key), ConsistentRead=True).get("Item")
+        return found or None
+
+    def layout(self, table: str) -> TableLayout:
+        if table not in self._layouts:
+            described = self._client.describe_table(TableName=table)["Table"]
+            indexes = tuple(
+                IndexLayout(
+                    name=index["IndexName"],
+                    keys=tuple(part["AttributeName"] for part in index["KeySchema"]),
+                    projection=index["Projection"]["ProjectionType"],
+                    included=tuple(index["Projection"].get("NonKeyAttributes", ())),
+                )
+                for index in described.get("GlobalSecondaryIndexes", ())
+            )
+            keys = tuple(part["AttributeName"] for part in described["KeySchema"])
+            self._layouts[table] = TableLayout(keys, indexes)
+        return self._layouts[table]
 
 
 _REQUEST_KEY = "bench_params"
+_BEFORE_KEY = "bench_before"
 
 
 _FLAT_SIZES = {"BOOL": 1, "NULL": 1}
@@ -244,33 +337,89 @@ def _written(size: int) -> int:
     return max(1, math.ceil(size / _WRITE_BLOCK))
 
 
-def _sized_write(operation: str, request: Mapping[str, Any], sizer: Sizer | None) -> float:
-    def stored(table: str, key: Mapping[str, Any]) -> int:
-        return sizer(table, key) if sizer else 0
+def written_items(
+    operation: str, request: Mapping[str, Any], layout: Callable[[str], TableLayout] | None
+) -> list[Written]:
+    """The items a write call touches, keyed (a put's key comes from its table's layout)."""
+
+    def put(table: str, item: Item, transactional: bool) -> Written:
+        key = layout(table).key_of(item) if layout else {}
+        return Written(table, key, transactional, put=item)
 
     if operation == "TransactWriteItems":
-        units = 0
+        writes = []
         for action in request.get("TransactItems") or []:
             if "Put" in action:
-                units += 2 * _written(item_size(action["Put"]["Item"]))
-            elif "Update" in action:
-                units += 2 * _written(stored(action["Update"]["TableName"], action["Update"]["Key"]))
-            elif "Delete" in action or "ConditionCheck" in action:
-                units += 2
-        return float(units)
+                writes.append(put(action["Put"]["TableName"], action["Put"]["Item"], True))
+            for kind in ("Update", "Delete", "ConditionCheck"):
+                if kind in action:
+                    part = action[kind]
+                    checked = kind == "ConditionCheck"
+                    writes.append(Written(part["TableName"], dict(part["Key"]), True, check_only=checked))
+        return writes
+    table = str(request.get("TableName"))
     if operation == "PutItem":
-        return float(_written(item_size(request.get("Item") or {})))
-    if operation == "UpdateItem":
-        return float(_written(stored(str(request.get("TableName")), request.get("Key") or {})))
+        return [put(table, request.get("Item") or {}, False)]
+    if operation in ("UpdateItem", "DeleteItem"):
+        return [Written(table, dict(request.get("Key") or {}), False)]
     if operation == "BatchWriteItem":
-        return float(
-            sum(
-                _written(item_size(entry["PutRequest"]["Item"])) if "PutRequest" in entry else 1
-                for entries in (request.get("RequestItems") or {}).values()
-                for entry in entries
-            )
-        )
-    return 0.0
+        return [
+            put(name, entry["PutRequest"]["Item"], False)
+            if "PutRequest" in entry
+            else Written(name, dict(entry["DeleteRequest"]["Key"]), False)
+            for name, entries in (request.get("RequestItems") or {}).items()
+            for entry in entries
+        ]
+    return []
+
+
+@dataclass(frozen=True)
+class WriteUnits:
+    base: float = 0.0  # the table's items
+    index: float = 0.0  # the index entries
+
+
+def sum_units(
+    writes: Sequence[Written],
+    befores: Sequence[Item | None],
+    afters: Sequence[Item | None],
+    layout: Callable[[str], TableLayout] | None,
+) -> WriteUnits:
+    """What AWS bills for ``writes``, given each item as stored before and after (unknown
+    images, as without a store, count as absent)."""
+    base = index = 0.0
+    for position, written in enumerate(writes):
+        before = befores[position] if position < len(befores) else None
+        after = afters[position] if position < len(afters) else None
+        units = item_units(written, before, after)
+        base += 2 * units if written.transactional else units
+        if layout is not None and not written.check_only:
+            index += index_units(layout(written.table), before, after)
+    return WriteUnits(base, index)
+
+
+def item_units(written: Written, before: Item | None, after: Item | None) -> int:
+    """A write is billed on the larger of the item before and after it (a put on what it puts
+    at least). A condition check is counted as one write, the least it can be."""
+    if written.check_only:
+        return 1
+    sizes = [item_size(image) for image in (before, after, written.put) if image is not None]
+    return _written(max(sizes, default=0))
+
+
+def index_units(layout: TableLayout, before: Item | None, after: Item | None) -> int:
+    units = 0
+    for index in layout.indexes:
+        old, new = layout.entry(index, before), layout.entry(index, after)
+        if old is None and new is None:
+            continue
+        if old is None or new is None:
+            units += _written(item_size(old or new or {}))
+        elif any(old[name] != new[name] for name in index.keys):
+            units += _written(item_size(old)) + _written(item_size(new))
+        elif old != new:
+            units += _written(max(item_size(old), item_size(new)))
+    return units
 
 
 def shape_of(operation: str, params: Mapping[str, Any]) -> Shape:

@@ -156,9 +156,7 @@ class ApiStack(cdk.Stack):
         identity.user_pool.grant(accounts, *admin_actions)
 
         loans, lender = self.functions["loans"], self.functions["lender"]
-        grant_table(
-            loans, data.main_table, [*ITEM_READ, *ITEM_WRITE], indexes=[names.BORROWER_LOANS, names.BORROWER_COLLECTION]
-        )
+        grant_table(loans, data.main_table, [*ITEM_READ, *ITEM_WRITE], indexes=[names.BORROWER_COLLECTION])
         grant_table(
             lender,
             data.main_table,

@@ -38,7 +38,6 @@ class DataStack(cdk.Stack):
         self.main_table = self._table(names.MAIN_TABLE, stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES)
         self._index(self.main_table, names.BORROWER_COLLECTION)
         self._index(self.main_table, names.LENDER_INVITATIONS)
-        self._index(self.main_table, names.BORROWER_LOANS, dynamodb.ProjectionType.KEYS_ONLY)
         self._index(self.main_table, names.PARTICIPANT_BY_ID, dynamodb.ProjectionType.KEYS_ONLY)
 
         # Append-only audit log: functions may only PutItem here.

@@ -9,7 +9,6 @@ from tests.infra.support import Synth, flatten, ref_id
 MAIN_TABLE_INDEXES = {
     "borrower-collection": None,
     "lender-invitations": None,
-    "borrower-loans": "KEYS_ONLY",
     "participant-by-id": "KEYS_ONLY",
 }
 STATEFUL_TYPES = (

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -157,14 +158,34 @@ def test_an_invalid_key_is_400(lending: CountingLending, key: str) -> None:
     assert lending.created == []
 
 
+def _environments(count: int) -> list[Callable[[dict[str, Any], Any], dict[str, Any]]]:
+    """The loans function's handler as ``count`` concurrent Lambda environments run it: each
+    module loaded apart (a Powertools resolver keeps the request it is serving on itself, so one
+    resolver serves one request at a time, as in Lambda), all on the same services and so the
+    same idempotency table."""
+    shared = loans_handler.services.get()
+    handlers = []
+    for number in range(count):
+        spec = importlib.util.spec_from_file_location(f"loans_environment_{number}", loans_handler.__file__)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.services.override(shared)
+        handlers.append(module.handler)
+    return handlers
+
+
 def test_twenty_concurrent_identical_requests_have_exactly_one_effect(lending: CountingLending) -> None:
     lending.delay_s = 0.3
     key = str(uuid.uuid4())
     start = threading.Barrier(20)
+    handlers = _environments(20)
 
-    def send(_: int) -> int:
+    def send(number: int) -> int:
+        event = api_event("POST", "/v1/loans", body=BODY, headers={"Idempotency-Key": key}, user_id="u1")
         start.wait()
-        return int(create("u1", key)["statusCode"])
+        return int(handlers[number](event, FakeContext())["statusCode"])
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         statuses = list(pool.map(send, range(20)))

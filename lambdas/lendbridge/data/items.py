@@ -81,8 +81,6 @@ def loan_item(loan: Loan) -> dict[str, Any]:
         "entity": "loan",
         "GSI1PK": keys.borrower_key(loan.borrower_id),
         "GSI1SK": loan_sort_key(loan),
-        "GSI3PK": keys.borrower_key(loan.borrower_id),
-        "GSI3SK": loan_sort_key(loan),
         **{name: _stored(getattr(loan, name)) for name in LOAN_FIELDS},
         ROSTER_COMPLETE: 1,
         **{roster_name(p.participant_id): roster_entry(p) for p in loan.participants if _listed(p)},

@@ -10,14 +10,13 @@ import hashlib
 # Index names, from the one module the data stack declares them from.
 from lendbridge.data.names import (
     BORROWER_COLLECTION,
-    BORROWER_LOANS,
     LENDER_INVITATIONS,
     PARTICIPANT_BY_ID,
     PK,
     SK,
 )
 
-__all__ = ["BORROWER_COLLECTION", "BORROWER_LOANS", "LENDER_INVITATIONS", "PARTICIPANT_BY_ID", "PK", "SK"]
+__all__ = ["BORROWER_COLLECTION", "LENDER_INVITATIONS", "PARTICIPANT_BY_ID", "PK", "SK"]
 
 PROFILE = "PROFILE"
 LOAN = "LOAN"

@@ -366,7 +366,8 @@ class DynamoLoanWrites:
         if invited > 0:
             condition += " AND #rem >= :invited"  # the money rule, enforced by DynamoDB
         if after.status == LoanStatus.CANCELLED:
-            # A cancelled loan leaves the borrower's lists: drop its index keys (sparse indexes).
+            # A cancelled loan leaves the borrower's lists: drop its index keys (a sparse index).
+            # GSI3's, on loans stored while that index existed, go too: nothing reads them.
             removals += ["GSI1PK", "GSI1SK", "GSI3PK", "GSI3SK"]
         # The roster moves in the same write as the participants it mirrors.
         for index, (_, participant) in enumerate(change.updated):

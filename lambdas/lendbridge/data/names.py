@@ -17,13 +17,11 @@ PK, SK = "PK", "SK"
 # The main table's global secondary indexes and their key attributes.
 BORROWER_COLLECTION = "borrower-collection"  # GSI1: a borrower's loans, each with its participants' roster
 LENDER_INVITATIONS = "lender-invitations"  # GSI2: a lender's (or an invitee's) participations
-BORROWER_LOANS = "borrower-loans"  # GSI3: a borrower's loans only, keys only (no read uses it any more)
 PARTICIPANT_BY_ID = "participant-by-id"  # GSI4: participant id -> its loan, keys only
 
 INDEX_KEYS: dict[str, tuple[str, str | None]] = {
     BORROWER_COLLECTION: ("GSI1PK", "GSI1SK"),
     LENDER_INVITATIONS: ("GSI2PK", "GSI2SK"),
-    BORROWER_LOANS: ("GSI3PK", "GSI3SK"),
     PARTICIPANT_BY_ID: ("GSI4PK", None),
 }
 
