@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+from botocore.stub import Stubber
 
 from benchmarks.meter import (
     Call,
+    DynamoMeter,
     IndexLayout,
     Shape,
     TableLayout,
@@ -116,3 +122,40 @@ def test_dollars_per_request_from_units_duration_and_flat_fees() -> None:
     assert math.isclose(dollars.lambda_, 0.1 * 1 * 0.0000133334 + LAMBDA_REQUEST)
     assert dollars.api_gateway == API_GATEWAY_REST_REQUEST
     assert math.isclose(dollars.design, dollars.total - API_GATEWAY_REST_REQUEST)
+
+
+class _ChangingStore:
+    """Answers the meter's reads of one item: first as it was, then as the write left it."""
+
+    def __init__(self, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+        self.images = [before, after]
+        self.reads: list[dict[str, Any]] = []
+
+    def item(self, table: str, key: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        self.reads.append(dict(key))
+        return self.images[len(self.reads) - 1]
+
+    def layout(self, table: str) -> TableLayout:
+        return LAYOUT
+
+
+def test_the_meter_reads_each_written_item_before_the_call_and_after_it_answers() -> None:
+    key = {"PK": _s("LOAN#1"), "SK": _s("LOAN")}
+    before = {**key, "GSI1PK": _s("B#1"), "GSI1SK": _s("1"), "roster": _s("r" * 3000)}
+    after = {**before, "roster": _s("r" * 100)}
+    store = _ChangingStore(before, after)
+    meter = DynamoMeter(store)
+    client = meter.instrument(
+        boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    )
+    with Stubber(client) as stub, meter.measure() as window:
+        stub.add_response("update_item", {}, {"TableName": "t", "Key": key, "ReturnConsumedCapacity": "TOTAL"})
+        client.update_item(TableName="t", Key=key)
+    (call,) = window.calls
+    assert store.reads == [key, key]
+    # Billed on the 3 KB it had before, and the index's copy of it rewritten (the larger entry)
+    assert (call.sized_write, call.index_write, call.aws_write) == (3, 3, 6)
+    with Stubber(client) as stub:
+        stub.add_response("update_item", {}, {"TableName": "t", "Key": key, "ReturnConsumedCapacity": "TOTAL"})
+        client.update_item(TableName="t", Key=key)
+    assert len(store.reads) == 2  # outside a measurement the meter reads nothing
