@@ -7,8 +7,9 @@ of the project itself. It reads its orders as JSON on stdin:
 puts ``path`` first on ``sys.path``, imports ``module`` (or, with none, does what a bare
 Powertools function does: ``import boto3; from aws_lambda_powertools import Logger; Logger()``),
 calls the module's ``handler`` with each event in turn, and writes the seconds each step took
-(wall and CPU) and each answer's status as JSON on stdout. Everything the
-code under test prints (JSON logs, EMF metrics) goes to stderr instead.
+(wall and CPU) and each answer's status (an API's status code, or how many records of a batch
+failed) as JSON on stdout. Everything the code under test prints (JSON logs, EMF metrics) goes
+to stderr instead.
 """
 
 from __future__ import annotations
@@ -40,6 +41,17 @@ def bare() -> None:
     Logger()
 
 
+def status_of(response: Any) -> int | str | None:
+    """An API answer's status; for a batch of queue or stream records, how many failed."""
+    if not isinstance(response, dict):
+        return None
+    if "statusCode" in response:
+        return int(response["statusCode"])
+    if "batchItemFailures" in response:
+        return f"{len(response['batchItemFailures'])} failed"
+    return None
+
+
 def main() -> None:
     orders = json.load(sys.stdin)
     results = sys.stdout
@@ -59,7 +71,7 @@ def main() -> None:
         response = module.handler(event, Context())
         seconds.append(time.perf_counter() - started)
         cpu_seconds.append(time.process_time() - cpu)
-        statuses.append(response.get("statusCode") if isinstance(response, dict) else None)
+        statuses.append(status_of(response))
     json.dump({"seconds": seconds, "cpu_seconds": cpu_seconds, "statuses": statuses}, results)
 
 

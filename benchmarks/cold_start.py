@@ -248,16 +248,19 @@ class Stage:
     borrower: str
     lender: str
     lender_email: str
-    claims_queue_url: str
+    queues: dict[str, str]  # environment variable -> queue url
+    loan_created: dict[str, Any]  # the main table's stream record of a loan's creation, as Lambda sends it
 
     def environment(self) -> dict[str, str]:
         return {
-            "CLAIMS_QUEUE_URL": self.claims_queue_url,
             "AWS_ENDPOINT_URL": self.moto_endpoint,
             "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint,
             "MAIN_TABLE": self.tables["MainTable"],
             "AUDIT_TABLE": self.tables["AuditTable"],
             "IDEMPOTENCY_TABLE": self.tables["IdempotencyTable"],
+            "RATE_LIMIT_TABLE": self.tables["RateLimitTable"],
+            "WEBHOOKS_TABLE": self.tables["WebhooksTable"],
+            **self.queues,
             **self.secrets,
         }
 
@@ -275,9 +278,13 @@ def requests_for(stage: Stage) -> dict[str, tuple[str, dict[str, Any]]]:
         "accounts": ("GET /v1/users/me", api("GET", "/v1/users/me", stage.borrower)),
         "loans": ("GET /v1/loans/my-loans?limit=1", api("GET", "/v1/loans/my-loans", stage.borrower, limit="1")),
         "lender": ("GET /v1/lender/pending?limit=1", api("GET", "/v1/lender/pending", stage.lender, limit="1")),
+        "bookings": ("GET /v1/loan-bookings?limit=1", api("GET", "/v1/loan-bookings", stage.borrower, limit="1")),
+        "webhooks": ("GET /v1/webhooks?limit=1", api("GET", "/v1/webhooks", stage.borrower, limit="1")),
         "integrity": ("the daily scan of the main table", {}),
         "cognito_triggers": ("post-confirmation of a sign-up", _confirmation(stage.lender, stage.lender_email)),
         "invitation_claims": ("one queued claim", _claims(stage.lender, stage.lender_email)),
+        "loan_stream": ("the stream record of a new loan", stage.loan_created),
+        "webhook_events": ("the stream record of a new loan", stage.loan_created),
     }
 
 
@@ -342,17 +349,37 @@ def emulated(engine: Engine, progress: Progress) -> Iterator[Stage]:
 
         secretsmanager = moto_client("secretsmanager")
         secrets = {}
-        for variable in ("PAGINATION_SECRET_ID", "IDEMPOTENCY_SECRET_ID"):
+        for variable in ("PAGINATION_SECRET_ID", "IDEMPOTENCY_SECRET_ID", "RATE_LIMIT_KEY_SECRET_ID"):
             name = f"cold-start-{variable.lower()}"
             secretsmanager.create_secret(Name=name, SecretString=os.urandom(16).hex())
             secrets[variable] = name
+        sqs = moto_client("sqs")
+        queues = {
+            variable: sqs.create_queue(QueueName=f"cold-start-{variable.lower().replace('_', '-')}")["QueueUrl"]
+            for variable in ("CLAIMS_QUEUE_URL", "WEBHOOK_QUEUE_URL")
+        }
         seeder = Seeder(dynamodb_client(engine.endpoint), engine.tables)
         borrower, lender = seeder.person("coldborrower"), seeder.person("coldlender")
         for _ in range(2):  # two, so that a page of one has a next page to sign
             seeder.loan(borrower, [lender.email], Decimal("1000.00"))
-        queue_url = moto_client("sqs").create_queue(QueueName="cold-start-claims")["QueueUrl"]
         people = (borrower.user_id, lender.user_id, lender.email)
-        yield Stage(engine.endpoint, moto.endpoint, engine.tables, secrets, *people, queue_url)
+        yield Stage(engine.endpoint, moto.endpoint, engine.tables, secrets, *people, queues, _loan_created(engine))
+
+
+def _loan_created(engine: Engine) -> dict[str, Any]:
+    """The first loan's creation as the stream consumers receive it: read back from DynamoDB
+    Local's stream and shaped as Lambda shapes it (``local.streams``)."""
+    from local.streams import StreamPump
+
+    batches: list[dict[str, Any]] = []
+    StreamPump(engine.endpoint, engine.tables["MainTable"], batches.append, REGION).drain()
+    records = [record for batch in batches for record in batch["Records"]]
+    created = next(
+        record
+        for record in records
+        if record["eventName"] == "INSERT" and record["dynamodb"]["NewImage"].get("entity") == {"S": "loan"}
+    )
+    return {"Records": [created]}
 
 
 def measure_requests(bundles: Sequence[Bundle], stage: Stage, runs: int, progress: Progress) -> list[FirstRequests]:

@@ -63,6 +63,17 @@ def test_a_probe_imports_only_from_the_bundle_then_calls_the_handler(tmp_path: P
     assert len(report["cpu_seconds"]) == 3
 
 
+def test_a_batch_handler_reports_how_many_records_failed(tmp_path: Path) -> None:
+    (tmp_path / "batch_fn.py").write_text(
+        "def handler(event, context):\n"
+        "    return {'batchItemFailures': [{'itemIdentifier': r} for r in event['Records'] if r == 'bad']}\n"
+    )
+
+    report = probe(Bundle("batch_fn", tmp_path), "batch_fn", [{"Records": ["ok"]}, {"Records": ["bad", "ok"]}])
+
+    assert report["statuses"] == ["0 failed", "1 failed"]
+
+
 def test_a_failing_import_is_reported_with_its_error(tmp_path: Path) -> None:
     (tmp_path / "broken_fn.py").write_text("raise RuntimeError('no such table')\n")
 
