@@ -308,11 +308,92 @@ def test_deeply_nested_json_is_a_400(untouchable: Untouchable, raw: str) -> None
 
 
 def test_nesting_up_to_the_limit_parses() -> None:
-    assert json_body.parse("[" * json_body.MAX_DEPTH + "]" * json_body.MAX_DEPTH) is not None
-    with pytest.raises(ValidationFailed):
-        json_body.parse("[" * (json_body.MAX_DEPTH + 1) + "]" * (json_body.MAX_DEPTH + 1))
+    inner = json_body.MAX_DEPTH - 1
+    assert json_body.parse('{"a":' + "[" * inner + "]" * inner + "}") is not None
+    with pytest.raises(ValidationFailed, match="nested"):
+        json_body.parse('{"a":' + "[" * (inner + 1) + "]" * (inner + 1) + "}")
     assert json_body.parse('{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}') == {"a": "[" * 40}
     assert json_body.parse('{"amount": 1.10}') == {"amount": Decimal("1.10")}
+
+
+@pytest.mark.parametrize(
+    "raw", ["[" + json.dumps(VALID_LOAN) + "]", "[" + json.dumps(VALID_LOAN) + ", 7]", "1.5", "-0.0", '"text"', "true"]
+)
+def test_a_body_that_is_not_an_object_is_a_400_and_reaches_nothing(untouchable: Untouchable, raw: str) -> None:
+    # Powertools validated an array as its first element: [{a valid loan}] created the loan.
+    status, body = call_loans(api_event("POST", "/v1/loans", raw_body=raw, user_id="u1"))
+    assert (status, body["field_errors"]) == (400, {"body": ["Must be a JSON object"]})
+    assert untouchable.calls == []
+
+
+@pytest.mark.parametrize("raw", ["1.5", "-0.0", "[{}]", '[{"reason": "no"}]'])
+def test_an_optional_body_that_is_not_an_object_is_a_400(untouchable: Untouchable, raw: str) -> None:
+    # A bare number or an array passed the optional decline and cancel bodies and reached the service.
+    participant = "0e3eeeb0-70dc-44e5-a531-65536af0a9f4"
+    decline = api_event(
+        "POST",
+        f"/v1/lender/invitations/{participant}/decline",
+        resource="/v1/lender/invitations/{participant_id}/decline",
+        path_parameters={"participant_id": participant},
+        raw_body=raw,
+        user_id="u1",
+    )
+    cancel = api_event(
+        "DELETE",
+        f"/v1/loans/{participant}",
+        resource="/v1/loans/{loan_id}",
+        path_parameters={"loan_id": participant},
+        raw_body=raw,
+        user_id="u1",
+    )
+    for response in (lender_handler.handler(decline, FakeContext()), loans_handler.handler(cancel, FakeContext())):
+        assert (response["statusCode"], body_of(response)["field_errors"]) == (400, {"body": ["Must be a JSON object"]})
+    assert untouchable.calls == []
+
+
+@pytest.mark.parametrize("raw", ["null", "", "{}"])
+def test_an_optional_body_may_still_be_null_absent_or_empty(untouchable: Untouchable, raw: str) -> None:
+    participant = "0e3eeeb0-70dc-44e5-a531-65536af0a9f4"
+    decline = api_event(
+        "POST",
+        f"/v1/lender/invitations/{participant}/decline",
+        resource="/v1/lender/invitations/{participant_id}/decline",
+        path_parameters={"participant_id": participant},
+        raw_body=raw or None,
+        user_id="u1",
+    )
+    lender_handler.handler(decline, FakeContext())
+    assert untouchable.calls == ["call"]  # validation let it through to the service
+
+
+@pytest.mark.parametrize("escaped", ["\\ud800", "\\udfff", "a\\udbff", "\\ude00\\ud83d"])
+@pytest.mark.parametrize("where", ["value", "key", "list"])
+def test_a_string_with_an_unpaired_surrogate_is_a_400_and_reaches_nothing(
+    untouchable: Untouchable, escaped: str, where: str
+) -> None:
+    # The batch route echoed such an email back; the response then had no UTF-8 form and the
+    # function's answer could not be sent (a gateway 5xx without the request id header).
+    loan = "0e3eeeb0-70dc-44e5-a531-65536af0a9f4"
+    text = f'"{escaped}@example.com"'
+    items = {"value": f'{{"email": {text}, "contribution_amount": "1"}}', "key": f"{{{text}: 1}}", "list": f"[{text}]"}
+    event = api_event(
+        "POST",
+        f"/v1/loans/{loan}/participants/batch",
+        resource="/v1/loans/{loan_id}/participants/batch",
+        path_parameters={"loan_id": loan},
+        raw_body=f'{{"participants": [{items[where]}]}}',
+        user_id="u1",
+    )
+    status, body = call_loans(event)
+    assert (status, body["field_errors"]) == (400, {"body": ["Must not contain unpaired surrogates"]})
+    assert untouchable.calls == []
+
+
+@pytest.mark.parametrize(
+    "raw", ['{"purpose": "\\ud83d\\ude00"}', '{"purpose": "\\\\ud800"}', '{"purpose": "\U0001f600"}']
+)
+def test_paired_surrogates_and_an_escaped_backslash_still_parse(raw: str) -> None:
+    assert json_body.parse(raw)["purpose"] in ("\U0001f600", "\\ud800")
 
 
 def test_an_integer_too_long_to_convert_is_a_400(untouchable: Untouchable) -> None:
