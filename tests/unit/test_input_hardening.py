@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 import lendbridge.schemas.accounts
+import lendbridge.schemas.bookings
 import lendbridge.schemas.loans
+import lendbridge.schemas.webhooks
 from lendbridge.data.cursors import SignedCursors
 from lendbridge.errors import ValidationFailed
 from lendbridge.handlers import lender as lender_handler
@@ -38,7 +40,12 @@ from lendbridge.schemas.loans import (
 )
 from tests.events import FakeContext, api_event, body_of
 
-SCHEMA_MODULES = (lendbridge.schemas.accounts, lendbridge.schemas.loans)  # imported for their schemas
+SCHEMA_MODULES = (  # imported for their schemas
+    lendbridge.schemas.accounts,
+    lendbridge.schemas.bookings,
+    lendbridge.schemas.loans,
+    lendbridge.schemas.webhooks,
+)
 VALID_LOAN = {"amount": "5000.00", "interest_rate": "7.5", "term_months": 36}
 HIDDEN = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0), 0x61C, 0x200E, 0x200F)] + [
     chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
@@ -394,6 +401,54 @@ def test_a_string_with_an_unpaired_surrogate_is_a_400_and_reaches_nothing(
 )
 def test_paired_surrogates_and_an_escaped_backslash_still_parse(raw: str) -> None:
     assert json_body.parse(raw)["purpose"] in ("\U0001f600", "\\ud800")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"amount": "100", "amount": "9999999", "interest_rate": 1, "term_months": 1}',
+        '{"amount": "100", "interest_rate": 1, "term_months": 1, "lenders": '
+        '[{"email": "a@example.com", "contribution_amount": "1", "contribution_amount": "99"}]}',
+    ],
+)
+def test_a_key_named_twice_in_one_object_is_a_400_and_reaches_nothing(untouchable: Untouchable, raw: str) -> None:
+    # The parser kept the last value: {"amount": "100", "amount": "9999999"} made a 9,999,999 loan.
+    status, body = call_loans(api_event("POST", "/v1/loans", raw_body=raw, user_id="u1"))
+    assert (status, body["field_errors"]) == (400, {"body": ["Must not repeat a key in an object"]})
+    assert untouchable.calls == []
+
+
+def test_the_same_key_in_different_objects_is_fine() -> None:
+    raw = '{"lenders": [{"email": "a@example.com"}, {"email": "b@example.com"}], "email": "c@example.com"}'
+    assert json_body.parse(raw)["lenders"][1] == {"email": "b@example.com"}
+
+
+def test_a_repeated_key_that_is_an_unpaired_surrogate_is_not_echoed(untouchable: Untouchable) -> None:
+    status, body = call_loans(api_event("POST", "/v1/loans", raw_body='{"\\ud800": 1, "\\ud800": 2}', user_id="u1"))
+    assert status == 400
+    json.dumps(body).encode("utf-8")  # the answer has a UTF-8 form
+
+
+def boolean_fields() -> list[tuple[type[BaseModel], str]]:
+    found = []
+    for schema in request_schemas():
+        for name, prop in schema.model_json_schema().get("properties", {}).items():
+            if prop.get("type") == "boolean":
+                found.append((schema, name))
+    return found
+
+
+def test_the_boolean_request_fields_are_found() -> None:
+    assert (lendbridge.schemas.webhooks.PatchWebhookRequest, "active") in boolean_fields()
+
+
+@pytest.mark.parametrize("value", [0, 1, "no", "off", "yes", "true", "0", Decimal("1.0"), Decimal("0")])
+def test_a_boolean_field_takes_json_true_or_false_only(value: object) -> None:
+    # pydantic's lax mode read {"active": "no"} and {"active": 0} as false.
+    for schema, name in boolean_fields():
+        with pytest.raises(ValidationError):
+            schema.model_validate({name: value})
+        assert getattr(schema.model_validate({name: True}), name) is True
 
 
 def test_an_integer_too_long_to_convert_is_a_400(untouchable: Untouchable) -> None:

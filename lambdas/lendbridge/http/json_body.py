@@ -9,7 +9,8 @@ Every request body is an object (or absent, or ``null`` where the body is option
 validates a top-level array as its first element and let a bare number pass an optional body, so
 ``[{...}]`` created a loan. A string escaping half of a UTF-16 surrogate pair (``"\\ud800"``) is
 refused too: it has no UTF-8 form, so echoing it back (a batch item's email) made a response
-the runtime could not send.
+the runtime could not send. So is an object that names a key twice: the parser kept the last
+value, while a proxy, log reader or signing client in front may read the first.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 def parse(text: str) -> Any:
     try:
-        value = json.loads(text, parse_float=Decimal)
+        value = json.loads(text, parse_float=Decimal, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError:
         raise  # Powertools reports it as malformed JSON
     except RecursionError:
@@ -45,6 +46,14 @@ def parse(text: str) -> Any:
         raise _refused("The request body must be a JSON object", "Must be a JSON object")
     if _SURROGATE_ESCAPE.search(text) and _has_unpaired_surrogate(value):
         raise _refused("The request body has text that is not valid Unicode", "Must not contain unpaired surrogates")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        # The key is not named: it may be any text, an unpaired surrogate included.
+        raise _refused("The request body names a key twice in one object", "Must not repeat a key in an object")
     return value
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StrictBool, model_validator
 
 from lendbridge.domain.webhook_rules import EVENT_TYPES, MAX_URL_LENGTH
 from lendbridge.domain.webhooks import Attempt, Subscription
@@ -54,7 +54,8 @@ class PatchWebhookRequest(Strict):
 
     url: Omittable[WebhookUrl] = None
     events: Omittable[Events] = None
-    active: Omittable[bool] = None
+    # Strict: pydantic would otherwise read 0, "no" and "off" as false and 1, "yes" as true.
+    active: Omittable[StrictBool] = None
 
     AT_LEAST_ONE_OF = ("url", "events", "active")
 
