@@ -53,7 +53,8 @@ WEBHOOKS = "webhooks"
     description=(
         "Creates a webhook for the given events. The url must be https:// and its host must resolve only to "
         "public addresses (private, loopback, link-local, shared and reserved ones are refused). The answer "
-        "carries the signing secret, shown only here (so no Idempotency-Key: a replay could not show it again)."
+        "carries the signing secret, shown only here (so no Idempotency-Key: a replay could not show it again). "
+        "A user has at most 20 webhooks (deleted ones do not count); another is a 400."
     ),
     tags=[TAG],
     responses=documented(
