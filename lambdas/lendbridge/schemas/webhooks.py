@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, StrictBool, model_validator
 
 from lendbridge.domain.webhook_rules import EVENT_TYPES, MAX_URL_LENGTH
 from lendbridge.domain.webhooks import Attempt, Subscription
-from lendbridge.schemas.common import Omittable, Strict
+from lendbridge.schemas.common import Omittable, Strict, selection_of
 from lendbridge.timestamps import iso
 
 EventType = Literal[
@@ -145,3 +145,8 @@ def present_attempt(attempt: Attempt) -> DeliveryOut:
         next_attempt_at=iso(attempt.next_attempt_at) if attempt.next_attempt_at else None,
         outcome=attempt.outcome.value,
     )
+
+
+# What a GET with ``fields=a,b`` answers, and the names it takes.
+WebhookSelection = selection_of(WebhookOut)
+WEBHOOK_FIELDS = frozenset(WebhookOut.model_fields)
