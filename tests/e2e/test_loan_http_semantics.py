@@ -191,3 +191,34 @@ def test_fields_selects_top_level_fields_on_every_single_resource_get(api: Api) 
         assert assert_error_envelope(unknown, 400, "VALIDATION_ERROR")["field_errors"] == {
             "fields": ["Unknown field(s): nope"]
         }, path
+
+
+def test_a_lender_sees_only_its_own_bank_details_and_the_borrower_sees_all(api: Api) -> None:
+    borrower, first, second = (register_and_login(api, label) for label in ("achborrower", "achfirst", "achsecond"))
+    lenders = [{"email": user.email, "contribution_amount": "10"} for user in (first, second)]
+    created = api.post(
+        "/v1/loans",
+        headers=borrower.bearer,
+        json={"amount": "100", "interest_rate": "-0.0", "term_months": 12, "lenders": lenders},
+    )
+    assert created.status_code == 201, created.text
+    loan = created.json()["data"]
+    assert loan["interest_rate"] == "0"  # a signed zero was answered as "-0", and read back as "0"
+    ach = {"routing_number": "011000015", "account_number": "000123456789", "account_type": "checking"}
+    for user, invitation in zip((first, second), loan["participants"], strict=True):
+        accepted = api.post(
+            f"/v1/lender/invitations/{invitation['participant_id']}/accept",
+            headers=user.bearer,
+            json={"ach": {**ach, "account_holder_name": user.full_name}},
+        )
+        assert accepted.status_code == 200, accepted.text
+
+    def holders_seen_by(user: User) -> set[str]:
+        read = api.get(f"/v1/loans/{loan['loan_id']}", headers=user.bearer)
+        assert read.status_code == 200, read.text
+        assert read.json()["data"]["interest_rate"] == "0"
+        return {p["ach"]["account_holder_name"] for p in read.json()["data"]["participants"] if p["ach"]}
+
+    assert holders_seen_by(borrower) == {first.full_name, second.full_name}
+    assert holders_seen_by(first) == {first.full_name}
+    assert holders_seen_by(second) == {second.full_name}
