@@ -199,7 +199,7 @@ def test_a_lender_sees_only_its_own_bank_details_and_the_borrower_sees_all(api: 
     created = api.post(
         "/v1/loans",
         headers=borrower.bearer,
-        json={"amount": "100", "interest_rate": "-0.0", "term_months": 12, "lenders": lenders},
+        json={"amount": "100", "interest_rate": -0.0, "term_months": 12, "lenders": lenders},
     )
     assert created.status_code == 201, created.text
     loan = created.json()["data"]
