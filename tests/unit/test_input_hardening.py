@@ -29,6 +29,7 @@ from lendbridge.handlers import lender as lender_handler
 from lendbridge.handlers import loans as loans_handler
 from lendbridge.http import json_body
 from lendbridge.http.conditional import if_match_versions
+from lendbridge.http.errors import MAX_FIELD_ERRORS
 from lendbridge.schemas.common import Strict
 from lendbridge.schemas.loans import (
     AcceptRequest,
@@ -449,6 +450,37 @@ def test_a_boolean_field_takes_json_true_or_false_only(value: object) -> None:
         with pytest.raises(ValidationError):
             schema.model_validate({name: value})
         assert getattr(schema.model_validate({name: True}), name) is True
+
+
+def test_an_object_with_more_than_a_hundred_members_is_a_400_and_reaches_nothing(untouchable: Untouchable) -> None:
+    # Each unknown member was a field error: an 870 KB body of short keys made a 6 MB answer.
+    raw = json.dumps({**VALID_LOAN, **{f"k{n}": 1 for n in range(json_body.MAX_MEMBERS - 2)}})
+    status, body = call_loans(api_event("POST", "/v1/loans", raw_body=raw, user_id="u1"))
+    reason = f"An object has more than {json_body.MAX_MEMBERS} members"
+    assert (status, body["field_errors"]) == (400, {"body": [reason]})
+    assert untouchable.calls == []
+
+
+def test_an_answer_lists_at_most_fifty_field_errors_and_says_how_many_there_were(untouchable: Untouchable) -> None:
+    extras = {f"k{n}": 1 for n in range(json_body.MAX_MEMBERS - 3)}
+    lenders = [{"email": f"l{n}@example.com", "contribution_amount": "1", **extras} for n in range(20)]
+    response = loans_handler.handler(
+        api_event("POST", "/v1/loans", raw_body=json.dumps({**VALID_LOAN, "lenders": lenders}), user_id="u1"),
+        FakeContext(),
+    )
+    body = body_of(response)
+    assert response["statusCode"] == 400
+    assert sum(len(messages) for messages in body["field_errors"].values()) == MAX_FIELD_ERRORS
+    assert body["message"] == f"The request is invalid ({20 * len(extras)} problems; the first 50 are listed)"
+    assert len(response["body"]) < 10_000
+    assert untouchable.calls == []
+
+
+def test_an_answer_with_few_field_errors_lists_them_all(untouchable: Untouchable) -> None:
+    status, body = call_loans(api_event("POST", "/v1/loans", raw_body=json.dumps({"a": 1, "b": 2}), user_id="u1"))
+    assert status == 400
+    assert body["message"] == "The request is invalid"
+    assert set(body["field_errors"]) == {"a", "b", "amount", "interest_rate", "term_months"}
 
 
 def test_an_integer_too_long_to_convert_is_a_400(untouchable: Untouchable) -> None:

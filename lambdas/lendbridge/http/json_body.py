@@ -24,6 +24,9 @@ from lendbridge.errors import ValidationFailed
 
 # The deepest request schema nests three levels ({"lenders": [{...}]}); this leaves room.
 MAX_DEPTH = 32
+# No request object has more than a few dozen members (the booking sheet's fields, 14); each
+# unknown one was a field error, so a 1 MB body of short keys made a 6 MB answer.
+MAX_MEMBERS = 100
 # The escape of a high or low surrogate; only a body with one can hold an unpaired surrogate.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -50,6 +53,9 @@ def parse(text: str) -> Any:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len(pairs) > MAX_MEMBERS:
+        reason = f"An object has more than {MAX_MEMBERS} members"
+        raise _refused(f"The request body is invalid: {reason.lower()}", reason)
     value = dict(pairs)
     if len(value) != len(pairs):
         # The key is not named: it may be any text, an unpaired surrogate included.
