@@ -10,6 +10,7 @@ pool's app clients. Claims reach the handler as strings, the way API Gateway ren
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from local.template import REGION
 
 JWKS_TIMEOUT_S = 5
 JWKS_LIFESPAN_S = 300
+# Three base64url segments without padding (RFC 7515 7.1), as Cognito issues them.
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 class Denied(Exception):
@@ -94,8 +97,10 @@ def _token_of(header_value: str | None) -> str:
     # API Gateway takes the header's value as the token; clients commonly send "Bearer <jwt>".
     if value[:7].lower() == "bearer ":
         value = value[7:].strip()
-    if not value:
-        raise Denied("no token")
+    if not _COMPACT_JWS.fullmatch(value):
+        # PyJWT's base64 decoding skips characters outside the alphabet: a signed token with
+        # text appended ("<jwt>~", "<jwt>é") would still verify.
+        raise Denied("not a JWT in compact form")
     return value
 
 

@@ -86,3 +86,9 @@ def test_the_401_carries_the_gateway_request_id_in_header_and_body(api: Api) -> 
     body = assert_error_envelope(response, 401, "UNAUTHORIZED")
     assert body["message"] == "Missing or invalid credentials"  # the template's GatewayResponse
     assert response.headers["x-amzn-RequestId"] == body["request_id"]
+
+
+@pytest.mark.parametrize("appended", ["\u00c3\u00a9", "\u00ff", "!", "~~~~", "=", "=="])
+def test_a_genuine_token_with_text_appended_is_refused(api: Api, user: User, appended: str) -> None:
+    # base64 decoders skip characters outside their alphabet, so these used to verify (200).
+    assert_error_envelope(me(api, f"Bearer {user.access_token}{appended}"), 401, "UNAUTHORIZED")

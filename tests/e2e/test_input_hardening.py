@@ -3,6 +3,7 @@ VALIDATION_ERROR that names the field, and nothing changes."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -132,3 +133,45 @@ def test_a_five_megabyte_body_is_refused_without_a_500(api: Api, borrower: User)
     sent = api.post("/v1/loans", json={**LOAN, "purpose": "x" * (5 * 1024 * 1024)}, headers=borrower.bearer)
     assert sent.status_code in (400, 413), sent.text[:300]
     assert sent.json()["error"] == "VALIDATION_ERROR"
+
+
+def test_an_array_around_a_valid_loan_is_a_400_and_creates_nothing(api: Api, borrower: User) -> None:
+    before = api.get("/v1/loans/my-loans?limit=100", headers=borrower.bearer).json()["data"]["count"]
+    wrapped = api.post(
+        "/v1/loans",
+        data=json.dumps([LOAN]),
+        headers={**borrower.bearer, "Content-Type": "application/json"},
+    )
+    body = assert_error_envelope(wrapped, 400, "VALIDATION_ERROR")
+    assert body["field_errors"] == {"body": ["Must be a JSON object"]}
+    assert api.get("/v1/loans/my-loans?limit=100", headers=borrower.bearer).json()["data"]["count"] == before
+
+
+def test_an_email_with_an_unpaired_surrogate_is_a_400_on_the_batch_route(api: Api, borrower: User) -> None:
+    # The batch echoed the email back, and a response holding "\ud800" could not be sent:
+    # the gateway answered 5xx without X-Request-Id.
+    loan = create_loan(api, borrower)
+    raw = '{"participants": [{"email": "a\\ud800b@example.com", "contribution_amount": "1"}]}'
+    refused = api.post(
+        f"/v1/loans/{loan['loan_id']}/participants/batch",
+        data=raw,
+        headers={**borrower.bearer, "Content-Type": "application/json"},
+    )
+    body = assert_error_envelope(refused, 400, "VALIDATION_ERROR")
+    assert body["field_errors"] == {"body": ["Must not contain unpaired surrogates"]}
+    assert refused.headers["X-Request-Id"] == body["request_id"]
+
+
+def test_a_body_of_many_unknown_members_gets_a_small_answer(api: Api, borrower: User) -> None:
+    # 20 lenders of thousands of short unknown keys each (870 KB) were answered with a 6 MB list of field
+    # errors after 3.5 s: past Lambda's 6 MB response limit with a little more.
+    extra = "".join(f',"k{n}":1' for n in range(4000))
+    lender = '{"email":"a@example.com","contribution_amount":"1"' + extra + "}"
+    loan = create_loan(api, borrower)
+    refused = api.post(
+        f"/v1/loans/{loan['loan_id']}/lenders",
+        data='{"lenders":[' + ",".join([lender] * 20) + "]}",
+        headers={**borrower.bearer, "Content-Type": "application/json"},
+    )
+    assert_error_envelope(refused, 400, "VALIDATION_ERROR")
+    assert len(refused.content) < 10_000

@@ -159,3 +159,66 @@ def test_a_cancelled_loan_is_still_readable_by_its_borrower_and_its_lender(api: 
     assert scene.loan_id not in {item["loan"]["loan_id"] for item in portfolio}
     for route in ("history", "audit-log"):
         assert api.get(f"{path}/{route}", headers=scene.borrower.bearer).status_code == 200
+
+
+def test_fields_selects_top_level_fields_on_every_single_resource_get(api: Api) -> None:
+    # The contract's `fields=a,b` was honoured by GET /v1/loans/{id} only; the others ignored it.
+    owner = register_and_login(api, "fieldsowner")
+    booking = api.post(
+        "/v1/loan-bookings",
+        headers=owner.bearer,
+        json={"customer_name": "Acme Ltd", "product_id": "term-loan-eur", "amount": "100000", "currency": "EUR"},
+    )
+    assert booking.status_code == 201, booking.text
+    hook = api.post(
+        "/v1/webhooks", headers=owner.bearer, json={"url": "http://127.0.0.1:9/hook", "events": ["loan.created"]}
+    )
+    assert hook.status_code == 201, hook.text
+    booking_path = f"/v1/loan-bookings/{booking.json()['data']['booking_id']}"
+    reads = {
+        "/v1/users/me": "user_id,email",
+        booking_path: "booking_id,status",
+        f"{booking_path}/booking-sheet": "booking_id,status",
+        f"/v1/webhooks/{hook.json()['data']['webhook_id']}": "webhook_id,active",
+    }
+    for path, fields in reads.items():
+        whole = api.get(path, headers=owner.bearer)
+        selected = api.get(f"{path}?fields={fields}", headers=owner.bearer)
+        assert selected.status_code == 200, (path, selected.text)
+        assert selected.json()["data"] == {name: whole.json()["data"][name] for name in fields.split(",")}, path
+        assert selected.headers["ETag"] == whole.headers["ETag"], path
+        unknown = api.get(f"{path}?fields=nope", headers=owner.bearer)
+        assert assert_error_envelope(unknown, 400, "VALIDATION_ERROR")["field_errors"] == {
+            "fields": ["Unknown field(s): nope"]
+        }, path
+
+
+def test_a_lender_sees_only_its_own_bank_details_and_the_borrower_sees_all(api: Api) -> None:
+    borrower, first, second = (register_and_login(api, label) for label in ("achborrower", "achfirst", "achsecond"))
+    lenders = [{"email": user.email, "contribution_amount": "10"} for user in (first, second)]
+    created = api.post(
+        "/v1/loans",
+        headers=borrower.bearer,
+        json={"amount": "100", "interest_rate": -0.0, "term_months": 12, "lenders": lenders},
+    )
+    assert created.status_code == 201, created.text
+    loan = created.json()["data"]
+    assert loan["interest_rate"] == "0"  # a signed zero was answered as "-0", and read back as "0"
+    ach = {"routing_number": "011000015", "account_number": "000123456789", "account_type": "checking"}
+    for user, invitation in zip((first, second), loan["participants"], strict=True):
+        accepted = api.post(
+            f"/v1/lender/invitations/{invitation['participant_id']}/accept",
+            headers=user.bearer,
+            json={"ach": {**ach, "account_holder_name": user.full_name}},
+        )
+        assert accepted.status_code == 200, accepted.text
+
+    def holders_seen_by(user: User) -> set[str]:
+        read = api.get(f"/v1/loans/{loan['loan_id']}", headers=user.bearer)
+        assert read.status_code == 200, read.text
+        assert read.json()["data"]["interest_rate"] == "0"
+        return {p["ach"]["account_holder_name"] for p in read.json()["data"]["participants"] if p["ach"]}
+
+    assert holders_seen_by(borrower) == {first.full_name, second.full_name}
+    assert holders_seen_by(first) == {first.full_name}
+    assert holders_seen_by(second) == {second.full_name}

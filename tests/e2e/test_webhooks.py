@@ -336,3 +336,15 @@ def test_events_reach_the_borrower_and_the_participating_lender_with_ids_and_amo
     assert all(d.verified_with for d in [*receivers.at("/borrower"), *receivers.at("/lender")])
     time.sleep(1)
     assert receivers.at("/stranger") == []
+
+
+def test_a_user_has_at_most_twenty_webhooks(api: Api, receivers: Receivers) -> None:
+    # Unbounded, each loan an owner of many webhooks created was that many requests to one url.
+    owner = register_and_login(api, "hookmany")
+    made = [subscribe(api, owner, receivers, f"/many/{n}", ["loan.created"]) for n in range(20)]
+    refused = api.post(
+        "/v1/webhooks", headers=owner.bearer, json={"url": receivers.url("/many/x"), "events": ["loan.created"]}
+    )
+    assert_error_envelope(refused, 400, "VALIDATION_ERROR")
+    assert api.request("DELETE", f"/v1/webhooks/{made[0]['webhook_id']}", headers=owner.bearer).status_code == 204
+    subscribe(api, owner, receivers, "/many/again", ["loan.created"])

@@ -385,6 +385,34 @@ def test_a_token_without_the_bearer_scheme_is_refused(handler_with: RecordingIde
     assert handler_with.calls == []
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig\u00c3\u00a9",  # UTF-8 'é' as the header's latin-1 text
+        "Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig\u00ff\u00fe",
+        "Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig!",
+        "Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig, Bearer other",
+        "Bearer eyJ hbG",
+        "Bearer a=b",
+    ],
+)
+def test_a_token_with_characters_outside_b64token_is_refused(handler_with: RecordingIdentity, value: str) -> None:
+    # base64 decoders skip such characters: a signed token with text appended still verified.
+    status, body = _call(
+        "POST", "/v1/auth/logout", {"refresh_token": "x"}, user_id="sub-1", headers={"Authorization": value}
+    )
+    assert (status, body["error"]) == (401, "UNAUTHORIZED")
+    assert handler_with.calls == []
+
+
+@pytest.mark.parametrize("token", ["eyJhbGciOiJSUzI1NiJ9.e30.c2ln", "a-b_c.d~e+f/g==", "tok"])
+def test_every_b64token_is_taken(handler_with: RecordingIdentity, token: str) -> None:
+    status, _ = _call(
+        "POST", "/v1/auth/logout", {"refresh_token": "x"}, user_id="sub-1", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert status == 204
+
+
 # --- The Cognito adapter's requests and answers, with botocore's Stubber ------------------------
 
 POOL, CLIENT = "us-east-1_Pool", "client-1"

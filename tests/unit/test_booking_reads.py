@@ -166,3 +166,30 @@ def test_each_record_is_shown_by_its_presenter(services: FakeServices) -> None:
     assert tax_id["value"] == "****6789"
     assert "12-3456789" not in str(sheet)
     assert "borrower_tax_id" not in sheet["missing_fields"]
+
+
+def with_query(path: str, resource: str, parameters: dict[str, str], fields: str) -> Any:
+    event = api_event(
+        "GET", path, resource=resource, path_parameters=parameters, query={"fields": fields}, user_id=OWNER
+    )
+    return bookings_handler.handler(event, FakeContext())
+
+
+@pytest.mark.parametrize(("path", "resource", "parameters", "tag"), READS)
+def test_fields_returns_only_the_named_top_level_fields_with_the_same_etag(
+    services: FakeServices, path: str, resource: str, parameters: dict[str, str], tag: str
+) -> None:
+    # The contract's `fields=a,b` on single-resource GETs was honoured by loans only.
+    whole = body_of(read(path, resource, parameters))["data"]
+    shown = with_query(path, resource, parameters, "booking_id, status")
+    assert (shown["statusCode"], header_of(shown, "ETag")) == (200, tag)
+    assert body_of(shown)["data"] == {"booking_id": "b-1", "status": whole["status"]}
+
+
+@pytest.mark.parametrize(("path", "resource", "parameters", "tag"), READS)
+def test_an_unknown_field_is_a_400_naming_it(
+    services: FakeServices, path: str, resource: str, parameters: dict[str, str], tag: str
+) -> None:
+    refused = with_query(path, resource, parameters, "booking_id,owner_secret")
+    assert refused["statusCode"] == 400
+    assert body_of(refused)["field_errors"] == {"fields": ["Unknown field(s): owner_secret"]}

@@ -20,13 +20,16 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 import lendbridge.schemas.accounts
+import lendbridge.schemas.bookings
 import lendbridge.schemas.loans
+import lendbridge.schemas.webhooks
 from lendbridge.data.cursors import SignedCursors
 from lendbridge.errors import ValidationFailed
 from lendbridge.handlers import lender as lender_handler
 from lendbridge.handlers import loans as loans_handler
 from lendbridge.http import json_body
 from lendbridge.http.conditional import if_match_versions
+from lendbridge.http.errors import MAX_FIELD_ERRORS
 from lendbridge.schemas.common import Strict
 from lendbridge.schemas.loans import (
     AcceptRequest,
@@ -38,7 +41,12 @@ from lendbridge.schemas.loans import (
 )
 from tests.events import FakeContext, api_event, body_of
 
-SCHEMA_MODULES = (lendbridge.schemas.accounts, lendbridge.schemas.loans)  # imported for their schemas
+SCHEMA_MODULES = (  # imported for their schemas
+    lendbridge.schemas.accounts,
+    lendbridge.schemas.bookings,
+    lendbridge.schemas.loans,
+    lendbridge.schemas.webhooks,
+)
 VALID_LOAN = {"amount": "5000.00", "interest_rate": "7.5", "term_months": 36}
 HIDDEN = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0), 0x61C, 0x200E, 0x200F)] + [
     chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
@@ -308,11 +316,171 @@ def test_deeply_nested_json_is_a_400(untouchable: Untouchable, raw: str) -> None
 
 
 def test_nesting_up_to_the_limit_parses() -> None:
-    assert json_body.parse("[" * json_body.MAX_DEPTH + "]" * json_body.MAX_DEPTH) is not None
-    with pytest.raises(ValidationFailed):
-        json_body.parse("[" * (json_body.MAX_DEPTH + 1) + "]" * (json_body.MAX_DEPTH + 1))
+    inner = json_body.MAX_DEPTH - 1
+    assert json_body.parse('{"a":' + "[" * inner + "]" * inner + "}") is not None
+    with pytest.raises(ValidationFailed, match="nested"):
+        json_body.parse('{"a":' + "[" * (inner + 1) + "]" * (inner + 1) + "}")
     assert json_body.parse('{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}') == {"a": "[" * 40}
     assert json_body.parse('{"amount": 1.10}') == {"amount": Decimal("1.10")}
+
+
+@pytest.mark.parametrize(
+    "raw", ["[" + json.dumps(VALID_LOAN) + "]", "[" + json.dumps(VALID_LOAN) + ", 7]", "1.5", "-0.0", '"text"', "true"]
+)
+def test_a_body_that_is_not_an_object_is_a_400_and_reaches_nothing(untouchable: Untouchable, raw: str) -> None:
+    # Powertools validated an array as its first element: [{a valid loan}] created the loan.
+    status, body = call_loans(api_event("POST", "/v1/loans", raw_body=raw, user_id="u1"))
+    assert (status, body["field_errors"]) == (400, {"body": ["Must be a JSON object"]})
+    assert untouchable.calls == []
+
+
+@pytest.mark.parametrize("raw", ["1.5", "-0.0", "[{}]", '[{"reason": "no"}]'])
+def test_an_optional_body_that_is_not_an_object_is_a_400(untouchable: Untouchable, raw: str) -> None:
+    # A bare number or an array passed the optional decline and cancel bodies and reached the service.
+    participant = "0e3eeeb0-70dc-44e5-a531-65536af0a9f4"
+    decline = api_event(
+        "POST",
+        f"/v1/lender/invitations/{participant}/decline",
+        resource="/v1/lender/invitations/{participant_id}/decline",
+        path_parameters={"participant_id": participant},
+        raw_body=raw,
+        user_id="u1",
+    )
+    cancel = api_event(
+        "DELETE",
+        f"/v1/loans/{participant}",
+        resource="/v1/loans/{loan_id}",
+        path_parameters={"loan_id": participant},
+        raw_body=raw,
+        user_id="u1",
+    )
+    for response in (lender_handler.handler(decline, FakeContext()), loans_handler.handler(cancel, FakeContext())):
+        assert (response["statusCode"], body_of(response)["field_errors"]) == (400, {"body": ["Must be a JSON object"]})
+    assert untouchable.calls == []
+
+
+@pytest.mark.parametrize("raw", ["null", "", "{}"])
+def test_an_optional_body_may_still_be_null_absent_or_empty(untouchable: Untouchable, raw: str) -> None:
+    participant = "0e3eeeb0-70dc-44e5-a531-65536af0a9f4"
+    decline = api_event(
+        "POST",
+        f"/v1/lender/invitations/{participant}/decline",
+        resource="/v1/lender/invitations/{participant_id}/decline",
+        path_parameters={"participant_id": participant},
+        raw_body=raw or None,
+        user_id="u1",
+    )
+    lender_handler.handler(decline, FakeContext())
+    assert untouchable.calls == ["call"]  # validation let it through to the service
+
+
+@pytest.mark.parametrize("escaped", ["\\ud800", "\\udfff", "a\\udbff", "\\ude00\\ud83d"])
+@pytest.mark.parametrize("where", ["value", "key", "list"])
+def test_a_string_with_an_unpaired_surrogate_is_a_400_and_reaches_nothing(
+    untouchable: Untouchable, escaped: str, where: str
+) -> None:
+    # The batch route echoed such an email back; the response then had no UTF-8 form and the
+    # function's answer could not be sent (a gateway 5xx without the request id header).
+    loan = "0e3eeeb0-70dc-44e5-a531-65536af0a9f4"
+    text = f'"{escaped}@example.com"'
+    items = {"value": f'{{"email": {text}, "contribution_amount": "1"}}', "key": f"{{{text}: 1}}", "list": f"[{text}]"}
+    event = api_event(
+        "POST",
+        f"/v1/loans/{loan}/participants/batch",
+        resource="/v1/loans/{loan_id}/participants/batch",
+        path_parameters={"loan_id": loan},
+        raw_body=f'{{"participants": [{items[where]}]}}',
+        user_id="u1",
+    )
+    status, body = call_loans(event)
+    assert (status, body["field_errors"]) == (400, {"body": ["Must not contain unpaired surrogates"]})
+    assert untouchable.calls == []
+
+
+@pytest.mark.parametrize(
+    "raw", ['{"purpose": "\\ud83d\\ude00"}', '{"purpose": "\\\\ud800"}', '{"purpose": "\U0001f600"}']
+)
+def test_paired_surrogates_and_an_escaped_backslash_still_parse(raw: str) -> None:
+    assert json_body.parse(raw)["purpose"] in ("\U0001f600", "\\ud800")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"amount": "100", "amount": "9999999", "interest_rate": 1, "term_months": 1}',
+        '{"amount": "100", "interest_rate": 1, "term_months": 1, "lenders": '
+        '[{"email": "a@example.com", "contribution_amount": "1", "contribution_amount": "99"}]}',
+    ],
+)
+def test_a_key_named_twice_in_one_object_is_a_400_and_reaches_nothing(untouchable: Untouchable, raw: str) -> None:
+    # The parser kept the last value: {"amount": "100", "amount": "9999999"} made a 9,999,999 loan.
+    status, body = call_loans(api_event("POST", "/v1/loans", raw_body=raw, user_id="u1"))
+    assert (status, body["field_errors"]) == (400, {"body": ["Must not repeat a key in an object"]})
+    assert untouchable.calls == []
+
+
+def test_the_same_key_in_different_objects_is_fine() -> None:
+    raw = '{"lenders": [{"email": "a@example.com"}, {"email": "b@example.com"}], "email": "c@example.com"}'
+    assert json_body.parse(raw)["lenders"][1] == {"email": "b@example.com"}
+
+
+def test_a_repeated_key_that_is_an_unpaired_surrogate_is_not_echoed(untouchable: Untouchable) -> None:
+    status, body = call_loans(api_event("POST", "/v1/loans", raw_body='{"\\ud800": 1, "\\ud800": 2}', user_id="u1"))
+    assert status == 400
+    json.dumps(body).encode("utf-8")  # the answer has a UTF-8 form
+
+
+def boolean_fields() -> list[tuple[type[BaseModel], str]]:
+    found = []
+    for schema in request_schemas():
+        for name, prop in schema.model_json_schema().get("properties", {}).items():
+            if prop.get("type") == "boolean":
+                found.append((schema, name))
+    return found
+
+
+def test_the_boolean_request_fields_are_found() -> None:
+    assert (lendbridge.schemas.webhooks.PatchWebhookRequest, "active") in boolean_fields()
+
+
+@pytest.mark.parametrize("value", [0, 1, "no", "off", "yes", "true", "0", Decimal("1.0"), Decimal("0")])
+def test_a_boolean_field_takes_json_true_or_false_only(value: object) -> None:
+    # pydantic's lax mode read {"active": "no"} and {"active": 0} as false.
+    for schema, name in boolean_fields():
+        with pytest.raises(ValidationError):
+            schema.model_validate({name: value})
+        assert getattr(schema.model_validate({name: True}), name) is True
+
+
+def test_an_object_with_more_than_a_hundred_members_is_a_400_and_reaches_nothing(untouchable: Untouchable) -> None:
+    # Each unknown member was a field error: an 870 KB body of short keys made a 6 MB answer.
+    raw = json.dumps({**VALID_LOAN, **{f"k{n}": 1 for n in range(json_body.MAX_MEMBERS - 2)}})
+    status, body = call_loans(api_event("POST", "/v1/loans", raw_body=raw, user_id="u1"))
+    reason = f"An object has more than {json_body.MAX_MEMBERS} members"
+    assert (status, body["field_errors"]) == (400, {"body": [reason]})
+    assert untouchable.calls == []
+
+
+def test_an_answer_lists_at_most_fifty_field_errors_and_says_how_many_there_were(untouchable: Untouchable) -> None:
+    extras = {f"k{n}": 1 for n in range(json_body.MAX_MEMBERS - 3)}
+    lenders = [{"email": f"l{n}@example.com", "contribution_amount": "1", **extras} for n in range(20)]
+    response = loans_handler.handler(
+        api_event("POST", "/v1/loans", raw_body=json.dumps({**VALID_LOAN, "lenders": lenders}), user_id="u1"),
+        FakeContext(),
+    )
+    body = body_of(response)
+    assert response["statusCode"] == 400
+    assert sum(len(messages) for messages in body["field_errors"].values()) == MAX_FIELD_ERRORS
+    assert body["message"] == f"The request is invalid ({20 * len(extras)} problems; the first 50 are listed)"
+    assert len(response["body"]) < 10_000
+    assert untouchable.calls == []
+
+
+def test_an_answer_with_few_field_errors_lists_them_all(untouchable: Untouchable) -> None:
+    status, body = call_loans(api_event("POST", "/v1/loans", raw_body=json.dumps({"a": 1, "b": 2}), user_id="u1"))
+    assert status == 400
+    assert body["message"] == "The request is invalid"
+    assert set(body["field_errors"]) == {"a", "b", "amount", "interest_rate", "term_months"}
 
 
 def test_an_integer_too_long_to_convert_is_a_400(untouchable: Untouchable) -> None:

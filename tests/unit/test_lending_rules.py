@@ -612,3 +612,21 @@ def test_a_version_entry_records_the_snapshot_what_changed_and_who_when_why() ->
         "typo",
     )
     assert entry["snapshot"] == snapshot(second)
+
+
+def test_a_lender_reading_the_loan_sees_only_its_own_bank_details(world: MemoryWorld) -> None:
+    # Every participant was shown every accepted lender's account holder and last digits.
+    loan, (borrower, _), [(first, first_actor), (second, second_actor), (third, _)] = loan_with(world, "10", "20", "30")
+    for profile, actor in ((first, first_actor), (second, second_actor)):
+        world.lending.accept(actor, invitation_of(world, loan.loan_id, profile.user_id).participant_id, ACH)
+
+    def banks_seen_by(user_id: str) -> dict[str | None, bool]:
+        seen = world.lending.get_loan(user_id, loan.loan_id)
+        return {p.lender_id: p.bank is not None for p in seen.participants}
+
+    assert banks_seen_by(borrower.user_id) == {first.user_id: True, second.user_id: True, third.user_id: False}
+    assert banks_seen_by(first.user_id) == {first.user_id: True, second.user_id: False, third.user_id: False}
+    assert banks_seen_by(third.user_id) == {first.user_id: False, second.user_id: False, third.user_id: False}
+    stored = world.store.get(loan.loan_id)
+    assert stored is not None
+    assert all(p.bank is not None for p in stored.participants if p.lender_id != third.user_id)  # nothing was lost

@@ -17,6 +17,7 @@ from lendbridge.domain.pages import Page, Position
 from lendbridge.domain.webhook_events import ViewerChange, WebhookEvent
 from lendbridge.domain.webhook_rules import Target, UrlPolicy, message_id_of
 from lendbridge.domain.webhooks import (
+    MAX_WEBHOOKS_PER_OWNER,
     Attempt,
     Deliverer,
     DeliveryFailed,
@@ -66,7 +67,7 @@ class MemoryStore:
         return Page(rest, {"n": str(start + limit)} if start + limit < len(mine) else None)
 
     def subscriptions_of(self, owner_id: str) -> list[Subscription]:
-        return [s for (o, _), s in self.subscriptions.items() if o == owner_id]
+        return [s for (o, _), s in self.subscriptions.items() if o == owner_id and s.deleted_at is None]
 
     def replace(self, subscription: Subscription, expected_version: int) -> bool:
         key = (subscription.owner_id, subscription.webhook_id)
@@ -240,6 +241,20 @@ def test_delete_is_soft_and_hides_the_webhook() -> None:
         world.subscriptions.get("B", subscription.webhook_id)
     assert world.store.get("B", subscription.webhook_id) is not None
     assert world.subscriptions.page("B", 10, None).items == []
+
+
+def test_a_user_has_at_most_twenty_live_webhooks_and_deleting_one_frees_its_place() -> None:
+    # Unbounded, one caller's webhooks made every loan it created a burst of requests to any url.
+    world = World()
+    made = [subscribe(world, "B")[0] for _ in range(MAX_WEBHOOKS_PER_OWNER)]
+    with pytest.raises(ValidationFailed, match="At most 20 webhooks per user"):
+        subscribe(world, "B")
+    assert len(world.store.subscriptions) == MAX_WEBHOOKS_PER_OWNER
+    subscribe(world, "someone-else")  # the bound is per user
+    world.subscriptions.delete("B", made[0].webhook_id)
+    subscribe(world, "B")
+    with pytest.raises(ValidationFailed):
+        subscribe(world, "B")
 
 
 def test_fan_out_reaches_each_matching_subscription_of_each_viewer_once() -> None:

@@ -136,6 +136,8 @@ class DynamoWebhookStore:
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            # Deleted ones stay in the table; left in, they took the read's room from live ones.
+            "FilterExpression": "attribute_not_exists(deleted_at)",
             "ExpressionAttributeValues": to_values({":pk": _owner_key(owner_id), ":prefix": SUBSCRIPTION_PREFIX}),
         }
         found: list[Subscription] = []

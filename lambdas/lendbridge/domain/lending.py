@@ -248,7 +248,7 @@ class Lending:
         loan = self.store.get(loan_id)
         if loan is None or not loan.visible_to(caller_id):
             raise NotFound("Loan not found")
-        return _without_removed(loan)
+        return _as_seen_by(_without_removed(loan), caller_id)
 
     def _borrowers(self, header: Loan | None, loan_id: str, caller_id: str) -> Loan:
         """``header`` (the loan item alone) if the caller is its borrower. Otherwise the
@@ -365,3 +365,13 @@ class InvitationClaims:
 
 def _without_removed(loan: Loan) -> Loan:
     return replace(loan, participants=tuple(p for p in loan.participants if p.status != ParticipantStatus.REMOVED))
+
+
+def _as_seen_by(loan: Loan, caller_id: str) -> Loan:
+    """A lender sees who else takes part and for how much, but only its own bank details: the
+    holder's name and last digits of another lender's account are the borrower's to know."""
+    if caller_id == loan.borrower_id:
+        return loan
+    return replace(
+        loan, participants=tuple(p if p.lender_id == caller_id else replace(p, bank=None) for p in loan.participants)
+    )

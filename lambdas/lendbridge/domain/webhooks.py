@@ -34,12 +34,16 @@ from lendbridge.domain.webhook_rules import (
     vetted_addresses,
     wait_before,
 )
-from lendbridge.errors import NotFound, PreconditionFailed, PreconditionRequired
+from lendbridge.errors import NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
 from lendbridge.timestamps import iso
 
 PREVIOUS_SECRET_LIFETIME = timedelta(hours=24)
 MAX_QUEUE_DELAY_S = 900  # SQS's per-message DelaySeconds limit
 ATTEMPT_RETENTION = timedelta(days=30)
+# Live (not deleted) webhooks one user may have. Every event is queued once per matching
+# subscription, so without a bound one caller could make each loan it creates thousands of
+# requests to any public url; the fan-out reads at most MAX_SUBSCRIPTIONS_READ of them.
+MAX_WEBHOOKS_PER_OWNER = 20
 
 
 class Outcome(StrEnum):
@@ -115,7 +119,9 @@ class WebhookStore(Protocol):
 
     def page(self, owner_id: str, limit: int, position: Position | None) -> Page[Subscription]: ...
 
-    def subscriptions_of(self, owner_id: str) -> list[Subscription]: ...
+    def subscriptions_of(self, owner_id: str) -> list[Subscription]:
+        """The owner's subscriptions that are not deleted (active or not)."""
+        ...
 
     def replace(self, subscription: Subscription, expected_version: int) -> bool:
         """Writes ``subscription`` if the stored one is still at ``expected_version``."""
@@ -194,7 +200,11 @@ class Subscriptions:
         self._resolve, self._policy, self._clock, self._random = resolve, policy, clock, random_bytes
 
     def create(self, owner_id: str, url: str, events: Sequence[str]) -> tuple[Subscription, str]:
-        """The subscription and its secret, which is shown this once and stored only sealed."""
+        """The subscription and its secret, which is shown this once and stored only sealed.
+        Counted before writing, so parallel requests can pass the bound by a few; the fan-out's
+        own read bound leaves room for that."""
+        if len(self._store.subscriptions_of(owner_id)) >= MAX_WEBHOOKS_PER_OWNER:
+            raise ValidationFailed(f"At most {MAX_WEBHOOKS_PER_OWNER} webhooks per user; delete one to add another")
         checked_url(url, self._policy, self._resolve)
         now = self._clock()
         webhook_id = time_ordered_id(now)

@@ -8,7 +8,7 @@ access tokens issued from it). The email-only routes answer alike for every emai
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
@@ -24,9 +24,11 @@ from lendbridge.http.conditional import (
     documented,
     stop_if_current,
 )
+from lendbridge.http.params import fields_query, select_fields
 from lendbridge.http.request_context import client_of, header, request_context
 from lendbridge.schemas import account_presenters
 from lendbridge.schemas.accounts import (
+    PROFILE_FIELDS,
     AccessTokenOut,
     ChallengeRequest,
     ConfirmRequest,
@@ -35,6 +37,7 @@ from lendbridge.schemas.accounts import (
     LogoutRequest,
     MessageOut,
     ProfileOut,
+    ProfileSelection,
     RefreshRequest,
     RegisterRequest,
     ResetPasswordRequest,
@@ -48,6 +51,7 @@ from lendbridge.wiring.rate_limits import rate_limiter
 TAG = "Accounts"
 api = ApiFunction(build_accounts, rate_limiter)
 app, logger, accounts = api.app, api.logger, api.services
+ProfileFields = Annotated[str | None, fields_query(PROFILE_FIELDS)]
 
 
 @app.post(
@@ -178,22 +182,26 @@ def reset_password(body: Annotated[ResetPasswordRequest, Body()]) -> Response[Su
 @app.get(
     "/v1/users/me",
     summary="My profile",
-    description="The caller's profile; `If-None-Match` with the current ETag answers 304.",
+    description=(
+        "The caller's profile; `fields=a,b` returns only those top-level fields; `If-None-Match` with the "
+        "current ETag answers 304."
+    ),
     tags=["Users"],
     responses=documented(
-        responses(200, Success[ProfileOut], 401, 404),
+        responses(200, Success[ProfileOut | ProfileSelection], 401, 404),
         headers={200: {"ETag": CONTENT_TAG_HEADER}},
         not_modified=True,
         tag_header=CONTENT_TAG_HEADER,
     ),
 )
-def me(if_none_match: IfNoneMatch = None) -> Response[Success[ProfileOut]]:
+def me(fields: ProfileFields = None, if_none_match: IfNoneMatch = None) -> Response[dict[str, Any]]:
     profile = accounts.get().profile(current.caller(app).user_id)
     shown = account_presenters.profile(profile).model_dump()
-    # A profile has no version: its entity tag is a digest of what is shown.
+    selected = select_fields(shown, fields, PROFILE_FIELDS)
+    # A profile has no version: its entity tag is a digest of the whole profile.
     tag = content_tag(shown)
     stop_if_current(if_none_match, tag)
-    return envelope.success(shown, headers={"ETag": tag})
+    return envelope.success(selected, headers={"ETag": tag})
 
 
 def _accepted(message: str) -> Response[Success[MessageOut]]:

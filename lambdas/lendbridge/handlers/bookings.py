@@ -28,20 +28,28 @@ from lendbridge.http.conditional import (
 from lendbridge.http.idempotency import IdempotentRoutes
 from lendbridge.http.links import BOOKING_LINKS, DOCUMENT_LINKS, EXTRACTION_LINKS
 from lendbridge.http.pages import list_page
-from lendbridge.http.params import Limit, NextToken, ResourceId
+from lendbridge.http.params import Limit, NextToken, ResourceId, fields_query, select_fields
 from lendbridge.schemas import booking_presenters
 from lendbridge.schemas.bookings import (
+    BOOKING_FIELDS,
+    DOCUMENT_FIELDS,
+    EXTRACTION_FIELDS,
+    SHEET_TOP_FIELDS,
     BookingList,
     BookingOut,
+    BookingSelection,
     CreateBookingRequest,
     CreateDocumentRequest,
     DocumentList,
     DocumentOut,
+    DocumentSelection,
     ExtractionOut,
+    ExtractionSelection,
     PatchBookingRequest,
     PatchSheetRequest,
     ProductList,
     SheetOut,
+    SheetSelection,
     UploadOut,
 )
 from lendbridge.schemas.common import Success, responses
@@ -67,6 +75,10 @@ CACHE_CONTROL_HEADER: dict[str, Any] = {
     "schema": {"type": "string", "enum": [CACHE_CONTROL]},
 }
 BOOKINGS_LIST = "bookings"
+BookingFields = Annotated[str | None, fields_query(BOOKING_FIELDS)]
+DocumentFields = Annotated[str | None, fields_query(DOCUMENT_FIELDS)]
+ExtractionFields = Annotated[str | None, fields_query(EXTRACTION_FIELDS)]
+SheetFields = Annotated[str | None, fields_query(SHEET_TOP_FIELDS)]
 
 
 def _booking_path(booking_id: str, rest: str = "") -> str:
@@ -81,12 +93,20 @@ class _Versioned(Protocol):
 Read = TypeVar("Read", bound=_Versioned)
 
 
-def _as_read(record: Read, present: Callable[[Read], BaseModel], if_none_match: str | None) -> Response[Any]:
+def _as_read(
+    record: Read,
+    present: Callable[[Read], BaseModel],
+    if_none_match: str | None,
+    fields: str | None,
+    allowed: frozenset[str],
+) -> Response[Any]:
     """The answer of every read of a booking's resource: 304 when the caller's copy is current
-    (its ETag is the record's version), else the record as ``present`` shows it, with that ETag."""
+    (its ETag is the record's version), else the record as ``present`` shows it (only the
+    top-level ``fields`` asked for, if any), with that ETag."""
+    shown = select_fields(present(record).model_dump(), fields, allowed)
     tag = etag(record.version)
     stop_if_current(if_none_match, tag)
-    return envelope.success(present(record), headers={"ETag": tag})
+    return envelope.success(shown, headers={"ETag": tag})
 
 
 @app.get(
@@ -167,18 +187,23 @@ def list_bookings(
 @app.get(
     "/v1/loan-bookings/<booking_id>",
     summary="Read a booking",
-    description="The booking, to its owner only (anyone else: 404). `If-None-Match` with the current ETag answers 304.",
+    description=(
+        "The booking, to its owner only (anyone else: 404). `fields=a,b` returns only those top-level fields; "
+        "`If-None-Match` with the current ETag answers 304."
+    ),
     tags=[BOOKINGS_TAG],
     responses=documented(
-        responses(200, Success[BookingOut], 401, 404),
+        responses(200, Success[BookingOut | BookingSelection], 401, 404),
         headers={200: {"ETag": ETAG_HEADER}},
         not_modified=True,
         links={200: BOOKING_LINKS},
     ),
 )
-def get_booking(booking_id: BookingId, if_none_match: IfNoneMatch = None) -> Response[Success[BookingOut]]:
+def get_booking(
+    booking_id: BookingId, fields: BookingFields = None, if_none_match: IfNoneMatch = None
+) -> Response[dict[str, Any]]:
     booking = services.get().bookings.get(current.caller(app).user_id, booking_id)
-    return _as_read(booking, booking_presenters.booking, if_none_match)
+    return _as_read(booking, booking_presenters.booking, if_none_match, fields, BOOKING_FIELDS)
 
 
 @app.patch(
@@ -313,18 +338,27 @@ def list_documents(
 @app.get(
     "/v1/loan-bookings/<booking_id>/documents/<document_id>",
     summary="Read a document",
-    description="The document's metadata and, once UPLOADED, a presigned `download_url` valid 5 minutes.",
+    description=(
+        "The document's metadata and, once UPLOADED, a presigned `download_url` valid 5 minutes. `fields=a,b` "
+        "returns only those top-level fields."
+    ),
     tags=[DOCUMENTS_TAG],
     responses=documented(
-        responses(200, Success[DocumentOut], 401, 404), headers={200: {"ETag": ETAG_HEADER}}, not_modified=True
+        responses(200, Success[DocumentOut | DocumentSelection], 401, 404),
+        headers={200: {"ETag": ETAG_HEADER}},
+        not_modified=True,
     ),
 )
 def get_document(
-    booking_id: BookingId, document_id: DocumentId, if_none_match: IfNoneMatch = None
-) -> Response[Success[DocumentOut]]:
+    booking_id: BookingId, document_id: DocumentId, fields: DocumentFields = None, if_none_match: IfNoneMatch = None
+) -> Response[dict[str, Any]]:
     view = services.get().bookings.document(current.caller(app).user_id, booking_id, document_id)
     return _as_read(
-        view.document, lambda document: booking_presenters.document(document, view.download_url), if_none_match
+        view.document,
+        lambda document: booking_presenters.document(document, view.download_url),
+        if_none_match,
+        fields,
+        DOCUMENT_FIELDS,
     )
 
 
@@ -378,18 +412,23 @@ def request_extraction(booking_id: BookingId, document_id: DocumentId) -> Respon
     summary="Read an extraction",
     description=(
         "Where the extraction stands: QUEUED, RUNNING, SUCCEEDED (with the number of fields found) or FAILED "
-        "(with why)."
+        "(with why). `fields=a,b` returns only those top-level fields."
     ),
     tags=[DOCUMENTS_TAG],
     responses=documented(
-        responses(200, Success[ExtractionOut], 401, 404), headers={200: {"ETag": ETAG_HEADER}}, not_modified=True
+        responses(200, Success[ExtractionOut | ExtractionSelection], 401, 404),
+        headers={200: {"ETag": ETAG_HEADER}},
+        not_modified=True,
     ),
 )
 def get_extraction(
-    booking_id: BookingId, extraction_id: ExtractionId, if_none_match: IfNoneMatch = None
-) -> Response[Success[ExtractionOut]]:
+    booking_id: BookingId,
+    extraction_id: ExtractionId,
+    fields: ExtractionFields = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response[dict[str, Any]]:
     extraction = services.get().bookings.extraction(current.caller(app).user_id, booking_id, extraction_id)
-    return _as_read(extraction, booking_presenters.extraction, if_none_match)
+    return _as_read(extraction, booking_presenters.extraction, if_none_match, fields, EXTRACTION_FIELDS)
 
 
 # ---- booking sheet ----------------------------------------------------------------------------
@@ -401,16 +440,21 @@ def get_extraction(
     description=(
         "The booking's fields as extracted or corrected: per field its value, confidence (0-1), source "
         "(document, page, quote) and who corrected it; the sheet's status and its missing required fields. "
-        "The borrower's tax id only ever shows its last 4 characters."
+        "The borrower's tax id only ever shows its last 4 characters. `fields=a,b` returns only those "
+        "top-level fields."
     ),
     tags=[BOOKINGS_TAG],
     responses=documented(
-        responses(200, Success[SheetOut], 401, 404), headers={200: {"ETag": ETAG_HEADER}}, not_modified=True
+        responses(200, Success[SheetOut | SheetSelection], 401, 404),
+        headers={200: {"ETag": ETAG_HEADER}},
+        not_modified=True,
     ),
 )
-def get_sheet(booking_id: BookingId, if_none_match: IfNoneMatch = None) -> Response[Success[SheetOut]]:
+def get_sheet(
+    booking_id: BookingId, fields: SheetFields = None, if_none_match: IfNoneMatch = None
+) -> Response[dict[str, Any]]:
     sheet = services.get().bookings.sheet(current.caller(app).user_id, booking_id)
-    return _as_read(sheet, booking_presenters.sheet, if_none_match)
+    return _as_read(sheet, booking_presenters.sheet, if_none_match, fields, SHEET_TOP_FIELDS)
 
 
 @app.patch(

@@ -112,8 +112,9 @@ def my_loans(limit: Limit = 20, next_token: NextToken = None) -> Response[Succes
     summary="Read a loan",
     description=(
         "The loan with its participants, to its borrower and its participants only (anyone else: 404), "
-        "including a CANCELLED one. `fields=a,b` returns only those top-level fields; `If-None-Match` "
-        "with the current ETag answers 304."
+        "including a CANCELLED one. A lender sees `ach` on its own participation only (the borrower sees "
+        "every one). `fields=a,b` returns only those top-level fields; `If-None-Match` with the current "
+        "ETag answers 304."
     ),
     tags=[TAG],
     responses=documented(

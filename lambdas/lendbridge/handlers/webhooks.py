@@ -3,7 +3,7 @@ list deliveries, send a test event. Another owner's webhook is a 404, never a 40
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
@@ -22,9 +22,10 @@ from lendbridge.http.conditional import (
 )
 from lendbridge.http.idempotency import IdempotentRoutes
 from lendbridge.http.pages import list_page
-from lendbridge.http.params import Limit, NextToken, ResourceId
+from lendbridge.http.params import Limit, NextToken, ResourceId, fields_query, select_fields
 from lendbridge.schemas.common import Success, responses
 from lendbridge.schemas.webhooks import (
+    WEBHOOK_FIELDS,
     CreatedWebhookOut,
     CreateWebhookRequest,
     DeliveryList,
@@ -33,6 +34,7 @@ from lendbridge.schemas.webhooks import (
     TestQueuedOut,
     WebhookList,
     WebhookOut,
+    WebhookSelection,
     present_attempt,
     present_webhook,
 )
@@ -44,6 +46,7 @@ api = ApiFunction(build_webhook_services, rate_limiter)
 app, logger, services = api.app, api.logger, api.services
 keyed = IdempotentRoutes(app, lambda: services.get().idempotency)
 WebhookId = ResourceId
+WebhookFields = Annotated[str | None, fields_query(WEBHOOK_FIELDS)]
 WEBHOOKS = "webhooks"
 
 
@@ -53,7 +56,8 @@ WEBHOOKS = "webhooks"
     description=(
         "Creates a webhook for the given events. The url must be https:// and its host must resolve only to "
         "public addresses (private, loopback, link-local, shared and reserved ones are refused). The answer "
-        "carries the signing secret, shown only here (so no Idempotency-Key: a replay could not show it again)."
+        "carries the signing secret, shown only here (so no Idempotency-Key: a replay could not show it again). "
+        "A user has at most 20 webhooks (deleted ones do not count); another is a 400."
     ),
     tags=[TAG],
     responses=documented(
@@ -93,17 +97,25 @@ def list_webhooks(limit: Limit = 20, next_token: NextToken = None) -> Response[S
 @app.get(
     "/v1/webhooks/<webhook_id>",
     summary="Read a webhook",
-    description="One of the caller's webhooks (never its secret); `If-None-Match` with the current ETag answers 304.",
+    description=(
+        "One of the caller's webhooks (never its secret); `fields=a,b` returns only those top-level fields; "
+        "`If-None-Match` with the current ETag answers 304."
+    ),
     tags=[TAG],
     responses=documented(
-        responses(200, Success[WebhookOut], 401, 404), headers={200: {"ETag": ETAG_HEADER}}, not_modified=True
+        responses(200, Success[WebhookOut | WebhookSelection], 401, 404),
+        headers={200: {"ETag": ETAG_HEADER}},
+        not_modified=True,
     ),
 )
-def get_webhook(webhook_id: WebhookId, if_none_match: IfNoneMatch = None) -> Response[Success[WebhookOut]]:
+def get_webhook(
+    webhook_id: WebhookId, fields: WebhookFields = None, if_none_match: IfNoneMatch = None
+) -> Response[dict[str, Any]]:
     subscription = services.get().subscriptions.get(current.caller(app).user_id, webhook_id)
+    shown = select_fields(present_webhook(subscription).model_dump(), fields, WEBHOOK_FIELDS)
     tag = etag(subscription.version)
     stop_if_current(if_none_match, tag)
-    return envelope.success(present_webhook(subscription).model_dump(), headers={"ETag": tag})
+    return envelope.success(shown, headers={"ETag": tag})
 
 
 @app.patch(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -16,6 +17,8 @@ from lendbridge.http import answer, envelope
 from lendbridge.settings import MisconfiguredFunction
 
 logger = Logger(child=True)
+# Field errors one answer lists; a body can hold thousands of wrong values.
+MAX_FIELD_ERRORS = 50
 
 # The ErrorType of each contract code, for the failures that are not domain errors.
 ERROR_TYPE_OF: Mapping[str, str] = errors.error_type_of_code()
@@ -38,9 +41,10 @@ class PreparedResponse(Exception):
 
 
 def field_errors_of(validation_errors: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
-    """Reshape pydantic/Powertools error items into the contract's ``field_errors``."""
+    """Reshape pydantic/Powertools error items into the contract's ``field_errors``: the first
+    ``MAX_FIELD_ERRORS`` of them, so that the answer stays small whatever the body holds."""
     fields: dict[str, list[str]] = {}
-    for item in validation_errors:
+    for item in itertools.islice(validation_errors, MAX_FIELD_ERRORS):
         kind = item.get("type", "")
         location = [part for part in item.get("loc", ()) if part not in ("body", "query", "path", "header")]
         name = "body" if kind == "json_invalid" else (_dotted(location) or "body")
@@ -71,8 +75,12 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(RequestValidationError)
     def on_invalid_request(exc: RequestValidationError) -> Response:
-        fields = field_errors_of(exc.errors())
-        return refusal(errors.ValidationFailed("The request is invalid", field_errors=fields), request_id())
+        problems = list(exc.errors())
+        fields = field_errors_of(problems)
+        message = "The request is invalid"
+        if len(problems) > MAX_FIELD_ERRORS:
+            message += f" ({len(problems)} problems; the first {MAX_FIELD_ERRORS} are listed)"
+        return refusal(errors.ValidationFailed(message, field_errors=fields), request_id())
 
     @app.exception_handler(PreparedResponse)
     def on_prepared(exc: PreparedResponse) -> Response:

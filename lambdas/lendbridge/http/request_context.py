@@ -19,6 +19,8 @@ from lendbridge.errors import Unauthorized
 # A caller-supplied id is echoed only when it is short and plain, so it cannot inject
 # anything into logs or headers.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")
+# RFC 6750 2.1: the characters a bearer token is written with.
+_B64TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 
 
 def header(event: APIGatewayProxyEvent, name: str) -> str | None:
@@ -62,9 +64,11 @@ def caller_of(event: APIGatewayProxyEvent) -> Caller:
 
 def require_bearer_scheme(authorization: str | None) -> None:
     """``Authorization: Bearer <token>``, the scheme in any case (RFC 9110 schemes are
-    case-insensitive); a bare token or another scheme is refused."""
+    case-insensitive); a bare token or another scheme is refused. The token must be a
+    ``b64token`` (RFC 6750 2.1): base64 decoders skip other characters, so a signed token with
+    text appended (``<jwt>é``) still verified and reached the handler."""
     scheme, _, token = (authorization or "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() != "bearer" or not _B64TOKEN.fullmatch(token.strip()):
         raise Unauthorized("Send the access token as 'Authorization: Bearer <token>'")
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from lendbridge.schemas.common import HIDDEN_CHARACTERS, Email, PlainText, Schema, Strict
+from lendbridge.schemas.common import HIDDEN_CHARACTERS, Email, PlainText, Schema, Strict, selection_of
 
 # The user pool's policy (Cognito's own symbol set), as a pattern both Python and ECMA-262 read,
 # so the document states exactly the rule the server checks before Cognito sees the password.
@@ -152,3 +152,8 @@ class AccessTokenOut(Schema):
     access_token: str
     token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
+
+
+# What a GET with ``fields=a,b`` answers, and the names it takes.
+ProfileSelection = selection_of(ProfileOut)
+PROFILE_FIELDS = frozenset(ProfileOut.model_fields)

@@ -12,7 +12,7 @@ from lendbridge.domain.bookings import (
     MAX_DOCUMENT_BYTES,
 )
 from lendbridge.domain.products import PRODUCT_ID_PATTERN
-from lendbridge.schemas.common import ASCII_DECIMAL, Omittable, PlainText, Strict, TermMonths
+from lendbridge.schemas.common import ASCII_DECIMAL, Omittable, PlainText, Strict, TermMonths, selection_of
 
 # Letters (Latin, accented included), digits, spaces, '-' and '.', with a letter or digit
 # somewhere; surrounding spaces are trimmed before the rule and the length are checked.
@@ -244,3 +244,15 @@ class SheetOut(BaseModel):
     fields: dict[str, SheetFieldOut]
     missing_fields: list[str]
     version: int
+
+
+# What a GET with ``fields=a,b`` answers, and the names it takes.
+BookingSelection = selection_of(BookingOut)
+BOOKING_FIELDS = frozenset(BookingOut.model_fields)
+DocumentSelection = selection_of(DocumentOut)
+DOCUMENT_FIELDS = frozenset(DocumentOut.model_fields)
+ExtractionSelection = selection_of(ExtractionOut)
+EXTRACTION_FIELDS = frozenset(ExtractionOut.model_fields)
+SheetSelection = selection_of(SheetOut)
+# Not SHEET_FIELDS: that name is the sheet's own field names (booking_sheet.SHEET_FIELDS).
+SHEET_TOP_FIELDS = frozenset(SheetOut.model_fields)

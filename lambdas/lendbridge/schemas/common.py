@@ -17,6 +17,7 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     StringConstraints,
+    create_model,
     field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -313,3 +314,21 @@ def responses(
     for error_status in sorted({*_ALWAYS, *error_statuses, *(_WITH_BODY if body else ())}):
         documented[error_status] = error_response(error_status)
     return documented
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def selection_of(model: type[BaseModel]) -> Any:
+    """What a single-resource GET with ``fields=a,b`` answers (the contract's convention): any
+    of ``model``'s top-level fields, none required. ``LoanOut`` gives ``LoanSelection``.
+    Typed ``Any`` so that handlers can name it in a response annotation."""
+    return create_model(  # type: ignore[call-overload]
+        f"{model.__name__.removesuffix('Out')}Selection",
+        __config__=ConfigDict(extra="forbid", defer_build=True),
+        **{
+            name: (field.annotation, Field(None, json_schema_extra=_no_default))
+            for name, field in model.model_fields.items()
+        },
+    )

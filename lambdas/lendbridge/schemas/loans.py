@@ -6,9 +6,18 @@
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, create_model, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from lendbridge.schemas.common import ASCII_DECIMAL, Email, Omittable, PlainText, Schema, Strict, TermMonths
+from lendbridge.schemas.common import (
+    ASCII_DECIMAL,
+    Email,
+    Omittable,
+    PlainText,
+    Schema,
+    Strict,
+    TermMonths,
+    selection_of,
+)
 
 # The bounds and places of money and rates as text, so that the document states exactly what
 # the server accepts: leading and trailing zeros are fine ("0005.50", "5.000"), more significant
@@ -240,19 +249,8 @@ class ResponseOut(Schema):
 LOAN_FIELDS = frozenset(LoanOut.model_fields)
 
 
-def _no_default(schema: dict[str, Any]) -> None:
-    schema.pop("default", None)
-
-
 # What ``GET /v1/loans/{id}?fields=a,b`` answers: any of a loan's fields, none required.
-LoanSelection = create_model(
-    "LoanSelection",
-    __config__=ConfigDict(extra="forbid", defer_build=True),
-    **{
-        name: (field.annotation, Field(None, json_schema_extra=_no_default))  # type: ignore[call-overload]
-        for name, field in LoanOut.model_fields.items()
-    },
-)
+LoanSelection = selection_of(LoanOut)
 
 
 class PatchLoanRequest(Strict):

@@ -40,7 +40,12 @@ def _optional(value: Decimal | None) -> str | None:
 
 
 def _rate(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value.normalize():f}"
+    if value is None:
+        return None
+    shown = value.normalize()
+    # A rate sent as -0.0 is a zero that keeps its sign ("-0"); the store drops it, so without
+    # this the 201 said "-0" and every later read "0".
+    return f"{shown.copy_abs() if shown.is_zero() else shown:f}"
 
 
 def participant(shown: Participant) -> ParticipantOut:

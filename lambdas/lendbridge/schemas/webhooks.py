@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StrictBool, model_validator
 
 from lendbridge.domain.webhook_rules import EVENT_TYPES, MAX_URL_LENGTH
 from lendbridge.domain.webhooks import Attempt, Subscription
-from lendbridge.schemas.common import Omittable, Strict
+from lendbridge.schemas.common import Omittable, Strict, selection_of
 from lendbridge.timestamps import iso
 
 EventType = Literal[
@@ -54,7 +54,8 @@ class PatchWebhookRequest(Strict):
 
     url: Omittable[WebhookUrl] = None
     events: Omittable[Events] = None
-    active: Omittable[bool] = None
+    # Strict: pydantic would otherwise read 0, "no" and "off" as false and 1, "yes" as true.
+    active: Omittable[StrictBool] = None
 
     AT_LEAST_ONE_OF = ("url", "events", "active")
 
@@ -144,3 +145,8 @@ def present_attempt(attempt: Attempt) -> DeliveryOut:
         next_attempt_at=iso(attempt.next_attempt_at) if attempt.next_attempt_at else None,
         outcome=attempt.outcome.value,
     )
+
+
+# What a GET with ``fields=a,b`` answers, and the names it takes.
+WebhookSelection = selection_of(WebhookOut)
+WEBHOOK_FIELDS = frozenset(WebhookOut.model_fields)
