@@ -43,7 +43,9 @@ def shared_session() -> boto3.session.Session:
         return session
 
 
-def client(service: str, session: boto3.session.Session | None = None) -> Any:
+def client(service: str, session: boto3.session.Session | None = None, config: Config = BOTO_CONFIG) -> Any:
+    """A client of the process's session; ``config`` for one that needs more than the shared
+    configuration (SigV4 presigning, a model's long reads), built on it."""
     chosen = session or shared_session()
     with _lock:
-        return chosen.client(service, config=BOTO_CONFIG)  # type: ignore[call-overload]
+        return chosen.client(service, config=config)  # type: ignore[call-overload]

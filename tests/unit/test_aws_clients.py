@@ -50,3 +50,16 @@ def test_endpoints_are_read_when_each_client_is_made(sessions_made: list[Any], m
 
     assert aws.client("dynamodb").meta.endpoint_url == "http://127.0.0.1:9"
     assert len(sessions_made) == 1
+
+
+def test_a_client_with_a_configuration_of_its_own_still_comes_from_the_shared_session(
+    sessions_made: list[Any],
+) -> None:
+    from lendbridge.wiring.documents import S3_CONFIG
+
+    aws.client("dynamodb")
+    s3 = aws.client("s3", config=S3_CONFIG)
+
+    assert len(sessions_made) == 1
+    assert s3.meta.config.signature_version == "s3v4"
+    assert s3.meta.config.retries["mode"] == "standard"  # S3_CONFIG is built on the shared one

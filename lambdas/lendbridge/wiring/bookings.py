@@ -20,7 +20,13 @@ from lendbridge.http.idempotency import Idempotency
 from lendbridge.lazy import Lazy
 from lendbridge.schemas import booking_presenters
 from lendbridge.settings import FunctionSettings, ResourceId, TableName
-from lendbridge.wiring.documents import DocumentSettings, document_storage, extraction_queue
+from lendbridge.wiring.documents import (
+    DocumentSettings,
+    QueueOnFirstUse,
+    StorageOnFirstUse,
+    document_storage,
+    extraction_queue,
+)
 from lendbridge.wiring.secrets import secret_key
 
 
@@ -66,9 +72,8 @@ def build_booking_services(make_client: Callable[[str], Any] = client) -> Bookin
     bookings = Bookings(
         store=DynamoBookingStore(dynamodb, settings.main_table, settings.audit_table, new_id),
         products=products,
-        # SigV4 presigning (the only signature that binds the upload's headers): docs3's wiring.
-        storage=document_storage(documents),
-        queue=extraction_queue(documents) if documents.extraction_queue_url else None,
+        storage=StorageOnFirstUse(lambda: document_storage(documents)),
+        queue=QueueOnFirstUse(lambda: extraction_queue(documents)) if documents.extraction_queue_url else None,
         clock=utc_now,
         new_id=new_id,
     )

@@ -7,10 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import boto3
 from botocore.config import Config
 
-from lendbridge.aws import BOTO_CONFIG
+from lendbridge.aws import BOTO_CONFIG, client
 from lendbridge.data.document_storage import S3DocumentStorage
 from lendbridge.domain.extraction import DocumentReader
 from lendbridge.domain.ports import DocumentStorage
@@ -45,7 +44,7 @@ def document_reader(settings: DocumentSettings) -> DocumentReader:
     if settings.reader_kind == "bedrock":
         from lendbridge.data.bedrock_reader import BedrockConverseReader
 
-        runtime = boto3.session.Session().client("bedrock-runtime", config=BEDROCK_CONFIG)
+        runtime = client("bedrock-runtime", config=BEDROCK_CONFIG)
         return BedrockConverseReader(runtime, settings.model_id)
     if settings.reader_kind == "local":
         from lendbridge.data.pdf_reader import LocalPdfReader

@@ -71,14 +71,12 @@ def build_rate_limiter(env: Mapping[str, str] | None = None) -> RateLimiter | No
     settings = RateLimitSettings.from_env(env)
     if not settings.rate_limit_table or settings.rate_limits is None or settings.rate_limit_key_secret_id is None:
         return None
-    import boto3  # only a function that counts pays for it here
-
+    # Imported here: only a function that counts pays for boto3 through this module.
+    from lendbridge.aws import client
     from lendbridge.data.rate_counters import DynamoRateCounters
 
     secret_id = settings.rate_limit_key_secret_id
-    counters = DynamoRateCounters(
-        boto3.session.Session().client("dynamodb", config=COUNTER_CONFIG), settings.rate_limit_table
-    )
+    counters = DynamoRateCounters(client("dynamodb", config=COUNTER_CONFIG), settings.rate_limit_table)
     return RateLimiter(settings.rate_limits, counters, lambda value: _keyed(secret_id, value), time.time)
 
 
