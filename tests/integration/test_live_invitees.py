@@ -119,9 +119,10 @@ def test_a_loan_whose_item_cannot_grow_refuses_new_lenders_with_a_conflict(world
     item = from_item(world.dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"])
     declined = ["DECLINED", outsider(), "Some One", str(uuid.uuid4()), TEN, "2026-11-30T04:10:46.123456Z"]
     entry = [*declined, "2026-11-30T04:11:00.000000Z", 2, None]
-    # Filled to within 2 KB of 400 KB (DynamoDB's sizing rules): 20 more entries cannot fit.
+    # Filled to within 1 KB of 400 KB (DynamoDB's sizing rules): 20 more entries, about 100
+    # bytes each in the compact format, cannot fit.
     per_entry = item_size(to_item({f"P#{uuid.uuid4()}": entry}))
-    room = MAX_ITEM_BYTES - 2048 - item_size(to_item(item))
+    room = MAX_ITEM_BYTES - 1024 - item_size(to_item(item))
     for _ in range(room // per_entry):
         item[f"P#{uuid.uuid4()}"] = entry
     world.dynamodb.put_item(TableName=table, Item=to_item(item))

@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lendbridge import observability
 from lendbridge.data import keys
+from lendbridge.data.compact import STATUS_CODES, is_status_code, micros, moment_of, packed_id, status_of, unpacked_id
 from lendbridge.domain.loans import (
     LOAN_FIELDS,
     LOAN_IDENTITY,
@@ -137,16 +138,18 @@ def _listed(participant: Participant) -> bool:
 
 
 def roster_entry(participant: Participant) -> list[Any]:
-    """A compact positional entry (attribute names cost bytes in every read and write)."""
+    """A compact positional entry (attribute names cost bytes in every read and write): the
+    status as one letter, the times as microseconds since the epoch, a UUID lender id as its
+    16 bytes (see ``lendbridge.data.compact``)."""
     bank = participant.bank
     return [
-        participant.status.value,
+        STATUS_CODES[participant.status],
         participant.lender_email,
         participant.lender_name,
-        participant.lender_id,
+        packed_id(participant.lender_id),
         participant.contribution_amount,
-        iso(participant.invited_at),
-        iso(participant.responded_at) if participant.responded_at else None,
+        micros(participant.invited_at),
+        micros(participant.responded_at) if participant.responded_at else None,
         participant.version,
         [bank.account_holder_name, bank.account_type, bank.routing_number_last4, bank.account_number_last4]
         if bank
@@ -155,7 +158,10 @@ def roster_entry(participant: Participant) -> list[Any]:
 
 
 def roster_of(item: dict[str, Any]) -> tuple[Participant, ...] | None:
-    """The participants a loan item lists, or None for a loan whose roster is not complete."""
+    """The participants a loan item lists, or None for a loan whose roster is not complete.
+    Entries are read one by one in either format: the compact one ``roster_entry`` writes, or
+    the one written before it (status word, ISO times, lender id as text), which stays until
+    its participant next changes."""
     if not item.get(ROSTER_COMPLETE):
         return None
     loan_id, borrower_id = item["loan_id"], item["borrower_id"]
@@ -166,6 +172,7 @@ def roster_of(item: dict[str, Any]) -> tuple[Participant, ...] | None:
         participant_id, value = entry
         try:
             status, email, name, lender_id, amount, invited, responded, version, bank = value
+            status, lender_id, invited_at, responded_at = _entry_fields(status, lender_id, invited, responded)
             return Participant(
                 participant_id=participant_id,
                 loan_id=loan_id,
@@ -173,11 +180,11 @@ def roster_of(item: dict[str, Any]) -> tuple[Participant, ...] | None:
                 loan_created_at=loan_created_at,
                 lender_email=email,
                 contribution_amount=Decimal(amount),
-                status=ParticipantStatus(status),
-                invited_at=_time(invited),
+                status=status,
+                invited_at=invited_at,
                 lender_id=lender_id,
                 lender_name=_lenient(str, name),
-                responded_at=_lenient(parse_time, responded),
+                responded_at=responded_at,
                 bank=BankSummary(*bank) if bank else None,
                 version=int(version),
             )
@@ -186,6 +193,16 @@ def roster_of(item: dict[str, Any]) -> tuple[Participant, ...] | None:
             raise DamagedItem(where, problem) from problem
 
     return tuple(readable(entries, participant, "roster_entry"))
+
+
+def _entry_fields(
+    status: Any, lender_id: Any, invited: Any, responded: Any
+) -> tuple[ParticipantStatus, str | None, datetime, datetime | None]:
+    """The fields whose stored form changed with the compact entry, read in the entry's own
+    format (its first element says which)."""
+    if is_status_code(status):
+        return status_of(status), unpacked_id(lender_id), moment_of(invited), _lenient(moment_of, responded)
+    return ParticipantStatus(status), lender_id, _time(invited), _lenient(parse_time, responded)
 
 
 _STATE_FIELDS = tuple(name for name in LOAN_FIELDS if name not in LOAN_IDENTITY)
