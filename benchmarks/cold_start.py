@@ -362,7 +362,6 @@ def emulated(engine: Engine, progress: Progress) -> Iterator[Stage]:
 
     from benchmarks.seed import Seeder
     from local.moto_server import MotoServer
-    from tools.sample_documents import facility_agreement
 
     with ExitStack() as stack:
         progress("cold start: starting moto (Secrets Manager) and seeding a borrower and a lender")
@@ -398,7 +397,7 @@ def emulated(engine: Engine, progress: Progress) -> Iterator[Stage]:
         key_id = str(moto_client("kms").create_key()["KeyMetadata"]["KeyId"])
         receiver = stack.enter_context(_receiver())
         documents = _Documents(engine, borrower.user_id, s3, bucket)
-        agreement = facility_agreement()
+        agreement = (PROJECT_ROOT / "samples" / "documents" / "facility_agreement.pdf").read_bytes()
         stage = Stage(
             dynamodb_endpoint=engine.endpoint,
             moto_endpoint=moto.endpoint,

@@ -253,7 +253,9 @@ class ParticipantIdMigration:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    client = boto3.client("dynamodb", endpoint_url=args.endpoint, config=BOTO_CONFIG)
+    # A session of its own, from the environment as it is now: boto3's default session keeps
+    # whatever credentials and region the process first gave it.
+    client = boto3.session.Session().client("dynamodb", endpoint_url=args.endpoint, config=BOTO_CONFIG)
     store: CheckpointStore
     if args.checkpoint_file:
         store = FileCheckpoint(Path(args.checkpoint_file))
