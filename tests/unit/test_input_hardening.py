@@ -334,43 +334,42 @@ def test_a_body_that_is_not_an_object_is_a_400_and_reaches_nothing(untouchable: 
     assert untouchable.calls == []
 
 
+SOME_ID = "0e3eeeb0-70dc-44e5-a531-65536af0a9f4"
+
+
+def _decline(raw: str | None) -> dict[str, Any]:
+    return api_event(
+        "POST",
+        f"/v1/lender/invitations/{SOME_ID}/decline",
+        resource="/v1/lender/invitations/{participant_id}/decline",
+        path_parameters={"participant_id": SOME_ID},
+        raw_body=raw,
+        user_id="u1",
+    )
+
+
 @pytest.mark.parametrize("raw", ["1.5", "-0.0", "[{}]", '[{"reason": "no"}]'])
 def test_an_optional_body_that_is_not_an_object_is_a_400(untouchable: Untouchable, raw: str) -> None:
     # A bare number or an array passed the optional decline and cancel bodies and reached the service.
-    participant = "0e3eeeb0-70dc-44e5-a531-65536af0a9f4"
-    decline = api_event(
-        "POST",
-        f"/v1/lender/invitations/{participant}/decline",
-        resource="/v1/lender/invitations/{participant_id}/decline",
-        path_parameters={"participant_id": participant},
-        raw_body=raw,
-        user_id="u1",
-    )
     cancel = api_event(
         "DELETE",
-        f"/v1/loans/{participant}",
+        f"/v1/loans/{SOME_ID}",
         resource="/v1/loans/{loan_id}",
-        path_parameters={"loan_id": participant},
+        path_parameters={"loan_id": SOME_ID},
         raw_body=raw,
         user_id="u1",
     )
-    for response in (lender_handler.handler(decline, FakeContext()), loans_handler.handler(cancel, FakeContext())):
+    for response in (
+        lender_handler.handler(_decline(raw), FakeContext()),
+        loans_handler.handler(cancel, FakeContext()),
+    ):
         assert (response["statusCode"], body_of(response)["field_errors"]) == (400, {"body": ["Must be a JSON object"]})
     assert untouchable.calls == []
 
 
 @pytest.mark.parametrize("raw", ["null", "", "{}"])
 def test_an_optional_body_may_still_be_null_absent_or_empty(untouchable: Untouchable, raw: str) -> None:
-    participant = "0e3eeeb0-70dc-44e5-a531-65536af0a9f4"
-    decline = api_event(
-        "POST",
-        f"/v1/lender/invitations/{participant}/decline",
-        resource="/v1/lender/invitations/{participant_id}/decline",
-        path_parameters={"participant_id": participant},
-        raw_body=raw or None,
-        user_id="u1",
-    )
-    lender_handler.handler(decline, FakeContext())
+    lender_handler.handler(_decline(raw or None), FakeContext())
     assert untouchable.calls == ["call"]  # validation let it through to the service
 
 
