@@ -77,6 +77,10 @@ def test_cancel_is_soft_withdraws_pending_and_is_refused_once_funded(world: Worl
     assert set(participant_statuses(world, loan.loan_id)) == {ParticipantStatus.REMOVED.value}
     assert (stored.total_invited, stored.pending_count) == (Decimal("0.00"), 0)
     assert world.lending.lender_participations(alice.user_id, ParticipantStatus.PENDING, 50, None).items == []
+    # Answering a withdrawn invitation says why it cannot be answered: the loan is cancelled.
+    (alices,) = [p for p in loan.participants if p.lender_email == alice.email]
+    with pytest.raises(Conflict, match="The loan is CANCELLED"):
+        world.lending.accept(alice_actor, alices.participant_id, ACH)
     with pytest.raises(Conflict, match="already cancelled"):
         world.lending.cancel(actor, loan.loan_id, "again")
     funded = world.lending.create_loan(

@@ -274,6 +274,17 @@ def test_answering_someone_else_s_or_a_withdrawn_invitation_is_not_found() -> No
         assert raised.value.message == "Invitation not found"
 
 
+def test_answering_an_invitation_withdrawn_by_the_loans_cancellation_says_the_loan_is_cancelled() -> None:
+    withdrawn = a_participant(ParticipantStatus.REMOVED)
+    cancelled = replace(a_loan(), status=LoanStatus.CANCELLED)
+    for accept in (True, False):
+        with pytest.raises(Conflict) as raised:
+            respond(cancelled, withdrawn, accept=accept, caller_id=LENDER, now=NOW)
+        assert raised.value.message == "The loan is CANCELLED; it no longer takes changes"
+    with pytest.raises(NotFound):  # to anyone but its lender, it still does not exist
+        respond(cancelled, withdrawn, accept=True, caller_id=BORROWER, now=NOW)
+
+
 def test_answering_twice_names_the_status() -> None:
     accepted = a_participant(ParticipantStatus.ACCEPTED)
     with pytest.raises(Conflict) as raised:

@@ -315,8 +315,13 @@ def respond(
     bank: BankSummary | None = None,
 ) -> tuple[Loan, Participant]:
     """Accept or decline an invitation. The loan becomes FUNDED in this very change when the
-    accepted contributions reach its amount."""
-    if participant.lender_id != caller_id or participant.status == ParticipantStatus.REMOVED:
+    accepted contributions reach its amount. An invitation withdrawn when its loan was cancelled
+    (or one its borrower removed from a loan since funded) answers why: the loan's state (409),
+    as the contract has it; one withdrawn from a loan still open is gone (404)."""
+    if participant.lender_id != caller_id:
+        raise NotFound("Invitation not found")
+    if participant.status == ParticipantStatus.REMOVED:
+        require_open(loan)
         raise NotFound("Invitation not found")
     if participant.status != ParticipantStatus.PENDING:
         raise Conflict(f"The invitation is {participant.status.value}, not PENDING")
