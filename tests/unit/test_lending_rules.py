@@ -4,6 +4,7 @@ batches, claims, history, and the optimistic retry loop under concurrent writers
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -308,8 +309,12 @@ def test_a_loan_that_keeps_changing_gives_up_within_the_budget() -> None:
     loan, (_, actor), [(_, lender)] = loan_with(world, "100")
     invitation = invitation_of(world, loan.loan_id, lender.user_id)
 
+    terms = itertools.count(13)
+
     def keep_changing() -> None:
-        world.lending.revise(actor, loan.loan_id, [world.store.header(loan.loan_id).version], {}, "busy")  # type: ignore[union-attr]
+        current = world.store.header(loan.loan_id)
+        assert current is not None
+        world.lending.revise(actor, loan.loan_id, [current.version], {"term_months": next(terms)}, "busy")
         world.store.before_next_write = keep_changing
 
     world.store.before_next_write = keep_changing
@@ -339,6 +344,18 @@ def test_revise_needs_the_current_version_and_no_acceptance(world: MemoryWorld) 
     with pytest.raises(Conflict):
         world.lending.revise(actor, loan.loan_id, [current.version], {"term_months": 24}, "longer")
     assert world.lending.get_loan(borrower.user_id, loan.loan_id).term_months == 12
+
+
+def test_a_revision_that_changes_nothing_writes_nothing(world: MemoryWorld) -> None:
+    loan, (_, actor), _ = loan_with(world, "100")
+    before = world.store.get(loan.loan_id)
+    audited = len(world.store.audit.get(loan.loan_id, []))
+    same = world.lending.revise(actor, loan.loan_id, [loan.version], {"term_months": loan.term_months}, "again")
+    assert (same.version, same.term_months) == (loan.version, loan.term_months)
+    assert world.store.get(loan.loan_id) == before
+    assert len(world.store.audit.get(loan.loan_id, [])) == audited
+    with pytest.raises(PreconditionFailed):  # the preconditions hold all the same
+        world.lending.revise(actor, loan.loan_id, [loan.version + 1], {"term_months": loan.term_months}, "again")
 
 
 def test_a_revision_that_loses_a_race_is_a_failed_precondition(world: MemoryWorld) -> None:

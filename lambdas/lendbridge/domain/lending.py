@@ -180,10 +180,13 @@ class Lending:
         self, actor: Actor, loan_id: str, expected_versions: Sequence[int] | None, terms: dict[str, Any], reason: str
     ) -> Loan:
         loan = self._existing(loan_id)
+        revised = revise(loan, actor.user_id, expected_versions, terms)
+        if revised == loan:
+            # Every named term already has that value: nothing changed, so no version, no
+            # history entry and no audit entry; the answer is the loan as it stands.
+            return _without_removed(loan)
         now = self.clock()
-        after = stamp(
-            revise(loan, actor.user_id, expected_versions, terms), now=now, actor_id=actor.user_id, reason=reason
-        )
+        after = stamp(revised, now=now, actor_id=actor.user_id, reason=reason)
         try:
             self.store.apply(Change(before=loan, after=after), actor)
         except VersionConflict:
