@@ -171,6 +171,11 @@ def test_a_field_error_names_nested_fields_by_path_and_list_items_by_index() -> 
     }
 
 
+def test_an_error_item_without_a_location_or_type_is_the_bodys() -> None:
+    # Powertools' own checks (not pydantic's) may report an item with a message alone.
+    assert field_errors_of([{"msg": "Value error, Bad body"}]) == {"body": ["Bad body"]}
+
+
 def test_a_malformed_if_match_is_refused_with_the_same_sentence_as_message_and_field_error() -> None:
     with pytest.raises(errors.ValidationFailed) as refused:
         if_match_versions("three")
