@@ -33,24 +33,10 @@ from lendbridge.domain.booking_sheet import (
 from lendbridge.domain.currencies import ISO_4217_CODES
 from lendbridge.domain.extraction import ExtractedField
 from lendbridge.errors import ValidationFailed
+from tests.booking_fakes import COMPLETE
 
 T0 = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 T1 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
-
-COMPLETE_VALUES = {
-    "borrower_legal_name": "Harbourline Logistics Ltd",
-    "borrower_address": "14 Quay Street, Bristol BS1 4DJ, United Kingdom",
-    "borrower_tax_id": "GB 123 4567 89",
-    "facility_amount": "25000000.00",
-    "currency": "GBP",
-    "interest_rate_type": "FLOATING",
-    "interest_rate_or_margin": "2.75",
-    "reference_rate": "SONIA",
-    "maturity_date": "2031-06-30",
-    "repayment_type": "AMORTIZING",
-    "collateral_description": "First-ranking charge over the warehouse at Avonmouth",
-    "signing_date": "2026-06-30",
-}
 
 
 def found(
@@ -406,7 +392,7 @@ def test_status_follows_the_required_fields() -> None:
     partial = apply_corrections({}, {"currency": "EUR", "guarantors": "Ann Smith"}, "o", T0)
     assert sheet_status(partial) == SheetStatus.PARTIAL
     assert "currency" not in missing_fields(partial)
-    complete = apply_corrections({}, COMPLETE_VALUES, "o", T0)
+    complete = apply_corrections({}, COMPLETE, "o", T0)
     assert sheet_status(complete) == SheetStatus.COMPLETE
     assert missing_fields(complete) == []
     only_optional = apply_corrections({}, {"guarantors": "Ann Smith"}, "o", T0)
